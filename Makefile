@@ -1,0 +1,27 @@
+# Two entry points, each doing all set-up on a fresh machine: `make app` and `make test`.
+PYTHON ?= python3.11
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: app test lint eval browser-deps
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	@touch $(STAMP)
+
+app: $(STAMP)
+	$(PY) app.py
+
+browser-deps:
+	@command -v chromium >/dev/null 2>&1 && fc-list 2>/dev/null | grep -qi 'noto.*cjk' || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; }
+
+test: $(STAMP) browser-deps
+	$(VENV)/bin/ruff check kb indexing eval tests app.py
+	$(PY) -m pytest -q -p no:cacheprovider
+
+eval: $(STAMP)
+	$(VENV)/bin/kb eval

@@ -1,0 +1,1 @@
+"""Evaluation: gold sets, metrics, baselines and benchmarks behind `kb eval`."""

@@ -1,0 +1,1 @@
+"""Build side of the knowledge base: load -> normalise -> structure -> chunk -> embed -> store."""

@@ -1,0 +1,1 @@
+"""Query side of the knowledge base: retrieve, answer with citations, obligations, quizzes, CLI."""

@@ -1,0 +1,85 @@
+"""The `kb` command line (contracts in design.md); heavy imports happen inside each command."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from indexing.config import get_settings
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="kb", description="新疆环境保护“十三五”规划知识库（离线、带引用）")
+    sub = p.add_subparsers(dest="cmd", required=True)
+
+    s = sub.add_parser("index", help="构建或增量更新索引")
+    s.add_argument("--rebuild", action="store_true", help="忽略已有索引，完整重建")
+    s.add_argument("--corpus", help="语料目录（默认随包附带的 corpus/）")
+
+    s = sub.add_parser("ask", help="提问，返回带引用的答案")
+    s.add_argument("question", nargs="?", help="问题")
+    s.add_argument("--json", action="store_true", help="输出 JSON")
+    s.add_argument("--batch", metavar="FILE.jsonl", help='批量提问：每行 {"id": ..., "q": ...}')
+    s.add_argument("-k", type=int, default=5, help="引用段落数上限")
+    s.add_argument("--doc", action="append", help="只在指定文档（doc_id）中检索，可重复")
+    s.add_argument("--kind", action="append", help="只检索某类文档：plan/law/regulation/list")
+
+    s = sub.add_parser("obligations", help="义务与期限清单")
+    s.add_argument("--due-before", metavar="YYYY-MM-DD")
+    s.add_argument("--year", type=int)
+    s.add_argument("--party")
+    s.add_argument("--doc")
+    s.add_argument("--domain")
+    s.add_argument("--format", choices=["json", "csv", "ics", "table"], default="table")
+
+    s = sub.add_parser("quiz", help="生成测验题")
+    s.add_argument("--n", type=int, default=10)
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--kind", choices=["mcq", "blank", "judge"], action="append")
+    s.add_argument("--doc")
+    s.add_argument("--domain")
+    s.add_argument("--format", choices=["json", "csv", "gift", "aiken", "md"], default="md")
+
+    s = sub.add_parser("eval", help="评测并写入 eval/RESULTS.md")
+    s.add_argument("--quick", action="store_true", help="只跑少量问题（冒烟测试）")
+    s.add_argument("--out", help="结果文件（默认 eval/RESULTS.md）")
+
+    s = sub.add_parser("serve", help="启动网页应用")
+    s.add_argument("--host")
+    s.add_argument("--port", type=int)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `kb` console script."""
+    args = _build_parser().parse_args(argv)
+    settings = get_settings()
+    if args.cmd == "index":
+        from kb.commands import cmd_index
+
+        return cmd_index(args, settings)
+    if args.cmd == "ask":
+        from kb.commands import cmd_ask
+
+        return cmd_ask(args, settings)
+    if args.cmd == "obligations":
+        from kb.obligations import cmd_obligations
+
+        return cmd_obligations(args, settings)
+    if args.cmd == "quiz":
+        from kb.quiz import cmd_quiz
+
+        return cmd_quiz(args, settings)
+    if args.cmd == "eval":
+        from eval.run import cmd_eval
+
+        return cmd_eval(args, settings)
+    if args.cmd == "serve":
+        from kb.webui import serve
+
+        return serve(settings, host=args.host, port=args.port)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
