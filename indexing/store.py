@@ -1,0 +1,326 @@
+"""On-disk index: generations holding Chroma vectors, a jieba BM25 index and chunk records, swapped atomically.
+
+Layout under ``settings.index_dir``::
+
+    CURRENT            name of the live generation (replaced atomically)
+    .lock              held by the one indexer allowed at a time
+    g-<time>-<rand>/   meta.json, chunks.jsonl, vectors.npy, vector_keys.json, bm25/, chroma/ (embedded mode)
+
+In server mode (KB_CHROMA_URL) the vectors live in the server's collection ``kb-<generation>`` and the rest
+stays local, so the same metadata checks apply to both.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from functools import cache
+from pathlib import Path
+from urllib.parse import urlparse
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+
+from indexing.config import Settings
+from indexing.types import Chunk
+
+CURRENT = "CURRENT"
+META = "meta.json"
+KEEP_GENERATIONS = 2  # the live one and the one before it (another process may still read it)
+
+
+class KBIndexError(Exception):
+    """Base for index problems; ``str(e)`` is a user-facing Chinese message."""
+
+
+class IndexMissing(KBIndexError):
+    """No index has been built yet."""
+
+
+class IndexCorrupt(KBIndexError):
+    """The index on disk is unreadable or inconsistent and must be rebuilt."""
+
+
+class IndexIncompatible(KBIndexError):
+    """The index was built with another embedding model or chunker."""
+
+
+@dataclass
+class IndexMeta:
+    """What an index generation was built from; a mismatch with the present means rebuild."""
+
+    generation: str
+    fingerprint: str
+    chunker_version: str
+    model_id: str
+    dimension: int
+    doc_hashes: dict[str, str]
+    n_docs: int
+    n_chunks: int
+    n_tokens: int
+    created: str
+    stats: dict[str, float] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+def chunk_key(chunk: Chunk) -> str:
+    """Cache key of a chunk's vector: the hash of exactly what is embedded."""
+    return hashlib.sha1(chunk.embed_text.encode("utf-8")).hexdigest()
+
+
+def _collection_name(generation: str) -> str:
+    return f"kb-{generation}"
+
+
+@cache
+def _persistent_client(path: str):
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    return chromadb.PersistentClient(path=path, settings=ChromaSettings(anonymized_telemetry=False))
+
+
+@cache
+def _http_client(url: str):
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    u = urlparse(url)
+    return chromadb.HttpClient(
+        host=u.hostname or "127.0.0.1",
+        port=u.port or 8000,
+        ssl=u.scheme == "https",
+        settings=ChromaSettings(anonymized_telemetry=False),
+    )
+
+
+def chroma_client(settings: Settings, gen_dir: Path):
+    """The Chroma client for a generation: a server when KB_CHROMA_URL is set, else embedded on disk."""
+    if settings.chroma_url:
+        return _http_client(settings.chroma_url)
+    return _persistent_client(str(gen_dir / "chroma"))
+
+
+def vectorstore(settings: Settings, gen_dir: Path, embeddings: Embeddings):
+    """The LangChain Chroma vector store of a generation (never chromadb's default embedding function)."""
+    from langchain_chroma import Chroma
+
+    return Chroma(
+        collection_name=_collection_name(gen_dir.name),
+        embedding_function=embeddings,
+        client=chroma_client(settings, gen_dir),
+        collection_metadata={"hnsw:space": "cosine"},
+        create_collection_if_not_exists=True,
+    )
+
+
+class PrecomputedEmbeddings(Embeddings):
+    """Serves vectors already computed for known texts and delegates the rest (queries) to a real model."""
+
+    def __init__(self, base: Embeddings, known: dict[str, np.ndarray]) -> None:
+        self.base = base
+        self.known = known
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        """Vectors for texts, computing only those not already known."""
+        keys = [hashlib.sha1(t.encode("utf-8")).hexdigest() for t in texts]
+        missing = [t for t, k in zip(texts, keys, strict=True) if k not in self.known]
+        if missing:
+            for t, v in zip(missing, self.base.embed_documents(missing), strict=True):
+                self.known[hashlib.sha1(t.encode("utf-8")).hexdigest()] = np.asarray(v, dtype=np.float32)
+        return [self.known[k].tolist() for k in keys]
+
+    def embed_query(self, text: str) -> list[float]:
+        """Query vector from the underlying model."""
+        return self.base.embed_query(text)
+
+
+def live_generation(settings: Settings) -> Path | None:
+    """Directory of the live generation, or None when nothing has been built."""
+    pointer = settings.index_dir / CURRENT
+    try:
+        name = pointer.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None
+    return settings.index_dir / name if name else None
+
+
+def read_meta(gen_dir: Path) -> IndexMeta:
+    """Metadata of a generation; IndexCorrupt when missing or unreadable."""
+    try:
+        return IndexMeta(**json.loads((gen_dir / META).read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError) as e:
+        raise IndexCorrupt(f"索引元数据损坏或缺失（{gen_dir.name}）：{e}") from e
+
+
+def new_generation(settings: Settings) -> Path:
+    """Create an empty directory for a generation being built aside."""
+    settings.index_dir.mkdir(parents=True, exist_ok=True)
+    name = time.strftime("g-%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
+    path = settings.index_dir / name
+    path.mkdir()
+    return path
+
+
+def write_chunks(gen_dir: Path, chunks: Iterable[Chunk]) -> None:
+    """Write chunk records, one JSON object per line."""
+    with open(gen_dir / "chunks.jsonl", "w", encoding="utf-8") as fh:
+        for c in chunks:
+            fh.write(json.dumps(asdict(c), ensure_ascii=False) + "\n")
+
+
+def read_chunks(gen_dir: Path) -> list[Chunk]:
+    """Read a generation's chunk records."""
+    with open(gen_dir / "chunks.jsonl", encoding="utf-8") as fh:
+        return [Chunk(**json.loads(line)) for line in fh if line.strip()]
+
+
+def write_vectors(gen_dir: Path, keys: Sequence[str], vectors: np.ndarray) -> None:
+    """Keep the generation's vectors so the next build re-embeds only what changed."""
+    np.save(gen_dir / "vectors.npy", vectors.astype(np.float32))
+    (gen_dir / "vector_keys.json").write_text(json.dumps(list(keys)), encoding="utf-8")
+
+
+def read_vector_cache(gen_dir: Path | None, model_id: str) -> dict[str, np.ndarray]:
+    """Vectors of a previous generation made by the same model, keyed by chunk_key; empty if unusable."""
+    if gen_dir is None:
+        return {}
+    try:
+        if read_meta(gen_dir).model_id != model_id:
+            return {}
+        keys = json.loads((gen_dir / "vector_keys.json").read_text(encoding="utf-8"))
+        vectors = np.load(gen_dir / "vectors.npy")
+    except (OSError, ValueError, KBIndexError):
+        return {}
+    if len(keys) != len(vectors):
+        return {}
+    return dict(zip(keys, vectors, strict=True))
+
+
+def write_bm25(gen_dir: Path, token_lists: list[list[str]]) -> None:
+    """Build and save the jieba BM25 index over the chunks' tokens."""
+    import bm25s
+
+    retriever = bm25s.BM25()
+    retriever.index(token_lists, show_progress=False)
+    retriever.save(str(gen_dir / "bm25"), show_progress=False)
+
+
+def write_meta(gen_dir: Path, meta: IndexMeta) -> None:
+    """Write the generation's metadata (last, so a half-built generation has none)."""
+    tmp = gen_dir / (META + ".tmp")
+    tmp.write_text(json.dumps(asdict(meta), ensure_ascii=False, indent=1), encoding="utf-8")
+    os.replace(tmp, gen_dir / META)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def swap_in(settings: Settings, gen_dir: Path) -> None:
+    """Make ``gen_dir`` the live generation atomically, then drop generations older than the previous."""
+    tmp = settings.index_dir / (CURRENT + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(gen_dir.name)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, settings.index_dir / CURRENT)
+    _fsync_dir(settings.index_dir)
+    collect_garbage(settings)
+
+
+def collect_garbage(settings: Settings) -> None:
+    """Remove abandoned and superseded generations, keeping the live one and the one before it."""
+    live = live_generation(settings)
+    gens = sorted(p for p in settings.index_dir.glob("g-*") if p.is_dir())
+    keep = {live.name} if live else set()
+    finished = [g for g in gens if (g / META).exists() and (live is None or g.name != live.name)]
+    keep.update(g.name for g in finished[-(KEEP_GENERATIONS - 1) :] if KEEP_GENERATIONS > 1)
+    for g in gens:
+        if g.name in keep or _building(g):
+            continue
+        if settings.chroma_url:
+            try:
+                chroma_client(settings, g).delete_collection(_collection_name(g.name))
+            except Exception:
+                pass
+        shutil.rmtree(g, ignore_errors=True)
+
+
+def _building(gen_dir: Path) -> bool:
+    """A generation without metadata younger than an hour may still be being built by a live indexer."""
+    return not (gen_dir / META).exists() and time.time() - gen_dir.stat().st_mtime < 3600
+
+
+def remove_generation(settings: Settings, gen_dir: Path) -> None:
+    """Delete a generation that failed to build."""
+    if settings.chroma_url:
+        try:
+            chroma_client(settings, gen_dir).delete_collection(_collection_name(gen_dir.name))
+        except Exception:
+            pass
+    shutil.rmtree(gen_dir, ignore_errors=True)
+
+
+@dataclass
+class OpenIndex:
+    """A loaded generation: chunk records, BM25 and the Chroma vector store."""
+
+    gen_dir: Path
+    meta: IndexMeta
+    chunks: list[Chunk]
+    bm25: object
+    store: object  # langchain_chroma.Chroma
+    row_of: dict[str, int]
+
+    def bm25_scores(self, tokens: list[str]) -> np.ndarray:
+        """BM25 score of every chunk for the query tokens."""
+        if not tokens:
+            return np.zeros(len(self.chunks), dtype=np.float32)
+        return np.asarray(self.bm25.get_scores(tokens), dtype=np.float32)
+
+    def dense(self, query_vector: list[float], k: int, where: dict | None = None) -> list[tuple[int, float]]:
+        """Top-k chunk rows by cosine similarity to the query vector."""
+        hits = self.store.similarity_search_by_vector_with_relevance_scores(query_vector, k=k, filter=where)
+        out: list[tuple[int, float]] = []
+        for d, distance in hits:
+            row = self.row_of.get(d.metadata.get("chunk_id", ""))
+            if row is not None:
+                out.append((row, 1.0 - float(distance)))
+        return out
+
+
+def open_index(settings: Settings, embeddings: Embeddings, model_id: str, chunker_version: str) -> OpenIndex:
+    """Open and check the live generation; raises IndexMissing, IndexCorrupt or IndexIncompatible."""
+    import bm25s
+
+    gen_dir = live_generation(settings)
+    if gen_dir is None:
+        raise IndexMissing("尚未建立索引，请先运行 `kb index`。")
+    if not gen_dir.is_dir():
+        raise IndexCorrupt(f"索引目录 {gen_dir.name} 已丢失。")
+    meta = read_meta(gen_dir)
+    if meta.model_id != model_id or meta.chunker_version != chunker_version:
+        raise IndexIncompatible(
+            f"索引由 {meta.model_id}/{meta.chunker_version} 建立，当前为 {model_id}/{chunker_version}，需要重建。"
+        )
+    try:
+        chunks = read_chunks(gen_dir)
+        retriever = bm25s.BM25.load(str(gen_dir / "bm25"), show_progress=False)
+        store = vectorstore(settings, gen_dir, embeddings)
+        count = store._collection.count()
+    except Exception as e:
+        raise IndexCorrupt(f"索引无法读取（{type(e).__name__}: {e}），需要重建。") from e
+    if len(chunks) != meta.n_chunks or count != meta.n_chunks:
+        raise IndexCorrupt(f"索引不完整：记录 {len(chunks)}、向量 {count}、应为 {meta.n_chunks}，需要重建。")
+    return OpenIndex(gen_dir, meta, chunks, retriever, store, {c.chunk_id: i for i, c in enumerate(chunks)})

@@ -1,0 +1,139 @@
+"""Hybrid retrieval: jieba BM25 and Chroma dense vectors fused by weighted reciprocal rank."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.documents import Document as LCDocument
+from langchain_core.retrievers import BaseRetriever
+from pydantic import ConfigDict
+
+from indexing.store import OpenIndex
+from indexing.tokenize import cut
+from indexing.types import Chunk
+
+
+@dataclass(frozen=True)
+class FusionConfig:
+    """Fusion weights and depths; defaults chosen on the dev set (eval/RESULTS.md)."""
+
+    w_bm25: float = 0.7
+    w_dense: float = 0.3
+    rrf_k: int = 60
+    depth: int = 50  # candidates taken from each retriever
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Restrict retrieval to some documents or kinds of document."""
+
+    doc_ids: tuple[str, ...] = ()
+    kinds: tuple[str, ...] = ()
+
+    def allows(self, chunk: Chunk) -> bool:
+        """Whether a chunk passes the filters."""
+        return (not self.doc_ids or chunk.doc_id in self.doc_ids) and (not self.kinds or chunk.kind in self.kinds)
+
+    def where(self) -> dict | None:
+        """The same filter in Chroma's metadata syntax."""
+        clauses = []
+        if self.doc_ids:
+            clauses.append({"doc_id": {"$in": list(self.doc_ids)}})
+        if self.kinds:
+            clauses.append({"kind": {"$in": list(self.kinds)}})
+        if not clauses:
+            return None
+        return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+
+def rrf(rankings: list[tuple[list[int], float]], k: int) -> dict[int, float]:
+    """Weighted reciprocal-rank fusion of several ranked lists of row ids."""
+    fused: dict[int, float] = {}
+    for rows, weight in rankings:
+        for rank, row in enumerate(rows):
+            fused[row] = fused.get(row, 0.0) + weight / (k + rank + 1)
+    return fused
+
+
+class Searcher:
+    """Ranks chunks of an open index for a query; the plain-Python core of HybridRetriever."""
+
+    def __init__(self, index: OpenIndex, embeddings, fusion: FusionConfig | None = None) -> None:
+        self.index = index
+        self.embeddings = embeddings
+        self.fusion = fusion or FusionConfig()
+        self._kinds = np.array([c.kind for c in index.chunks])
+        self._docs = np.array([c.doc_id for c in index.chunks])
+
+    def _mask(self, filters: Filters) -> np.ndarray | None:
+        if not filters.doc_ids and not filters.kinds:
+            return None
+        mask = np.ones(len(self.index.chunks), dtype=bool)
+        if filters.doc_ids:
+            mask &= np.isin(self._docs, list(filters.doc_ids))
+        if filters.kinds:
+            mask &= np.isin(self._kinds, list(filters.kinds))
+        return mask
+
+    def bm25_rank(self, tokens: list[str], filters: Filters, depth: int) -> list[int]:
+        """Row ids by BM25 score, best first, zero scores dropped."""
+        scores = self.index.bm25_scores(tokens)
+        mask = self._mask(filters)
+        if mask is not None:
+            scores = np.where(mask, scores, 0.0)
+        top = np.argsort(-scores, kind="stable")[:depth]
+        return [int(i) for i in top if scores[i] > 0]
+
+    def dense_rank(self, text: str, filters: Filters, depth: int) -> list[tuple[int, float]]:
+        """Row ids with cosine similarity, best first."""
+        vector = self.embeddings.embed_query(text)
+        return self.index.dense(vector, k=depth, where=filters.where())
+
+    def search(
+        self, text: str, k: int = 8, filters: Filters | None = None, mode: str = "hybrid"
+    ) -> list[tuple[Chunk, float]]:
+        """Top-k chunks with fused scores; mode is hybrid, bm25 or dense."""
+        filters = filters or Filters()
+        f = self.fusion
+        rankings: list[tuple[list[int], float]] = []
+        if mode in ("hybrid", "bm25"):
+            rankings.append((self.bm25_rank(cut(text), filters, f.depth), f.w_bm25 if mode == "hybrid" else 1.0))
+        if mode in ("hybrid", "dense"):
+            dense = [row for row, _ in self.dense_rank(text, filters, f.depth)]
+            rankings.append((dense, f.w_dense if mode == "hybrid" else 1.0))
+        fused = rrf(rankings, f.rrf_k)
+        best = sorted(fused.items(), key=lambda kv: -kv[1])[:k]
+        return [(self.index.chunks[row], score) for row, score in best]
+
+
+class HybridRetriever(BaseRetriever):
+    """LangChain retriever over our index (BM25 + dense, fused); returns LangChain Documents."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+    searcher: Searcher
+    k: int = 8
+    filters: Filters = Filters()
+
+    def _get_relevant_documents(
+        self, query: str, *, run_manager: CallbackManagerForRetrieverRun
+    ) -> list[LCDocument]:
+        hits = self.searcher.search(query, k=self.k, filters=self.filters)
+        return [
+            LCDocument(
+                page_content=c.text,
+                metadata={
+                    "chunk_id": c.chunk_id,
+                    "doc_id": c.doc_id,
+                    "title": c.title,
+                    "section": c.section,
+                    "start": c.start,
+                    "end": c.end,
+                    "article": c.article,
+                    "page": c.page,
+                    "score": score,
+                },
+            )
+            for c, score in hits
+        ]

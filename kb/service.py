@@ -1,0 +1,159 @@
+"""The query-side facade used by the CLI and the web app: open (or build) the index and answer."""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from indexing import store
+from indexing.build import BuildReport, build_index, load_corpus
+from indexing.chunker import JiebaChunker
+from indexing.config import Settings
+from indexing.types import Document, Section
+from kb.retrieve import Filters, Searcher
+
+log = logging.getLogger(__name__)
+REGISTER_FILE = "obligations.json"
+_FOLLOW_UP = re.compile(r"^(那么?|那|还有|再问一下|另外)?(.{1,14}?)(呢|怎么样|如何)?[？?。]*$")
+
+
+def save_register_hook(gen_dir: Path, docs: list[tuple[Document, list[Section]]]) -> None:
+    """Index-time step: extract the obligations register into the new generation."""
+    from kb.obligations import build_register, save_register
+
+    save_register(build_register(docs), gen_dir / REGISTER_FILE)
+
+
+def resolve_follow_up(question: str, history: list[str]) -> str:
+    """Expand an elliptical follow-up ("那乌鲁木齐呢？") with the previous question's wording."""
+    if not history:
+        return question
+    q = question.strip()
+    m = _FOLLOW_UP.match(q)
+    if not m or not (m.group(1) or m.group(3)):
+        return question
+    focus = m.group(2).strip()
+    previous = history[-1]
+    from kb.query import ENTITY_PATTERN
+
+    replaced, n = ENTITY_PATTERN.subn(focus, previous, count=1)
+    return replaced if n else f"{focus} {previous}"
+
+
+class KnowledgeBase:
+    """Everything a question needs, loaded once: embeddings, the open index, the register."""
+
+    def __init__(self, settings: Settings, embeddings=None, progress: Callable[[str], None] | None = None) -> None:
+        self.settings = settings
+        self._embeddings = embeddings
+        self._progress = progress or (lambda msg: log.info(msg))
+        self._lock = threading.Lock()
+        self._index: store.OpenIndex | None = None
+        self._searcher: Searcher | None = None
+        self._register = None
+        self.chunker = JiebaChunker()
+
+    @property
+    def embeddings(self):
+        """The embedding model (loaded on first use)."""
+        if self._embeddings is None:
+            from indexing.embeddings import load_embeddings
+
+            self._embeddings = load_embeddings(self.settings)
+        return self._embeddings
+
+    def build(self, rebuild: bool = False) -> BuildReport:
+        """Run the indexer (incremental unless ``rebuild``) and reopen the index."""
+        report = build_index(
+            self.settings,
+            rebuild=rebuild,
+            embeddings=self.embeddings,
+            chunker=self.chunker,
+            on_generation=save_register_hook,
+        )
+        with self._lock:
+            self._index = None
+            self._searcher = None
+            self._register = None
+        return report
+
+    def open(self) -> store.OpenIndex:
+        """The open index; builds it first when missing, corrupt or made by another model."""
+        with self._lock:
+            if self._index is not None:
+                return self._index
+        try:
+            index = store.open_index(self.settings, self.embeddings, self.embeddings.model_id, self.chunker.version)
+        except store.IndexMissing:
+            self._progress("首次运行：正在建立索引……")
+            self.build()
+            index = store.open_index(self.settings, self.embeddings, self.embeddings.model_id, self.chunker.version)
+        except (store.IndexCorrupt, store.IndexIncompatible) as e:
+            self._progress(f"{e} 正在重建索引……")
+            self.build(rebuild=True)
+            index = store.open_index(self.settings, self.embeddings, self.embeddings.model_id, self.chunker.version)
+        with self._lock:
+            self._index = index
+            self._searcher = Searcher(index, self.embeddings)
+        return index
+
+    @property
+    def searcher(self) -> Searcher:
+        """Hybrid searcher over the open index."""
+        self.open()
+        assert self._searcher is not None
+        return self._searcher
+
+    @property
+    def register(self):
+        """The obligations register of the live generation."""
+        if self._register is None:
+            from kb.obligations import build_register, load_register
+
+            path = self.open().gen_dir / REGISTER_FILE
+            if path.exists():
+                self._register = load_register(path)
+            else:
+                self._register = build_register(load_corpus(self.settings, []))
+        return self._register
+
+    def ask(
+        self,
+        question: str,
+        k: int = 5,
+        filters: Filters | None = None,
+        history: list[str] | None = None,
+    ):
+        """Answer a question with numbered verbatim citations (kb.answer.Answer)."""
+        from kb.answer import Answer, compose, route
+        from kb.obligations import answer_aggregate
+        from kb.query import normalize_query, validate_question
+
+        t0 = time.perf_counter()
+        problem = validate_question(question, self.settings.max_question_chars)
+        if problem:
+            return Answer(question=question, answer=problem, abstained=True, route="invalid", citations=[])
+        resolved = resolve_follow_up(question, history or [])
+        nq = normalize_query(resolved)
+        r = route(nq.text)
+        records = answer_aggregate(self.register, nq.text) if not filters or not filters.doc_ids else None
+        if records:
+            from kb.answer import compose_from_obligations
+
+            ans = compose_from_obligations(question, records, route=r)
+        else:
+            t1 = time.perf_counter()
+            query_text = " ".join([nq.text, *nq.expansions])
+            hits = self.searcher.search(query_text, k=max(k, 8), filters=filters)
+            retrieve_ms = (time.perf_counter() - t1) * 1000
+            ans = compose(question, hits, k=k, route=r)
+            ans.timings_ms["retrieve"] = round(retrieve_ms, 1)
+            ans.searched_docs = sorted({c.title for c in self.open().chunks})
+        if resolved != question:
+            ans.resolved_question = resolved
+        ans.timings_ms["total"] = round((time.perf_counter() - t0) * 1000, 1)
+        return ans
