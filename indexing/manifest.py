@@ -1,0 +1,89 @@
+"""The corpus manifest (corpus/MANIFEST.tsv): one line of metadata per document file."""
+
+from __future__ import annotations
+
+import csv
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+log = logging.getLogger(__name__)
+
+MANIFEST_NAME = "MANIFEST.tsv"
+KINDS = ("plan", "law", "regulation", "list")
+COLUMNS = ("doc_id", "file", "title", "kind", "doc_number", "issuer", "dates", "source")
+
+
+@dataclass(frozen=True)
+class ManifestEntry:
+    """One manifest line: a document's identity and bibliographic metadata."""
+
+    doc_id: str
+    file: str  # path relative to the corpus root, "/"-separated
+    title: str
+    kind: str  # plan | law | regulation | list
+    doc_number: str = ""
+    issuer: str = ""
+    dates: str = ""
+    source: str = ""
+
+    def meta(self) -> dict[str, str]:
+        """The non-empty bibliographic fields, for ``Document.meta``."""
+        fields = {"doc_number": self.doc_number, "issuer": self.issuer, "dates": self.dates,
+                  "source": self.source}
+        return {k: v for k, v in fields.items() if v}
+
+
+def read_manifest(corpus_dir: Path) -> dict[str, ManifestEntry]:
+    """Read corpus_dir/MANIFEST.tsv into entries keyed by relative file path (bad lines are logged)."""
+    path = Path(corpus_dir) / MANIFEST_NAME
+    if not path.is_file():
+        log.warning("%s 不存在：所有文档的元数据将从内容推断", path)
+        return {}
+    entries: dict[str, ManifestEntry] = {}
+    seen_ids: set[str] = set()
+    with path.open(encoding="utf-8-sig", newline="") as f:
+        reader = csv.DictReader(f, delimiter="\t")
+        missing = [c for c in ("doc_id", "file", "title", "kind") if c not in (reader.fieldnames or [])]
+        if missing:
+            log.warning("%s 缺少列 %s：忽略该清单", path, ", ".join(missing))
+            return {}
+        for lineno, row in enumerate(reader, start=2):
+            values = {c: (row.get(c) or "").strip() for c in COLUMNS}
+            if not values["doc_id"] or not values["file"]:
+                log.warning("%s 第 %d 行缺少 doc_id 或 file：已跳过", path, lineno)
+                continue
+            if values["kind"] not in KINDS:
+                guessed = guess_kind(values["title"])
+                log.warning("%s 第 %d 行 kind=%r 无效，按标题推断为 %s", path, lineno, values["kind"], guessed)
+                values["kind"] = guessed
+            if values["doc_id"] in seen_ids:
+                log.warning("%s 第 %d 行 doc_id %s 重复：已跳过", path, lineno, values["doc_id"])
+                continue
+            seen_ids.add(values["doc_id"])
+            values["file"] = PurePosixPath(values["file"].replace("\\", "/")).as_posix()
+            entries[values["file"]] = ManifestEntry(**values)
+    for rel in entries:
+        if not (Path(corpus_dir) / rel).is_file():
+            log.warning("%s 列出的文件 %s 不存在", path, rel)
+    return entries
+
+
+def guess_kind(title: str) -> str:
+    """Guess a document kind from its title: 条例 -> regulation, 规划 -> plan, 法 -> law, else list."""
+    if "条例" in title:
+        return "regulation"
+    if "规划" in title:
+        return "plan"
+    if re.search(r"法(?:[（(].*[）)])?$", title):
+        return "law"
+    return "list"
+
+
+def guess_entry(rel_path: str, title: str) -> ManifestEntry:
+    """A stand-in entry for a file with no manifest line: doc_id from the file name, kind from the title."""
+    stem = PurePosixPath(rel_path).stem
+    doc_id = re.sub(r"[^\w.-]+", "-", stem).strip("-").lower() or "doc"
+    title = title.strip() or stem
+    return ManifestEntry(doc_id=doc_id, file=rel_path, title=title, kind=guess_kind(title))
