@@ -96,20 +96,24 @@ def load_document(path: Path, corpus_dir: Path, entry: ManifestEntry | None = No
     )
 
 
-def iter_corpus(corpus_dir: Path, *, strict: bool = False) -> Iterator[Document]:
-    """Yield every .txt/.md/.pdf document under corpus_dir in path order.
-
-    A file that fails to load is logged and skipped, or raised when ``strict``.
-    """
+def corpus_files(corpus_dir: Path) -> list[Path]:
+    """Every .txt/.md/.pdf file under corpus_dir (hidden ones skipped), in path order."""
     corpus_dir = Path(corpus_dir)
-    manifest = read_manifest(corpus_dir)
-    files = sorted(
+    return sorted(
         (p for p in corpus_dir.rglob("*")
          if p.is_file() and p.suffix.lower() in SUFFIXES
          and not any(part.startswith(".") for part in p.relative_to(corpus_dir).parts)),
         key=lambda p: p.relative_to(corpus_dir).as_posix(),
     )
-    for path in files:
+
+
+def iter_corpus(corpus_dir: Path, *, strict: bool = False) -> Iterator[Document]:
+    """Yield every .txt/.md/.pdf document under corpus_dir in path order.
+
+    A file that fails to load is logged and skipped, or raised when ``strict``.
+    """
+    manifest = read_manifest(Path(corpus_dir))
+    for path in corpus_files(corpus_dir):
         try:
             yield load_document(path, corpus_dir, manifest.get(_relative(path, corpus_dir)))
         except LoadError as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 import unicodedata
@@ -29,6 +30,7 @@ def to_halfwidth(text: str) -> str:
 def _tokenizer():
     import jieba
 
+    jieba.setLogLevel(logging.WARNING)
     tok = jieba.Tokenizer()
     tok.load_userdict(str(USER_DICT))
     tok.initialize()
