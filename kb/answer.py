@@ -1,0 +1,607 @@
+"""Extractive answer composer: route the question, pick the answering sentence, quote it with citations.
+
+No LLM. The answer text is made only of verbatim pieces of cited passages (a whole sentence, or a
+run of its clauses, optionally preceded by the sentence's own leading time clause), so every
+number, date and party it states can be found in a citation. The key-fact lead (期限/数值/责任主体/条文)
+is itself a substring of the quoted text or the cited passage.
+
+Scoring of a candidate sentence = lexical support + route bonus + retrieval bonus:
+  * lexical support: IDF-weighted share of the question's content words present in the sentence
+    (full credit), present only before it in the same passage or in the passage's title or section
+    path (half credit: a sentence inherits the topic set by what precedes it, not by what follows),
+    or partly present through jieba's sub-words of a long word (half credit × share of sub-words).
+    Words are matched as substrings of the folded sentence, which is robust to jieba segmenting the
+    same characters differently in a question and in a passage, and avoids tokenising passages.
+  * route bonus: the sentence has what the question asks for (a date for deadline questions, a
+    number with a unit for target questions, a party for party questions, a duty verb for law ones).
+  * retrieval bonus: the passage's retrieval score, min-max normalised over the hits.
+The answer's ``confidence`` is the lexical support of the chosen sentence, scaled down for each
+anchor of the question (a year, a plan period, a named place) that no passage mentions; below
+``ABSTAIN_THRESHOLD`` the composer abstains and returns the nearest passages instead.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from indexing import tokenize
+from indexing.types import Chunk, Citation, Obligation
+from kb.query import NormalizedQuery, fold_for_match, normalize_query
+
+ROUTES = ("deadline", "target", "party", "list", "law", "definition", "general")
+
+# Abstain when the confidence is below this (calibrated on eval/qa_dev.jsonl).
+ABSTAIN_THRESHOLD = 0.15
+ANCHOR_MISS_FACTOR = 0.25  # confidence factor per question anchor (year, period, place) no passage has
+ROUTE_BONUS = 0.15  # the sentence carries the kind of fact the question asks for
+DEFINITION_BONUS = 0.3  # the sentence defines a word of a definition question ("X，是指…")
+ARTICLE_BONUS = 0.5  # the passage is the law article the question names (第十条)
+RETRIEVAL_WEIGHT = 0.15  # weight of the passage's normalised retrieval score
+CONTEXT_CREDIT = 0.5  # a word found earlier in the passage or in its title or section, not in the sentence
+PARTIAL_CREDIT = 0.5  # a long word not found whole, scaled by the share of its sub-words found
+EXTRA_SENTENCE_RATIO = 0.85  # list/general answers add sentences scoring at least this share of the best
+MAX_QUOTE_CHARS = 100  # longer sentences are cut to their answering clauses
+# Fact questions get a tight quote around the fact; law, definition and list ones need more of it.
+QUOTE_LIMITS = {"deadline": 60, "target": 60, "party": 80, "definition": 160, "law": 160, "list": 300}
+MAX_LIST_CHARS = 300  # budget for a list introduced by "：" and its items
+MAX_LIST_ITEMS = 10
+ABSTAIN_MESSAGE = "未在文件中找到明确答案。"
+MAX_TITLES_SHOWN = 6
+MAX_AGGREGATE_ITEMS = 30  # obligations listed in an aggregate answer ("2017年底前要完成哪些任务")
+
+# Words that ask or hedge rather than name what is asked about (on top of tokenize.STOPWORDS).
+_QUESTION_WORDS = frozenset(
+    "何时 时候 什么时候 时间 哪一年 哪一天 哪天 哪里 多久 多长 多大 多高 几年 几个 几次 哪几 哪几项 哪几个 "
+    "哪项 哪种 哪一条 哪条 第几条 需要 应该 能否 可否 能不能 可不可以 是不是 有没有 规定 要求 内容 情况 问题 "
+    "包括 主要 具体 分别 目前 现在 现行 开始 最晚 最迟 一共 总共 共有 大概 一般 态度 程度 可能 什么样 定义 "
+    "含义 意思 多少钱 期间 我国".split()
+)
+
+_CN_NUM = "〇○零一二两三四五六七八九十百千"
+
+# (route, cue) in priority order: the first route whose cue matches the question wins.
+_ROUTE_CUES: list[tuple[str, re.Pattern[str]]] = [
+    ("law", re.compile(rf"第[{_CN_NUM}\d]+条|哪一?条|第几条|哪个条款")),
+    ("definition", re.compile(r"是指|什么是|什么叫|何谓|定义|含义|指什么|是什么意思|所称")),
+    ("party", re.compile(r"谁|哪个部门|哪些部门|什么部门|哪个单位|哪些单位|哪一级|哪级|哪个机关|什么机关|"
+                         r"由.{0,12}负责|责任主体|主管部门是")),
+    ("deadline", re.compile(r"哪年|哪一年|哪一?天|何时|什么时候|什么时间|期限|截止|时限|多久|多长时间|日期")),
+    ("list", re.compile(r"哪些|有哪几|哪几|包括什么|包括哪|都有什么|有什么措施")),
+    ("deadline", re.compile(r"之前|底前|年前|以前")),
+    ("target", re.compile(r"多少|达到|比例|率|指标|目标值|几个|几次|多大|多高")),
+    ("party", re.compile(r"负责|责任")),
+    ("law", re.compile(r"法律规定|依照|依据|违反|处罚|罚款|法律责任|规定")),
+]
+_ASKS_ARTICLE = re.compile(r"哪一?条|第几条|哪个条款")
+
+_UNITS = sorted(
+    "% ％ ‰ 个百分点 万吨/日 吨/日 万吨 吨 千克 公斤 亿千瓦时 万千瓦时 千瓦时 万千瓦 亿立方米 万立方米 立方米 "
+    "微克/立方米 毫克/立方米 万亩 亩 公顷 平方公里 公里 千米 米 亿元 万元 元 分贝 个 座 家 项 条 处 次 天 日 倍 "
+    "人 户 辆 台 套".split(),
+    key=len,
+    reverse=True,
+)
+_UNIT = "|".join(re.escape(u) for u in _UNITS)
+_ARABIC_AMOUNT = (
+    rf"(?<![\d.])\d+(?:\.\d+)?(?:\s*[-—~～]\s*\d+(?:\.\d+)?)?\s*(?:{_UNIT})(?:以上|以下|左右|以内)?"
+)
+_CN_AMOUNT = r"(?:百分之[零〇一二两三四五六七八九十点]+|[零〇一二两三四五六七八九十百千]+万?元)(?:以上|以下)?"
+TARGET_RE = re.compile(rf"(?:{_ARABIC_AMOUNT}|{_CN_AMOUNT})(?:\s*[、至到]?\s*(?:{_ARABIC_AMOUNT}|{_CN_AMOUNT}))?")
+# A target value with its comparator (不低于94%, 控制在550亿立方米以内, 下降18.3%).
+TARGET_VALUE_RE = re.compile(
+    r"(?:达到|不低于|不高于|不超过|低于|高于|控制在|提高到|提升到|降低到|降至|下降|降低|减少|增加到|增长|保持在|累计|达)"
+    rf"\s*(?:{TARGET_RE.pattern})"
+)
+_TABLE_VALUE = re.compile(r"\t\s*\d+(?:\.\d+)?\s*(?:\t|$)")  # a numeric cell of an indicator table row
+_DURATION = rf"[\d{_CN_NUM}]+\s*(?:个工作日|个月|小时|分钟|日|天|年)"
+DEADLINE_RE = re.compile(
+    r"(?:到|至|于|在)?\s*(?:19|20)\d{2}\s*年(?:\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*日)?)?\s*"
+    r"(?:底|末|年底|年末)?\s*(?:前|以前|之前)?"
+    r"|(?:到|至)?“?十[二三四]五”?(?:期间|末|期末|时期)"
+    r"|(?:每年)?\d{1,2}\s*月\s*\d{1,2}\s*日"
+    rf"|{_DURATION}(?:内|以内|前|以上{_DURATION}以下|以上)"
+    rf"|(?:不得少于|不少于|至少|满|超过)\s*{_DURATION}"
+)
+_PARTY_SUFFIX = (
+    r"(?:人民政府|政府|主管部门|有关部门|部门|单位|企业|机关|委员会|环境保护厅|生态环境厅|环保局|"
+    r"机构|党委|经营者|生产者|排污者)"
+)
+# A party starts after punctuation or a function character (由 / 对 / 向 / 应当 …), never mid-phrase.
+PARTY_RE = re.compile(
+    rf"(?<![^，。；：、\s（“由对向经将和与及并或同当])[\u4e00-\u9fff]{{0,10}}?{_PARTY_SUFFIX}"
+    rf"(?:[\u4e00-\u9fff]{{0,6}}?{_PARTY_SUFFIX})?"
+)
+_PARTY_BY = re.compile(rf"由([\u4e00-\u9fff]{{2,20}}?{_PARTY_SUFFIX})")
+_DUTY_RE = re.compile(r"应当|不得|禁止|必须|严禁|可以|予以|责令")
+_DEFINITION_RE = re.compile(r"是指|所称|指的是")
+_ENUMERATION_RE = re.compile(r"(?:[^、，。；]{1,20}、){2,}")  # at least three items joined by 、
+_ENUM_RE = re.compile(r"^(?:[（(][一二三四五六七八九十\d]+[）)]|[一二三四五六七八九十]+、|\d+[.、．])")
+_LEAD_CLAUSE_RE = re.compile(r"^(?:到|至|在|于|从)?\s*(?:(?:19|20)\d{2}\s*年|“?十[二三四]五”?)[^，,]{0,6}$")
+_ARTICLE_IN_Q = re.compile(rf"第[{_CN_NUM}]+条")
+_ANCHOR_RE = re.compile(r"^(?:(?:19|20)\d{2}年?|“?十[一二三四五]五”?|.{2,8}(?:省|市|县|州|地区|盟))$")
+_SENT_END = re.compile(r"[。！？；!?;]+[”’」』]*|\n+")
+_CLAUSE_END = re.compile(r"[，,]")
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+_TRAILING_PUNCT = "。；;，,、：: \t"
+_SENTENCE_FINAL = "。！？；!?;：:"
+
+
+class _AnyOf:
+    """Matches when any of several patterns matches (used for route features)."""
+
+    def __init__(self, *patterns: re.Pattern[str]) -> None:
+        self.patterns = patterns
+
+    def search(self, text: str) -> re.Match[str] | None:
+        """First match of the first pattern that matches."""
+        for p in self.patterns:
+            m = p.search(text)
+            if m:
+                return m
+        return None
+
+
+_FEATURES: dict[str, re.Pattern[str] | _AnyOf] = {
+    "deadline": DEADLINE_RE,
+    "target": _AnyOf(TARGET_RE, _TABLE_VALUE),
+    "party": re.compile(_PARTY_SUFFIX),
+    "list": _ENUMERATION_RE,
+    "law": _DUTY_RE,
+    "definition": _DEFINITION_RE,
+}
+_LEAD_LABELS = {"deadline": "期限", "target": "数值", "party": "责任主体"}
+
+
+@dataclass
+class Answer:
+    """A composed answer; the first ``n_quoted`` citations are the passages the answer quotes.
+
+    When ``abstained`` is true the citations are the nearest passages found, not support.
+    ``confidence`` (0..1) is the score compared with ``ABSTAIN_THRESHOLD``.
+    """
+
+    question: str
+    answer: str
+    abstained: bool
+    route: str
+    citations: list[Citation] = field(default_factory=list)
+    searched_docs: list[str] = field(default_factory=list)
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    confidence: float = 0.0
+    n_quoted: int = 0
+    resolved_question: str | None = None  # the question as answered, when a follow-up was expanded
+
+    def to_dict(self, id: object = None) -> dict:
+        """JSON shape of `kb ask --json` (design.md); each citation also says its role."""
+        citations = []
+        for i, c in enumerate(self.citations):
+            d = c.to_dict()
+            d["role"] = "nearest" if self.abstained else ("answer" if i < self.n_quoted else "support")
+            citations.append(d)
+        out = {
+            "id": id,
+            "question": self.question,
+            "answer": self.answer,
+            "abstained": self.abstained,
+            "route": self.route,
+            "confidence": round(self.confidence, 4),
+            "citations": citations,
+            "searched_docs": self.searched_docs,
+            "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
+        }
+        if self.resolved_question:
+            out["resolved_question"] = self.resolved_question
+        return out
+
+
+@dataclass
+class _Term:
+    forms: tuple[str, ...]  # the word and its alternates, folded
+    pieces: tuple[str, ...]  # jieba sub-words of a long word, for partial credit
+    anchor: bool  # a year, plan period or place name: a question about another one is another question
+
+
+@dataclass
+class _Sentence:
+    hit: int  # index into hits
+    start: int
+    end: int
+    folded: str
+    context: str  # folded title, section path and the passage's text before the sentence
+    lex: float = 0.0
+    score: float = 0.0
+
+
+def _cues(question: str) -> list[str]:
+    """All routes whose cues occur in the question, in priority order (no duplicates)."""
+    return list(dict.fromkeys(name for name, cue in _ROUTE_CUES if cue.search(question)))
+
+
+def route(question: str) -> str:
+    """Kind of question: deadline, target, party, list, law, definition or general (by cue words)."""
+    cues = _cues(normalize_query(question).text)
+    return cues[0] if cues else "general"
+
+
+def split_sentences(text: str) -> list[tuple[int, int]]:
+    """Spans of the sentences of a Chinese text: split after 。！？； (and ASCII !?;) and at line breaks.
+
+    Each span keeps its terminator and excludes surrounding whitespace.
+    """
+    spans: list[tuple[int, int]] = []
+    start = 0
+    for m in _SENT_END.finditer(text):
+        end = m.start() if text[m.start()] == "\n" else m.end()
+        spans.append((start, end))
+        start = m.end()
+    spans.append((start, len(text)))
+    out = []
+    for s, e in spans:
+        while s < e and text[s].isspace():
+            s += 1
+        while e > s and text[e - 1].isspace():
+            e -= 1
+        if e > s:
+            out.append((s, e))
+    return out
+
+
+def _is_heading(sentence: str) -> bool:
+    """A heading line or label without a figure: no final punctuation, short, not a table row."""
+    if sentence.startswith("#"):
+        return True
+    return (
+        sentence[-1] not in _SENTENCE_FINAL
+        and "\t" not in sentence
+        and "|" not in sentence
+        and len(sentence) <= 40
+        and not TARGET_RE.search(sentence)
+    )
+
+
+def _question_terms(nq: NormalizedQuery, sentences: list[_Sentence]) -> list[_Term]:
+    """Content words of the question.
+
+    jieba splits words it does not know into a word and a lone character (环境/日); such a pair is
+    joined back when the joined form occurs in a candidate sentence, and the lone character is
+    dropped otherwise (加油站/埋 stays 加油站).
+    """
+    alternates = {fold_for_match(k): tuple(fold_for_match(a) for a in v) for k, v in nq.alternates.items()}
+    words: list[str] = []
+    previous_kept = False
+    for word in tokenize.cut_words(nq.text):
+        w = fold_for_match(word)
+        if not w or w in tokenize.STOPWORDS or w in _QUESTION_WORDS or not re.search(r"\w", w):
+            previous_kept = False
+            continue
+        if len(w) == 1 and _CJK.match(w):
+            joined = words[-1] + w if previous_kept else ""
+            if joined and any(joined in s.folded for s in sentences):
+                words[-1] = joined
+            previous_kept = False
+            continue
+        words.append(w)
+        previous_kept = True
+    terms: dict[str, _Term] = {}
+    for w in words:
+        if w in terms:
+            continue
+        pieces = tuple(p for p in tokenize.cut(w) if len(p) >= 2 and p != w) if len(w) >= 3 else ()
+        terms[w] = _Term(forms=(w, *alternates.get(w, ())), pieces=pieces, anchor=bool(_ANCHOR_RE.match(w)))
+    return list(terms.values())
+
+
+def _credit(term: _Term, text: str) -> float:
+    if any(f in text for f in term.forms):
+        return 1.0
+    if term.pieces:
+        return PARTIAL_CREDIT * sum(p in text for p in term.pieces) / len(term.pieces)
+    return 0.0
+
+
+def _idf_weights(terms: list[_Term], sentences: list[_Sentence], idf: Mapping[str, float] | None) -> list[float]:
+    if idf:
+        top = max(idf.values())
+        return [max(idf.get(t.forms[0], top), 0.0) for t in terms]
+    n = len(sentences)
+    weights = []
+    for t in terms:
+        df = sum(1 for s in sentences if any(f in s.folded for f in t.forms))
+        weights.append(math.log(1 + (n - df + 0.5) / (df + 0.5)))
+    return weights
+
+
+def _clauses(text: str) -> list[tuple[int, int]]:
+    spans, start = [], 0
+    for m in _CLAUSE_END.finditer(text):
+        spans.append((start, m.start()))
+        start = m.end()
+    spans.append((start, len(text)))
+    return [(s, e) for s, e in spans if e > s]
+
+
+def _clause_score(text: str, terms: list[_Term], weights: list[float]) -> float:
+    folded = fold_for_match(text)
+    return sum(w * _credit(t, folded) for t, w in zip(terms, weights, strict=True))
+
+
+def _cut_quote(
+    sentence: str, terms: list[_Term], weights: list[float], feature: re.Pattern[str] | _AnyOf | None, limit: int
+) -> str:
+    """The sentence, or for a long one its best run of clauses (plus its leading time clause).
+
+    The run starts at the clause that best matches the question, grows by neighbouring clauses that
+    add question words, and reaches the nearest clause holding the asked-for fact when it lacks one.
+    """
+    body = sentence.rstrip(_TRAILING_PUNCT)
+    if len(body) <= limit:
+        return body
+    spans = _clauses(body)
+    texts = [body[s:e] for s, e in spans]
+    lead = 0 if len(spans) > 1 and _LEAD_CLAUSE_RE.match(texts[0].strip()) else None
+    scores = [_clause_score(t, terms, weights) for t in texts]
+    has_fact = [bool(feature and feature.search(t)) for t in texts]
+    best = max((i for i in range(len(spans)) if i != lead), key=lambda i: (scores[i], has_fact[i], -i))
+    lo = hi = best
+
+    def width(a: int, b: int) -> int:
+        return spans[b][1] - spans[a][0]
+
+    covered = fold_for_match(texts[best])
+    grown = True
+    while grown:
+        grown = False
+        for i in (lo - 1, hi + 1):
+            if not 0 <= i < len(spans) or i == lead or width(min(lo, i), max(hi, i)) > limit:
+                continue
+            folded = fold_for_match(texts[i])
+            if any(w > 0 and _credit(t, folded) > _credit(t, covered) for t, w in zip(terms, weights, strict=True)):
+                lo, hi = min(lo, i), max(hi, i)
+                covered = fold_for_match(body[spans[lo][0]:spans[hi][1]])
+                grown = True
+    if feature and not any(has_fact[lo:hi + 1]) and not (lead is not None and has_fact[lead]):
+        for _, j in sorted((abs(j - best), j) for j in range(len(spans)) if has_fact[j] and j != lead):
+            if width(min(lo, j), max(hi, j)) <= limit:
+                lo, hi = min(lo, j), max(hi, j)
+                break
+    quote = body[spans[lo][0]:spans[hi][1]]
+    if lead is not None and lo > 0:
+        quote = f"{texts[lead].strip()}，{quote}"
+    return quote
+
+
+def _list_end(text: str, spans: list[tuple[int, int]], i: int) -> int:
+    """Index one past the last item of the list introduced by sentence i (which ends with "：")."""
+    j, total = i + 1, spans[i][1] - spans[i][0]
+    while j < len(spans) and j - i <= MAX_LIST_ITEMS:
+        s, e = spans[j]
+        if not _ENUM_RE.match(text[s:e]) or total + e - s > MAX_LIST_CHARS:
+            break
+        total += e - s
+        j += 1
+    return j
+
+
+def _party(clause: str) -> str | None:
+    m = _PARTY_BY.search(clause)
+    if m:
+        return m.group(1)
+    m = PARTY_RE.search(clause)
+    return m.group(0) if m else None
+
+
+def _key_facts(quote: str, cues: list[str], terms: list[_Term], weights: list[float]) -> list[str]:
+    """Facts like "期限：2017年底前", "数值：90%" that are substrings of the quote.
+
+    Each fact is taken from the clause of the quote that best matches the question among those
+    holding such a fact (so "…达到71.6%，其中乌鲁木齐市达到75%" answers 75% for 乌鲁木齐市).
+    """
+    clauses = [quote[s:e] for s, e in _clauses(quote)]
+    # A clause opening with 其中 narrows the sentence to a sub-case; when it matches the question at
+    # all, the question is about that sub-case.
+    narrow = sum(weights)
+    scores = [_clause_score(c, terms, weights) for c in clauses]
+    scores = [sc + (narrow if sc > 0 and c.startswith("其中") else 0.0) for sc, c in zip(scores, clauses, strict=True)]
+    facts = []
+    for cue in cues:
+        if cue not in _LEAD_LABELS:
+            continue
+        patterns = (TARGET_VALUE_RE, TARGET_RE) if cue == "target" else (_FEATURES[cue],)
+        for pattern in patterns:
+            found = [(scores[i], -i, c) for i, c in enumerate(clauses) if pattern.search(c)]
+            if found:
+                clause = max(found)[2]
+                value = _party(clause) if cue == "party" else pattern.search(clause).group(0).strip()
+                if value:
+                    facts.append(f"{_LEAD_LABELS[cue]}：{value}")
+                break
+    return facts
+
+
+def _header(chunk: Chunk) -> str:
+    """What the index put before the passage's text: title, section path, table title and header."""
+    if chunk.embed_text.endswith(chunk.text) and len(chunk.embed_text) > len(chunk.text):
+        return chunk.embed_text[: len(chunk.embed_text) - len(chunk.text)]
+    return f"{chunk.title}\n{chunk.section}"
+
+
+def _definition_feature(terms: list[_Term]) -> re.Pattern[str]:
+    """A sentence defining one of the question's words: "X，是指…", "本法所称X…"."""
+    names = "|".join(re.escape(f) for t in terms for f in t.forms)
+    return re.compile(rf"(?:{names})[”」]?[，,]?\s*(?:是指|系指|指的是)|所称“?(?:{names})")
+
+
+def _citation(n: int, chunk: Chunk, score: float, highlight: tuple[int, int] | None) -> Citation:
+    return Citation(n=n, doc_id=chunk.doc_id, title=chunk.title, section=chunk.section, text=chunk.text,
+                    start=chunk.start, end=chunk.end, score=float(score), article=chunk.article,
+                    page=chunk.page, highlight=highlight)
+
+
+def _best_spans(ranked: list[_Sentence]) -> dict[int, tuple[int, int]]:
+    """Span of each hit's best-ranked sentence that shares a word with the question."""
+    spans: dict[int, tuple[int, int]] = {}
+    for s in ranked:
+        if s.lex > 0:
+            spans.setdefault(s.hit, (s.start, s.end))
+    return spans
+
+
+def _titles_line(titles: Sequence[str]) -> str:
+    shown = [t if t.startswith("《") else f"《{t}》" for t in titles[:MAX_TITLES_SHOWN]]
+    more = f"等 {len(titles)} 份文件" if len(titles) > MAX_TITLES_SHOWN else ""
+    return "、".join(shown) + more if shown else "（无）"
+
+
+def compose(
+    question: str,
+    hits: list[tuple[Chunk, float]],
+    k: int = 5,
+    route: str | None = None,
+    *,
+    idf: Mapping[str, float] | None = None,
+    searched_docs: Sequence[str] | None = None,
+) -> Answer:
+    """Answer a question from ranked retrieval hits by quoting the best sentence(s), with citations.
+
+    ``route`` overrides the routing of the question. ``idf`` optionally gives corpus IDF weights of
+    words (otherwise they are computed over the candidate sentences). ``searched_docs`` are the titles
+    of the documents searched, named when the composer abstains (default: the titles of the hits).
+    """
+    t0 = time.perf_counter()
+    nq = normalize_query(question)
+    cues = _cues(nq.text)
+    chosen_route = route or (cues[0] if cues else "general")
+    if chosen_route not in ROUTES:
+        raise ValueError(f"unknown route: {chosen_route}")
+    cues = [chosen_route, *(c for c in cues if c != chosen_route)]
+    titles = list(searched_docs) if searched_docs is not None else list(dict.fromkeys(c.title for c, _ in hits))
+
+    # Candidate sentences, the first copy of each (overlapping chunks repeat sentences).
+    spans_by_hit = [split_sentences(chunk.text) for chunk, _ in hits]
+    sentences: list[_Sentence] = []
+    seen: set[str] = set()
+    for h, (chunk, _) in enumerate(hits):
+        context = fold_for_match(_header(chunk))
+        for s, e in spans_by_hit[h]:
+            text = chunk.text[s:e]
+            folded = fold_for_match(text)
+            if folded not in seen and not _is_heading(text):
+                seen.add(folded)
+                sentences.append(_Sentence(hit=h, start=s, end=e, folded=folded, context=context))
+            context += "\n" + folded
+
+    terms = _question_terms(nq, sentences)
+    weights = _idf_weights(terms, sentences, idf)
+    total = sum(weights)
+    scores = [float(s) for _, s in hits]
+    lo_s, hi_s = (min(scores), max(scores)) if scores else (0.0, 0.0)
+    passages = [fold_for_match(f"{c.title}\n{c.section}\n{c.text}") for c, _ in hits]
+    missing_anchors = sum(1 for t in terms if t.anchor and not any(f in p for f in t.forms for p in passages))
+    article = _ARTICLE_IN_Q.search(nq.text)
+    feature = _definition_feature(terms) if chosen_route == "definition" and terms else _FEATURES.get(chosen_route)
+    bonus = DEFINITION_BONUS if chosen_route == "definition" else ROUTE_BONUS
+    for sent in sentences:
+        chunk = hits[sent.hit][0]
+        support = 0.0
+        for t, w in zip(terms, weights, strict=True):
+            if w > 0:
+                support += w * max(_credit(t, sent.folded), CONTEXT_CREDIT * _credit(t, sent.context))
+        sent.lex = support / total if total > 0 else 0.0
+        retrieval = (scores[sent.hit] - lo_s) / (hi_s - lo_s) if hi_s > lo_s else 1.0
+        sent.score = sent.lex + RETRIEVAL_WEIGHT * retrieval
+        if feature and feature.search(chunk.text[sent.start:sent.end]):
+            sent.score += bonus
+        if article and (chunk.article == article.group(0) or chunk.text.startswith(article.group(0))):
+            sent.score += ARTICLE_BONUS
+    ranked = sorted(sentences, key=lambda s: (-s.score, s.hit, s.start))
+    best = ranked[0] if ranked else None
+    confidence = best.lex * ANCHOR_MISS_FACTOR**missing_anchors if best else 0.0
+
+    if best is None or confidence < ABSTAIN_THRESHOLD:
+        best_span = _best_spans(ranked)
+        citations = [_citation(i + 1, c, sc, best_span.get(i)) for i, (c, sc) in enumerate(hits[:k])]
+        return Answer(question=question, answer=f"{ABSTAIN_MESSAGE}已检索：{_titles_line(titles)}",
+                      abstained=True, route=chosen_route, citations=citations, searched_docs=titles,
+                      timings_ms={"compose": (time.perf_counter() - t0) * 1000}, confidence=confidence)
+
+    # The answering sentences: the best one; list/general questions may add close runners-up.
+    extra = {"list": 2, "general": 1}.get(chosen_route, 0)
+    if hits[best.hit][0].text[best.start:best.end][-1] in "：:":
+        extra = 0  # the best sentence introduces a list: its items are the answer
+    runners_up = [s for s in ranked[1:] if s.score >= EXTRA_SENTENCE_RATIO * best.score
+                  and s.lex >= ABSTAIN_THRESHOLD]
+    order: list[int] = []  # hit indices in citation order
+    highlights: dict[int, tuple[int, int]] = {}
+    quotes: list[tuple[str, int]] = []
+    for sent in [best, *runners_up[:extra]]:
+        chunk = hits[sent.hit][0]
+        spans = spans_by_hit[sent.hit]
+        text = chunk.text[sent.start:sent.end]
+        if text[-1] in "：:":
+            end = spans[_list_end(chunk.text, spans, spans.index((sent.start, sent.end))) - 1][1]
+            quote = chunk.text[sent.start:end].replace("\n", "").rstrip(_TRAILING_PUNCT)
+        else:
+            end = sent.end
+            quote = _cut_quote(text, terms, weights, feature, QUOTE_LIMITS.get(chosen_route, MAX_QUOTE_CHARS))
+        if sent.hit not in highlights:
+            order.append(sent.hit)
+            highlights[sent.hit] = (sent.start, end)
+        quotes.append((quote, order.index(sent.hit) + 1))
+
+    n_quoted = len(order)
+    for h in range(len(hits)):
+        if len(order) >= max(k, n_quoted):
+            break
+        if h not in highlights:
+            order.append(h)
+    best_span = _best_spans(ranked)
+    citations = [_citation(n + 1, hits[h][0], hits[h][1], highlights.get(h, best_span.get(h)))
+                 for n, h in enumerate(order)]
+    facts = _key_facts(quotes[0][0], cues, terms, weights)
+    best_chunk = hits[best.hit][0]
+    if _ASKS_ARTICLE.search(nq.text) and best_chunk.article and best_chunk.article in best_chunk.text:
+        facts.insert(0, f"条文：{best_chunk.article}")
+    lead = "；".join(facts) + "。" if facts else ""
+    text = lead + "；".join(f"{q} [{n}]" for q, n in quotes)
+    return Answer(question=question, answer=text, abstained=False, route=chosen_route, citations=citations,
+                  searched_docs=titles, timings_ms={"compose": (time.perf_counter() - t0) * 1000},
+                  confidence=confidence, n_quoted=n_quoted)
+
+
+def compose_from_obligations(
+    question: str, records: Sequence[Obligation], route: str | None = None
+) -> Answer:
+    """Answer an aggregate question from obligation records: one numbered line per duty, cited.
+
+    Each line is the record's verbatim deadline expression and action clause; the party is added only
+    when it is written in the cited passage. Citations are the records' passages, one per passage.
+    """
+    t0 = time.perf_counter()
+    citations: list[Citation] = []
+    numbers: dict[tuple[str, int, int], int] = {}
+    lines = []
+    for ob in records[:MAX_AGGREGATE_ITEMS]:
+        key = (ob.doc_id, ob.start, ob.end)
+        if key not in numbers:
+            numbers[key] = len(citations) + 1
+            at = ob.passage.find(ob.action)
+            citations.append(Citation(
+                n=numbers[key], doc_id=ob.doc_id, title=ob.title, section=ob.section, text=ob.passage,
+                start=ob.start, end=ob.end, score=1.0, article=ob.article,
+                highlight=(at, at + len(ob.action)) if at >= 0 else None,
+            ))
+        party = f"（{ob.party}）" if ob.party and ob.party in ob.passage and ob.party not in ob.action else ""
+        when = f"{ob.deadline_text}：" if ob.deadline_text and ob.deadline_text not in ob.action else ""
+        lines.append(f"· {when}{ob.action.rstrip(_TRAILING_PUNCT)}{party} [{numbers[key]}]")
+    # No counts or item numbers: every figure in the text is one a cited passage states.
+    head = "文件中的相关义务如下：" if len(records) <= MAX_AGGREGATE_ITEMS else (
+        "文件中的相关义务如下（仅列出一部分，完整清单请用 kb obligations 查询）："
+    )
+    return Answer(question=question, answer="\n".join([head, *lines]), abstained=False, route=route or "list",
+                  citations=citations, searched_docs=list(dict.fromkeys(ob.title for ob in records)),
+                  timings_ms={"compose": (time.perf_counter() - t0) * 1000}, confidence=1.0,
+                  n_quoted=len(citations))

@@ -1,0 +1,348 @@
+"""Answer composer: routing, sentence splitting, cited extractive answers and abstention.
+
+Passages are real corpus text (read from the files, so they are verbatim) wrapped in Chunk objects
+by hand: these tests need neither an index nor an embedding model.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import statistics
+import time
+from pathlib import Path
+
+import pytest
+
+from indexing.types import Chunk, Obligation
+from kb import answer as answer_mod
+from kb.answer import (
+    ABSTAIN_MESSAGE,
+    ABSTAIN_THRESHOLD,
+    ROUTES,
+    Answer,
+    compose,
+    compose_from_obligations,
+    route,
+    split_sentences,
+)
+
+CORPUS = Path(__file__).resolve().parent.parent / "corpus"
+PLAN = "plan/xinjiang-env-protection-13th-fyp-2017.txt"
+EIA = "laws/eia-law-2018.md"
+PLAN_TITLE = "新疆维吾尔自治区环境保护“十三五”规划"
+EIA_TITLE = "中华人民共和国环境影响评价法"
+
+
+def _source(rel: str) -> str:
+    return (CORPUS / rel).read_text(encoding="utf-8")
+
+
+def _line(rel: str, prefix: str) -> str:
+    """The whole line of a corpus file that starts with ``prefix`` (verbatim)."""
+    lines = [ln for ln in _source(rel).splitlines() if ln.startswith(prefix)]
+    assert len(lines) == 1, (prefix, len(lines))
+    return lines[0]
+
+
+def _between(rel: str, first: str, stop: str) -> str:
+    """Verbatim text of a corpus file from ``first`` up to (not including) ``stop``, stripped."""
+    text = _source(rel)
+    a = text.index(first)
+    return text[a : text.index(stop, a)].strip()
+
+
+def _chunk(rel: str, text: str, section: str, article: str | None = None) -> Chunk:
+    source = _source(rel)
+    assert text in source, "test passages must be verbatim corpus text"
+    doc_id, title, kind = (
+        ("xj-env-13fyp-2017", PLAN_TITLE, "plan") if rel == PLAN else ("eia-law-2018", EIA_TITLE, "law")
+    )
+    start = source.index(text)
+    return Chunk(
+        chunk_id=f"{doc_id}#{start}",
+        doc_id=doc_id,
+        title=title,
+        kind=kind,
+        section=section,
+        start=start,
+        end=start + len(text),
+        text=text,
+        embed_text=f"{title}\n{section}\n{text}",
+        article=article,
+    )
+
+
+TARGETS_SECTION = "二、指导思想、基本原则和规划目标 > （三）规划目标"
+TASKS = "三、主要任务和重点工程"
+P_POLLUTION_TARGETS = _chunk(PLAN, _line(PLAN, "城市污水集中处理率达到90%以上"), TARGETS_SECTION + " > 3. 污染防治目标")
+P_AIR_TARGETS = _chunk(
+    PLAN, "全区城市空气质量好于II级的天数比例达到71.6%（AQI），其中乌鲁木齐市达到75%（AQI）。",
+    TARGETS_SECTION + " > 1. 环境质量目标",
+)
+P_ECO_TARGETS = _chunk(PLAN, _line(PLAN, "生态环境质量总体改善"), TARGETS_SECTION + " > 5. 生态保护目标")
+P_GROUNDWATER = _chunk(
+    PLAN, _line(PLAN, "推进地下水污染整治"),
+    TASKS + " > （二）全面推进水污染防治行动计划，持续改善水环境质量",
+)
+P_PERMITS = _chunk(PLAN, _line(PLAN, "建立和完善污染物排放许可制"), TASKS + " > （六）推进体制改革，促进责任落实")
+P_PROGRESS = _chunk(
+    PLAN, _line(PLAN, "全区污染治理设施建设步伐显著加快"), "一、环境保护基础与形势 > （一）环境保护工作取得积极进展"
+)
+P_AIR_TASKS = _chunk(
+    PLAN, _line(PLAN, "开展重点防控区大气环境综合整治"), TASKS + " > （一）全面实施大气污染防治行动计划"
+)
+EIA_ART2 = _chunk(EIA, _line(EIA, "第二条 "), "第一章 总则", "第二条")
+EIA_ART10 = _chunk(EIA, _between(EIA, "第十条 ", "第十一条 "), "第二章 规划的环境影响评价", "第十条")
+EIA_ART13 = _chunk(EIA, _between(EIA, "第十三条 ", "第十四条 "), "第二章 规划的环境影响评价", "第十三条")
+EIA_ART7 = _chunk(EIA, _between(EIA, "第七条 ", "第八条 "), "第二章 规划的环境影响评价", "第七条")
+
+ALL = [P_POLLUTION_TARGETS, P_AIR_TARGETS, P_ECO_TARGETS, P_GROUNDWATER, P_PERMITS, P_PROGRESS, P_AIR_TASKS,
+       EIA_ART2, EIA_ART10, EIA_ART13, EIA_ART7]
+
+
+def _hits(*chunks: Chunk) -> list[tuple[Chunk, float]]:
+    """Hits in the given order with decreasing fused scores, as the retriever returns them."""
+    return [(c, 0.03 - 0.002 * i) for i, c in enumerate(chunks)]
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"\s", "", text)
+
+
+def assert_grounded(ans: Answer) -> None:
+    """Every [n] names a citation, and every number in the answer is written in a cited passage."""
+    ns = {c.n for c in ans.citations}
+    assert [c.n for c in ans.citations] == list(range(1, len(ans.citations) + 1))
+    markers = [int(n) for n in re.findall(r"\[(\d+)\]", ans.answer)]
+    assert markers or ans.abstained
+    assert set(markers) <= ns
+    cited = [_squash(c.text) for c in ans.citations]
+    body = _squash(re.sub(r"\[\d+\]", "", ans.answer))
+    for number in re.findall(r"\d+(?:\.\d+)?%?|[零〇一二两三四五六七八九十百千万]+元", body):
+        assert any(number in text for text in cited), f"{number} is not in any cited passage"
+    for c in ans.citations:
+        if c.highlight:
+            a, b = c.highlight
+            assert 0 <= a < b <= len(c.text)
+
+
+# Routing on real questions (several from eval/qa_dev.jsonl).
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("秸秆收集利用率要在哪年达到多少？", "deadline"),
+        ("加油站地下油罐什么时候要完成双层罐改造？", "deadline"),
+        ("规划执行情况的中期评估安排在什么时候？", "deadline"),
+        ("2017年底前要完成乌鲁木齐市建成区黑臭水体治理吗", "deadline"),
+        ("我国的环境日是哪一天？", "deadline"),
+        ("到2020年，非化石能源占一次能源消费的比重要达到多少？", "target"),
+        ("“十三五”期间电能替代电量累计要达到多少？", "target"),
+        ("受污染耕地安全利用率目标", "target"),
+        ("环境保护税的纳税人是谁？", "party"),
+        ("大气污染防治由哪个部门统一监督管理？", "party"),
+        ("专项规划的环境影响报告书应当包括哪些内容？", "list"),
+        ("规划提出要建立哪些严格的制度？", "list"),
+        ("环评法第十条规定了什么？", "law"),
+        ("环境保护法哪一条规定了按日连续处罚？", "law"),
+        ("违反排污许可管理条例会受到什么处罚？", "law"),
+        ("什么是环境影响评价？", "definition"),
+        ("环境保护税法中的“污染当量”是什么意思？", "definition"),
+        ("如何加强兵地环境同治", "general"),
+    ],
+)
+def test_route(question: str, expected: str) -> None:
+    assert route(question) == expected
+    assert expected in ROUTES
+
+
+def test_split_sentences_keeps_terminators_and_spans() -> None:
+    text = "第十条 应当包括下列内容：\n\n（一）分析；\n（二）对策。  结论！最后一句"
+    spans = split_sentences(text)
+    parts = [text[a:b] for a, b in spans]
+    assert parts == ["第十条 应当包括下列内容：", "（一）分析；", "（二）对策。", "结论！", "最后一句"]
+    assert all(text[a:b] == p for (a, b), p in zip(spans, parts, strict=True))
+
+
+def test_compose_target_and_year_quotes_the_clause() -> None:
+    q = "秸秆收集利用率要在哪年达到多少？"
+    ans = compose(q, _hits(P_PROGRESS, P_POLLUTION_TARGETS, P_AIR_TASKS))
+    assert not ans.abstained
+    assert "到2020年，秸秆收集利用率达到90% [1]" in ans.answer
+    assert ans.answer.startswith("期限：到2020年；数值：达到90%。")
+    first = ans.citations[0]
+    assert first.doc_id == "xj-env-13fyp-2017" and first.text == P_POLLUTION_TARGETS.text
+    a, b = first.highlight
+    assert first.text[a:b].startswith("到2020年，非化石能源") and first.text[a:b].endswith("60%以上。")
+    assert ans.n_quoted == 1 and len(ans.citations) == 3
+    assert ans.confidence >= ABSTAIN_THRESHOLD
+    assert_grounded(ans)
+
+
+def test_compose_deadline_leads_with_the_deadline() -> None:
+    ans = compose("加油站地下油罐什么时候要全部换成双层罐？", _hits(P_PERMITS, P_GROUNDWATER, P_AIR_TASKS))
+    assert ans.route == "deadline"
+    assert ans.answer.startswith("期限：2017年底前。")
+    assert "2017年底前，加油站地下油罐全部更新为双层罐或完成防渗池设施建设 [1]" in ans.answer
+    assert ans.citations[0].text == P_GROUNDWATER.text
+    assert_grounded(ans)
+
+
+def test_compose_target_prefers_the_named_sub_case() -> None:
+    ans = compose("乌市空气质量好于二级的天数比例目标是多少？", _hits(P_AIR_TARGETS, P_PROGRESS, P_ECO_TARGETS))
+    assert ans.route == "target"
+    assert ans.answer.startswith("数值：达到75%。")  # 乌鲁木齐市, not the region's 71.6%
+    assert_grounded(ans)
+
+
+def test_compose_target_from_a_semicolon_clause() -> None:
+    ans = compose("森林覆盖率到2020年要提高到多少？", _hits(P_ECO_TARGETS, P_POLLUTION_TARGETS))
+    assert "森林覆盖率提高到5.6% [1]" in ans.answer
+    assert ans.answer.startswith("数值：提高到5.6%。")
+    assert_grounded(ans)
+
+
+def test_compose_party_names_the_party_of_the_passage() -> None:
+    ans = compose("专项规划环境影响报告书的审查办法由哪个部门制定？", _hits(EIA_ART7, EIA_ART13, EIA_ART10))
+    assert ans.route == "party"
+    assert ans.answer.startswith("责任主体：国务院生态环境主管部门。")
+    assert "由国务院生态环境主管部门会同国务院有关部门制定 [1]" in ans.answer
+    assert ans.citations[0].article == "第十三条"
+    assert_grounded(ans)
+
+
+def test_compose_law_article_lists_its_items() -> None:
+    ans = compose("环评法第10条规定了什么？", _hits(EIA_ART13, EIA_ART7, EIA_ART10))
+    assert ans.route == "law"
+    assert ans.citations[0].article == "第十条"
+    assert ans.answer.startswith("第十条 专项规划的环境影响报告书应当包括下列内容：（一）")
+    assert "（三）环境影响评价的结论 [1]" in ans.answer
+    a, b = ans.citations[0].highlight
+    assert (a, b) == (0, len(EIA_ART10.text))
+    assert_grounded(ans)
+
+
+def test_compose_definition_quotes_the_whole_definition() -> None:
+    ans = compose("什么是环境影响评价？", _hits(EIA_ART7, EIA_ART13, EIA_ART2))
+    assert ans.route == "definition"
+    assert ans.answer.startswith("第二条 本法所称环境影响评价，是指对规划和建设项目实施后")
+    assert ans.answer.endswith("进行跟踪监测的方法与制度 [1]")
+    assert_grounded(ans)
+
+
+def test_compose_abstains_off_corpus() -> None:
+    hits = _hits(P_AIR_TASKS, EIA_ART13, P_PROGRESS)
+    ans = compose("个人所得税起征点是多少？", hits)
+    assert ans.abstained
+    assert ans.answer == f"{ABSTAIN_MESSAGE}已检索：《{PLAN_TITLE}》、《{EIA_TITLE}》"
+    assert ans.confidence < ABSTAIN_THRESHOLD
+    assert ans.n_quoted == 0
+    assert [c.text for c in ans.citations] == [c.text for c, _ in hits]  # the nearest passages
+    d = ans.to_dict(id="q173")
+    assert d["abstained"] is True and {c["role"] for c in d["citations"]} == {"nearest"}
+    assert_grounded(ans)
+
+
+def test_compose_abstains_for_a_place_no_passage_names() -> None:
+    ans = compose("甘肃省“十三五”森林覆盖率目标是多少？", _hits(P_ECO_TARGETS, P_POLLUTION_TARGETS))
+    assert ans.abstained
+    ok = compose("新疆“十三五”森林覆盖率目标是多少？", _hits(P_ECO_TARGETS, P_POLLUTION_TARGETS))
+    assert not ok.abstained and "5.6%" in ok.answer
+
+
+def test_compose_names_the_searched_documents() -> None:
+    ans = compose("个人所得税起征点是多少？", _hits(P_AIR_TASKS), searched_docs=["甲法", "《乙条例》"])
+    assert ans.answer.endswith("已检索：《甲法》、《乙条例》")
+    assert ans.searched_docs == ["甲法", "《乙条例》"]
+
+
+def test_compose_without_hits_abstains() -> None:
+    ans = compose("秸秆收集利用率要在哪年达到多少？", [])
+    assert ans.abstained and ans.citations == [] and ans.confidence == 0.0
+
+
+def test_citations_order_numbering_and_k() -> None:
+    hits = _hits(P_PROGRESS, P_AIR_TASKS, P_POLLUTION_TARGETS, P_ECO_TARGETS, P_PERMITS, P_GROUNDWATER)
+    ans = compose("秸秆收集利用率要在哪年达到多少？", hits, k=3)
+    assert [c.n for c in ans.citations] == [1, 2, 3]
+    assert [c.text for c in ans.citations] == [P_POLLUTION_TARGETS.text, P_PROGRESS.text, P_AIR_TASKS.text]
+    assert [c.score for c in ans.citations] == [hits[2][1], hits[0][1], hits[1][1]]
+    for c, chunk in zip(ans.citations, (P_POLLUTION_TARGETS, P_PROGRESS, P_AIR_TASKS), strict=True):
+        assert (c.start, c.end, c.section, c.title) == (chunk.start, chunk.end, chunk.section, chunk.title)
+
+
+def test_route_override_and_unknown_route() -> None:
+    hits = _hits(P_POLLUTION_TARGETS)
+    assert compose("秸秆收集利用率要在哪年达到多少？", hits, route="target").answer.startswith("数值：达到90%；期限")
+    with pytest.raises(ValueError):
+        compose("秸秆", hits, route="nonsense")
+
+
+def test_to_dict_matches_the_ask_json_contract() -> None:
+    ans = compose("秸秆收集利用率要在哪年达到多少？", _hits(P_POLLUTION_TARGETS, P_PROGRESS))
+    d = json.loads(json.dumps(ans.to_dict(id=7), ensure_ascii=False))
+    assert {"id", "question", "answer", "abstained", "route", "citations", "timings_ms"} <= set(d)
+    assert d["id"] == 7 and d["question"] == "秸秆收集利用率要在哪年达到多少？" and d["abstained"] is False
+    c = d["citations"][0]
+    assert {"n", "doc_id", "title", "section", "text", "start", "end", "score"} <= set(c)
+    assert c["role"] == "answer" and d["citations"][1]["role"] == "support"
+    assert c["text"] == P_POLLUTION_TARGETS.text
+    assert "compose" in d["timings_ms"]
+    assert ans.to_dict()["id"] is None
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "秸秆收集利用率要在哪年达到多少？",
+        "排污许可证核发工作哪年完成？",
+        "用水总量要控制在多少以内？",
+        "城市污水集中处理率要达到多少？",
+        "专项规划的环境影响报告书应当包括哪些内容？",
+        "由谁召集审查小组审查环境影响报告书？",
+        "如何推进地下水污染整治？",
+    ],
+)
+def test_answers_are_grounded_in_their_citations(question: str) -> None:
+    ans = compose(question, _hits(*ALL))
+    assert not ans.abstained
+    assert_grounded(ans)
+
+
+def test_compose_is_fast() -> None:
+    hits = _hits(*ALL[:10])
+    compose("秸秆收集利用率要在哪年达到多少？", hits)  # loads jieba's dictionary
+    times = []
+    questions = ("秸秆收集利用率要在哪年达到多少？", "专项规划的环境影响报告书应当包括哪些内容？", "个人所得税起征点？")
+    for q in questions:
+        for _ in range(5):
+            t0 = time.perf_counter()
+            compose(q, hits)
+            times.append((time.perf_counter() - t0) * 1000)
+    assert statistics.median(times) < 20
+
+
+def test_threshold_is_a_named_constant_the_confidence_is_compared_with(monkeypatch: pytest.MonkeyPatch) -> None:
+    hits = _hits(P_POLLUTION_TARGETS)
+    ans = compose("秸秆收集利用率要在哪年达到多少？", hits)
+    monkeypatch.setattr(answer_mod, "ABSTAIN_THRESHOLD", ans.confidence + 0.01)
+    assert compose("秸秆收集利用率要在哪年达到多少？", hits).abstained
+
+
+def test_compose_from_obligations_lists_cited_duties() -> None:
+    passage = "2017年底前，加油站地下油罐全部更新为双层罐或完成防渗池设施建设。"
+    start = _source(PLAN).index(passage)
+    ob = Obligation(
+        ob_id="o1", doc_id="xj-env-13fyp-2017", title=PLAN_TITLE, section=P_GROUNDWATER.section,
+        action="加油站地下油罐全部更新为双层罐或完成防渗池设施建设", deadline_kind="end-of-year",
+        deadline_text="2017年底前", deadline_date="2017-12-31", year=2017, party="未明确", party_source="none",
+        domain="水", start=start, end=start + len(passage), passage=passage,
+    )
+    ans = compose_from_obligations("2017年底前要完成哪些任务？", [ob, ob])
+    assert ans.answer.splitlines() == [
+        "文件中的相关义务如下：",
+        "· 2017年底前：加油站地下油罐全部更新为双层罐或完成防渗池设施建设 [1]",
+        "· 2017年底前：加油站地下油罐全部更新为双层罐或完成防渗池设施建设 [1]",
+    ]
+    assert len(ans.citations) == 1 and ans.citations[0].text == passage and ans.n_quoted == 1
+    assert_grounded(ans)
