@@ -58,7 +58,7 @@ from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from indexing.structure import section_path
+from indexing.structure import section_at, section_path
 from indexing.types import Document, Obligation, Section, Target
 
 REGISTER_VERSION = 1
@@ -283,7 +283,8 @@ def extract_targets(text: str, min_year: int = 0) -> list[Target]:
         if "分别" in clause:
             continue
         pos = 0
-        for m in list(_TARGET_RE.finditer(clause)) + list(_ZERO_GROWTH_RE.finditer(clause)):
+        matches = sorted([*_TARGET_RE.finditer(clause), *_ZERO_GROWTH_RE.finditer(clause)], key=lambda x: x.start())
+        for m in matches:
             t = _target_from(clause, m, pos, min_year, out[-1] if out else None)
             if t is not None:
                 out.append(t)
@@ -428,10 +429,8 @@ def _parse_grid(doc: Document, box: Section, name: str, path: str) -> list[Indic
     note_marker_of_column: dict[str, str] = {}
     pending = ""  # a name cell carried over from a broken line
     pending_start = -1
-    for ls, le in _lines(text, box.body_start or box.start, box.end):
+    for ls, le in _lines(text, _body_start(doc, box), box.end):
         line = text[ls:le]
-        if ls < box.body_start:
-            continue
         cells = line.split("\t")
         if not roles and len(cells) >= 3 and re.sub(r"\s+", "", cells[0]) in ("指标", "项目", "指标名称"):
             roles, target_year = _column_roles(cells)
@@ -442,8 +441,8 @@ def _parse_grid(doc: Document, box: Section, name: str, path: str) -> list[Indic
             continue
         if not roles:
             continue
-        nm = _NOTE_RE.match(line.strip())
         if "\t" not in line and (line.lstrip().startswith("注") or line.strip()[:1] in _MARKERS):
+            nm = _NOTE_RE.match(line.strip())
             marker = (nm.group("m0") or nm.group("m") or "") if nm else ""
             if marker:
                 notes[marker] = line.strip()
@@ -492,11 +491,10 @@ def _attach_notes(rows: list[IndicatorRow], notes: dict[str, str], column_marker
             years.append(("", m.group(1)))
     for row in rows:
         row.notes = [notes[mk] for mk in row.footnotes if mk in notes]
-        if (row.baseline and row.baseline != "—") or years:
-            for scope, year in years:
-                if not scope or scope in row.category or scope in row.indicator:
-                    row.baseline_year = year
-                    break
+        for scope, year in years:
+            if not scope or scope in row.category or scope in row.indicator:
+                row.baseline_year = year
+                break
 
 
 def _is_number(value: str) -> bool:
@@ -508,7 +506,7 @@ _CITY_FALL_RE = re.compile(r"((?:[\u4e00-\u9fff]{2,8}?[市县])(?:、[\u4e00-\u9
 _AVG_FALL_RE = re.compile(r"([\u4e00-\u9fff]{2,12}?)(平均下降\d+(?:\.\d+)?%)")
 _KEEP_RE = re.compile(r"应(保持[^。；]+)")
 _LATER_RE = re.compile(r"另行分解")
-_BOX_ITEM_RE = re.compile(r"^(?:(?P<h1>[一二三四五六七八九十]+)、|(?P<h3>\d+)[.．、])\s*(?P<label>.+)$")
+_BOX_ITEM_RE = re.compile(r"^(?:[一二三四五六七八九十]+、|\d+[.．、])\s*(?P<label>.+)$")
 
 
 def _parse_city_box(doc: Document, box: Section, name: str, path: str) -> list[IndicatorRow]:
@@ -518,12 +516,10 @@ def _parse_city_box(doc: Document, box: Section, name: str, path: str) -> list[I
     measure = title_measure.group(1) if title_measure else "细颗粒物浓度"
     base_year_re = re.compile(r"((?:19|20)\d\d)年[^：:]{0,20}?浓度分别为")
     blocks: list[tuple[str, int, int]] = []  # (category, start, end)
-    current = ""
-    for ls, le in _lines(text, box.body_start, box.end):
+    for ls, le in _lines(text, _body_start(doc, box), box.end):
         m = _BOX_ITEM_RE.match(text[ls:le].strip())
         if m and len(text[ls:le]) <= 40 and not re.search(r"[。；]", text[ls:le]):
-            current = m.group("label").strip()
-            blocks.append((current, le + 1, le + 1))
+            blocks.append((m.group("label").strip(), le + 1, le + 1))
             continue
         if blocks:
             cat, bs, _ = blocks[-1]
@@ -568,7 +564,7 @@ _CONTROL_UNIT_RE = re.compile(
 def _parse_control_units(doc: Document, box: Section, name: str, path: str) -> list[IndicatorRow]:
     """专栏5-style box: numbered control units with counties, water body, current and target class."""
     rows = []
-    for ls, le in _lines(doc.text, box.body_start, box.end):
+    for ls, le in _lines(doc.text, _body_start(doc, box), box.end):
         m = _CONTROL_UNIT_RE.match(doc.text[ls:le].strip())
         if not m:
             continue
@@ -605,7 +601,7 @@ def parse_indicator_tables(doc: Document, sections: Sequence[Section]) -> list[I
             continue
         name = _box_name(box)
         path = " > ".join(box.path)
-        body = doc.text[box.body_start : box.end]
+        body = doc.text[_body_start(doc, box) : box.end]
         if re.search(r"^指\s*标\t", body, re.M):
             rows.extend(_parse_grid(doc, box, name, path))
         elif "控制单元" in box.heading:
@@ -718,7 +714,7 @@ class _Context:
     doc: Document
     sections: Sequence[Section]
     min_year: int
-    goal_years: dict[int, str]  # start of a "目标" section -> year of its goal
+    goal_years: list[tuple[int, int, str]]  # (start, end, year) of "目标" sections with a dated goal
     articles: list[Section]
 
 
@@ -748,11 +744,7 @@ def _article_at(ctx: _Context, pos: int) -> str | None:
 
 
 def _goal_year(ctx: _Context, pos: int) -> str:
-    for start, year in ctx.goal_years.items():
-        for s in ctx.sections:
-            if s.start == start and s.start <= pos < s.end:
-                return year
-    return ""
+    return next((year for start, end, year in ctx.goal_years if start <= pos < end), "")
 
 
 def _record(ctx: _Context, *, action: tuple[int, int], passage: tuple[int, int], deadline: Deadline | None,
@@ -760,7 +752,7 @@ def _record(ctx: _Context, *, action: tuple[int, int], passage: tuple[int, int],
     doc, text = ctx.doc, ctx.doc.text
     a, b = action
     path = section_path(ctx.sections, a)
-    section = next((s for s in reversed(ctx.sections) if s.start <= a < s.end), None)
+    section = section_at(ctx.sections, a)
     if target is not None and not target.target_year:
         target.target_year = str(deadline.year) if deadline and deadline.year else _goal_year(ctx, a)
     return Obligation(
@@ -873,14 +865,14 @@ def extract_obligations(doc: Document, sections: list[Section]) -> list[Obligati
     rows = parse_indicator_tables(doc, sections) if is_plan else []
     table_boxes = [s for s in sections if s.kind == "box" and any(r.start >= s.start and r.end <= s.end
                                                                  for r in rows)]
-    ctx = _Context(doc=doc, sections=sections, min_year=_doc_year(doc), goal_years={},
+    ctx = _Context(doc=doc, sections=sections, min_year=_doc_year(doc), goal_years=[],
                    articles=[s for s in sections if s.article])
     if is_plan:
         for s in sections:
             if "目标" in s.heading and s.kind != "box":
                 dls = parse_deadlines(doc.text, ctx.min_year, _body_start(doc, s), s.end)
                 if dls and dls[0].year:
-                    ctx.goal_years[s.start] = str(dls[0].year)
+                    ctx.goal_years.append((s.start, s.end, str(dls[0].year)))
     text = doc.text
     out: list[Obligation] = []
     for ra, rb in _body_regions(doc, sections):
@@ -888,7 +880,7 @@ def extract_obligations(doc: Document, sections: list[Section]) -> list[Obligati
             pa, _ = para
             if "\t" in text[para[0] : para[1]] or _SKIP_LINE.match(text, pa):
                 continue
-            section = section_at_pos(sections, pa)
+            section = section_at(sections, pa)
             if section is None and is_plan:
                 continue
             if is_plan and (section.kind == "preamble" or any(_PLAN_SKIP.search(h) for h in section.path)
@@ -903,11 +895,6 @@ def extract_obligations(doc: Document, sections: list[Section]) -> list[Obligati
     out.extend(_table_obligations(ctx, rows))
     out.sort(key=lambda r: (r.start, r.source != "text"))
     return _unique_ids(out)
-
-
-def section_at_pos(sections: Sequence[Section], pos: int) -> Section | None:
-    """The deepest section containing ``pos`` (sections are in document order, parents first)."""
-    return next((s for s in reversed(sections) if s.start <= pos < s.end), None)
 
 
 def _unique_ids(records: list[Obligation]) -> list[Obligation]:
@@ -940,11 +927,11 @@ def _table_obligations(ctx: _Context, rows: list[IndicatorRow]) -> list[Obligati
     for row in rows:
         if row.result or row.status or not row.target or row.target == "另行分解":
             continue
-        box = next((s for s in reversed(ctx.sections) if s.kind == "box" and s.start <= row.start < s.end), None)
         if row.target_year:
             y = int(row.target_year)
             dl = Deadline("by-date", f"{y}年", f"{y}-12-31", y, row.start, row.start)
         else:
+            box = section_at(ctx.sections, row.start)
             periods = parse_deadlines(box.heading) if box else []
             dl = periods[0] if periods else None
         target = _row_target(row, str(dl.year) if dl and dl.year else "")
@@ -1052,8 +1039,6 @@ def find_conflicts(records: Iterable[Obligation]) -> list[Conflict]:
                 continue
             year = r.year if r.deadline_date else (int(r.target.target_year) if r.target and r.target.target_year
                                                     else None)
-            if r.source == "text" and r.target is not None and r.target.target_year and not r.deadline_date:
-                year = int(r.target.target_year)
             ident = (r.doc_id, r.start, t.indicator, t.value)
             if ident in seen:
                 continue
