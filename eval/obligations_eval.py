@@ -138,8 +138,10 @@ def score_register(records, gold: Iterable[dict] | str | Path | None = None) -> 
     Returns {"deadline_recall", "deadline_precision", "party_accuracy", "indicator_exact_match",
     "passed": {metric: bool}, "deadlines": {...details...}, "indicators": {...details...}}.
     """
-    gold_lines = load_gold(gold if gold is not None else GOLD_PATH) if not isinstance(gold, Iterable) or isinstance(
-        gold, str) else list(gold)
+    if gold is None or isinstance(gold, (str, Path)):
+        gold_lines = load_gold(gold or GOLD_PATH)
+    else:
+        gold_lines = list(gold)
     recs, rows = _split(records)
     dl = _score_deadlines(recs, [g for g in gold_lines if g["kind"] == "deadline"])
     ind = _score_indicators(rows, [g for g in gold_lines if g["kind"] == "indicator"])
