@@ -27,6 +27,7 @@ import unicodedata
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +68,7 @@ EXAMPLES: dict[str, list[str]] = {
 }
 
 CSS = """
-.gradio-container { max-width: 1100px !important; margin: 0 auto; }
+.gradio-container { width: 100% !important; max-width: 1100px !important; margin: 0 auto; }
 #kb-title h1 { font-size: 1.35rem; margin: 0.2rem 0; }
 #kb-title p { margin: 0; color: var(--body-text-color-subdued); font-size: 0.9rem; }
 .kb-status { padding: 0.5rem 0.75rem; border-radius: 6px; background: #fff7e6; border: 1px solid #f0c36d;
@@ -92,6 +93,8 @@ CSS = """
 .kb-tl-year { width: 4.6em; text-align: right; flex: none; }
 .kb-tl-bar { height: 0.9rem; background: #4a8fd8; border-radius: 2px; min-width: 2px; }
 .kb-tl-n { color: var(--body-text-color-subdued); }
+.kb-tl-undated { margin-top: 0.3rem; color: var(--body-text-color-subdued); }
+#ob-table { max-width: 100%; overflow-x: auto; }
 .kb-section { white-space: pre-wrap; line-height: 1.7; word-break: break-word; }
 .kb-section-h { font-weight: 600; margin-bottom: 0.2rem; }
 .kb-section-path { color: var(--body-text-color-subdued); font-size: 0.85rem; margin-bottom: 0.4rem; }
@@ -260,8 +263,8 @@ def safe_upload_name(name: str) -> str:
     type other than txt, md or pdf.
     """
     base = re.split(r"[\\/]", unicodedata.normalize("NFKC", name or ""))[-1]
-    stem, ext = os.path.splitext(base)
-    ext = ext.lower()
+    dot = base.rfind(".")
+    stem, ext = (base[:dot], base[dot:].lower()) if dot >= 0 else (base, "")
     if ext not in ALLOWED_UPLOADS:
         raise UploadRejected(f"不支持的文件类型“{ext or '无扩展名'}”，只接受 txt、md、pdf。")
     stem = _UNSAFE_CHARS.sub("_", stem).strip("._-")[:80] or "upload"
@@ -314,7 +317,7 @@ def validate_document(path: Path, corpus_dir: Path) -> str:
     try:
         doc = load_document(path, corpus_dir, None)
     except LoadError as e:
-        raise UploadRejected(str(e)) from e
+        raise UploadRejected(getattr(e, "reason", "") or str(e)) from e
     if not doc.text.strip():
         raise UploadRejected("文件中没有可提取的文字。")
     return doc.title
@@ -330,6 +333,11 @@ def password_ok(given: str | None, expected: str) -> bool:
 # --- obligations ----------------------------------------------------------------------------------
 
 
+def short_title(title: str) -> str:
+    """A document title shortened for narrow table cells (中华人民共和国 dropped, 新疆维吾尔自治区 -> 新疆)."""
+    return (title or "").replace("中华人民共和国", "").replace("新疆维吾尔自治区", "新疆") or title
+
+
 def ob_row(ob: Any) -> list[str]:
     """One table row of an obligation (OB_HEADERS order)."""
     return [
@@ -338,28 +346,33 @@ def ob_row(ob: Any) -> list[str]:
         ob.deadline_date or "",
         ob.party or "",
         ob.domain or "",
-        ob.title or "",
+        short_title(ob.title),
         ob.action or "",
     ]
 
 
 def timeline_html(obligations: list[Any]) -> str:
-    """Counts of obligations per year as horizontal bars."""
-    counts: dict[str, int] = {}
+    """Counts of obligations per deadline year as horizontal bars, and the number without a year."""
+    counts: dict[int, int] = {}
+    undated = 0
     for ob in obligations:
-        key = str(ob.year) if ob.year else "未定年份"
-        counts[key] = counts.get(key, 0) + 1
-    if not counts:
+        if ob.year:
+            counts[int(ob.year)] = counts.get(int(ob.year), 0) + 1
+        else:
+            undated += 1
+    if not counts and not undated:
         return '<div class="kb-timeline">没有符合条件的义务。</div>'
-    top = max(counts.values())
+    top = max(counts.values(), default=1)
     rows = []
-    for key in sorted(counts, key=lambda k: (not k.isdigit(), k)):
-        width = max(1.0, 100.0 * counts[key] / top)
+    for year in sorted(counts):
+        width = max(1.0, 100.0 * counts[year] / top)
         rows.append(
-            f'<div class="kb-tl-row"><span class="kb-tl-year">{esc(key)}</span>'
+            f'<div class="kb-tl-row"><span class="kb-tl-year">{year}</span>'
             f'<span class="kb-tl-bar" style="width:{width:.0f}%"></span>'
-            f'<span class="kb-tl-n">{counts[key]}</span></div>'
+            f'<span class="kb-tl-n">{counts[year]}</span></div>'
         )
+    if undated:
+        rows.append(f'<div class="kb-tl-undated">另有 <span class="kb-tl-n">{undated}</span> 条未规定年份</div>')
     return f'<div class="kb-timeline" aria-label="按年份统计">{"".join(rows)}</div>'
 
 
@@ -430,7 +443,8 @@ def section_html(doc: Any, section: Any, term: str = "") -> str:
     text = doc.text[section.start : section.end]
     page = doc.page_at(section.start) if hasattr(doc, "page_at") else None
     where = " > ".join(section.path)
-    loc = location_label(section.article, page)
+    article = section.article if section.article and section.article not in (section.path or ("",))[-1] else None
+    loc = location_label(article, page)
     return (
         f'<div class="kb-section-h">{esc(doc.title)}</div>'
         f'<div class="kb-section-path">{esc(where)}{(" · " + esc(loc)) if loc else ""}</div>'
@@ -731,7 +745,6 @@ def build_obligations_tab(ctx: AppContext, ui: Any) -> None:
                 interactive=False,
                 wrap=True,
                 max_height=520,
-                column_widths=["8%", "14%", "12%", "16%", "10%", "15%", "25%"],
                 elem_id="ob-table",
                 label="义务清单（点击一行查看原文）",
             )
@@ -745,7 +758,7 @@ def build_obligations_tab(ctx: AppContext, ui: Any) -> None:
     def run(q: str, y: str, due_before: str, p: str, dom: str, doc_id: str, bind: str) -> tuple:
         """Filter the register and refresh the table, timeline and export files."""
         if not ctx.ready.is_set() or ctx.error:
-            return [], "", "索引准备中……", [], gr.skip(), gr.skip(), ""
+            return [], "", "索引准备中……", [], gr.skip(), gr.skip(), "", gr.Button(visible=False)
         due_before = (due_before or "").strip()
         if due_before and not re.fullmatch(r"\d{4}(-\d{2}(-\d{2})?)?", due_before):
             gr.Warning("截止日期格式应为 YYYY-MM-DD，例如 2017-12-31。")
@@ -754,6 +767,12 @@ def build_obligations_tab(ctx: AppContext, ui: Any) -> None:
             due_before += "-12-31"
         elif re.fullmatch(r"\d{4}-\d{2}", due_before):
             due_before += "-31"
+        if due_before:
+            try:
+                date.fromisoformat(due_before)
+            except ValueError:
+                gr.Warning(f"无效的日期：{due_before}")
+                due_before = ""
         obs = ctx.obligations(
             due_before=due_before or None,
             year=int(y) if y and y != ALL and y.isdigit() else None,
@@ -767,9 +786,12 @@ def build_obligations_tab(ctx: AppContext, ui: Any) -> None:
         ics_path = ctx.export_file("义务与期限.ics", obligations_ics(obs))
         n_dated = sum(1 for ob in obs if ob.deadline_date)
         info = f"共 **{len(obs)}** 条义务，其中 {n_dated} 条有明确期限。"
-        return [ob_row(ob) for ob in obs], timeline_html(obs), info, [ob.ob_id for ob in obs], csv_path, ics_path, ""
+        rows, ob_ids = [ob_row(ob) for ob in obs], [ob.ob_id for ob in obs]
+        return rows, timeline_html(obs), info, ob_ids, csv_path, ics_path, "", gr.Button(visible=False)
 
-    outputs = [table, timeline, summary, ids, csv_btn, ics_btn, detail]
+    target = gr.State(None)
+    open_btn = gr.Button("在文档中打开此处", size="sm", visible=False, elem_id="ob-open")
+    outputs = [table, timeline, summary, ids, csv_btn, ics_btn, detail, open_btn]
     gr.on(
         triggers=[search.click, text.submit, due.submit, year.change, party.change, domain.change, doc.change,
                   binding.change],
@@ -783,19 +805,18 @@ def build_obligations_tab(ctx: AppContext, ui: Any) -> None:
         fn=lambda: ("", ALL, "", ALL, ALL, "", ALL), outputs=inputs, api_visibility="undocumented"
     ).then(fn=run, inputs=inputs, outputs=outputs, api_visibility="undocumented")
 
-    def show(ob_ids: list[str], evt: gr.SelectData) -> tuple[str, Any]:
+    def show(ob_ids: list[str], evt: gr.SelectData) -> tuple[str, Any, Any]:
         """Show the source passage of the selected row."""
         row = evt.index[0] if isinstance(evt.index, list | tuple) else evt.index
+        hidden = gr.Button(visible=False)
         if not isinstance(row, int) or not 0 <= row < len(ob_ids):
-            return "", None
+            return "", None, hidden
         for ob in ctx.obligations():
             if ob.ob_id == ob_ids[row]:
-                return obligation_detail_html(ob), (ob.doc_id, ob.start)
-        return "", None
+                return obligation_detail_html(ob), (ob.doc_id, ob.start), gr.Button(visible=True)
+        return "", None, hidden
 
-    target = gr.State(None)
-    open_btn = gr.Button("在文档中打开此处", size="sm", elem_id="ob-open")
-    table.select(fn=show, inputs=[ids], outputs=[detail, target], api_visibility="undocumented")
+    table.select(fn=show, inputs=[ids], outputs=[detail, target, open_btn], api_visibility="undocumented")
     ui.ob_inputs, ui.ob_outputs, ui.ob_run = inputs, outputs, run
     ui.ob_year, ui.ob_party, ui.ob_domain, ui.ob_doc = year, party, domain, doc
     ui.ob_target, ui.ob_open = target, open_btn
@@ -807,8 +828,8 @@ def build_documents_tab(ctx: AppContext, ui: Any) -> None:
         doc = gr.Dropdown(choices=[], label="文件", scale=2, min_width=280, elem_id="doc-select")
         section = gr.Dropdown(choices=[], label="章节", scale=3, min_width=280, elem_id="doc-section")
     with gr.Row():
-        prev_btn = gr.Button("上一节", size="sm", elem_id="doc-prev")
-        next_btn = gr.Button("下一节", size="sm", elem_id="doc-next")
+        prev_btn = gr.Button("上一节", size="sm", min_width=100, elem_id="doc-prev")
+        next_btn = gr.Button("下一节", size="sm", min_width=100, elem_id="doc-next")
     with gr.Row():
         term = gr.Textbox(label="在本文件中搜索", placeholder="关键词", scale=4, elem_id="doc-term")
         find = gr.Button("搜索", size="sm", scale=1, min_width=72, elem_id="doc-find")
@@ -854,13 +875,18 @@ def build_documents_tab(ctx: AppContext, ui: Any) -> None:
         if not results:
             gr.Info(f"本文件中没有找到“{q}”。")
             return gr.update(choices=[], value=None, visible=False)
+        grouped: dict[int | None, list[tuple[int, str]]] = {}
+        for sec_i, pos, snippet in results:
+            grouped.setdefault(sec_i, []).append((pos, snippet))
         choices = []
-        for sec_i, _pos, snippet in results:
+        for sec_i, found_here in grouped.items():
             head = sections[sec_i].heading.strip() if sec_i is not None else "（正文）"
-            choices.append((f"{head}：{snippet}", f"{sec_i if sec_i is not None else ''}:{_pos}"))
-        label = f"搜索结果：{len(results)} 处"
+            more = f"（{len(found_here)} 处）" if len(found_here) > 1 else ""
+            key = f"{sec_i if sec_i is not None else ''}:{found_here[0][0]}"
+            choices.append((f"{head}{more}：{found_here[0][1]}", key))
+        label = f"搜索结果：{len(results)} 处，分布在 {len(grouped)} 个章节"
         if len(results) >= MAX_SEARCH_HITS:
-            label += f"（仅显示前 {MAX_SEARCH_HITS} 处）"
+            label += f"（仅统计前 {MAX_SEARCH_HITS} 处）"
         return gr.update(choices=choices, value=None, visible=True, label=label)
 
     def open_hit(choice: str) -> Any:
@@ -1080,7 +1106,8 @@ def populate(ctx: AppContext, ui: _UI) -> dict[Any, Any]:
     updates[ui.timer] = gr.Timer(active=False)
     if ctx.error:
         return updates
-    docs = ctx.documents()
+    kind_order = {"plan": 0, "law": 1, "regulation": 2, "list": 3}
+    docs = sorted(ctx.documents(), key=lambda ds: kind_order.get(ds[0].kind, 9))  # stable: corpus order within
     doc_choices = [(d.title, d.doc_id) for d, _ in docs]
     first = doc_choices[0][1] if doc_choices else None
     if ui.scope is not None:

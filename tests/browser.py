@@ -73,7 +73,7 @@ class AppServer:
 
     url: str
     port: int
-    proc: subprocess.Popen
+    proc: subprocess.Popen | None
     log_path: Path
     data_dir: Path
     corpus_dir: Path | None = None
@@ -85,7 +85,7 @@ class AppServer:
 
     def stop(self) -> None:
         """Stop the server (SIGINT, then SIGKILL after 10 s)."""
-        if self.proc.poll() is None:
+        if self.proc is not None and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGINT)
             try:
                 self.proc.wait(10)
@@ -174,9 +174,13 @@ def record_metric(name: str, value: object) -> None:
 
 @pytest.fixture(scope="session")
 def app_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
-    """The public app (no admin password) over the session's index."""
+    """The public app (no admin password) over the session's index (KB_TEST_APP_URL: one already running)."""
     if not Path(CHROMIUM).exists():
         pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium fonts-noto-cjk)")
+    if os.environ.get("KB_TEST_APP_URL"):  # develop against an app that is already running
+        url = os.environ["KB_TEST_APP_URL"].rstrip("/")
+        yield AppServer(url, int(urlparse(url).port or 80), None, ARTIFACTS / "app-public.log", Path("."))
+        return
     data_dir = _session_data_dir(request, tmp_path_factory)
     server = start_app(data_dir, ARTIFACTS / "app-public.log")
     record_metric("server_http_200_s", round(server.timings["http_200_s"], 2))
@@ -289,9 +293,13 @@ def select_tab(page: object, label: str) -> None:
     page.get_by_role("tab", name=label).click()
 
 
-def choose(page: object, elem_id: str, option: str, timeout_ms: float = 15_000) -> None:
-    """Pick ``option`` in a gradio Dropdown (elem_id without '#')."""
+def choose(page: object, elem_id: str, option: str, exact: bool = True, timeout_ms: float = 15_000) -> None:
+    """Pick ``option`` in a gradio Dropdown (elem_id without '#'); ``exact=False`` takes the first option
+    whose label contains it."""
     box = page.locator(f"#{elem_id} input")
     box.click()
     box.fill(option)
-    page.get_by_role("option", name=option, exact=True).first.click(timeout=timeout_ms)
+    if exact:
+        page.get_by_role("option", name=option, exact=True).first.click(timeout=timeout_ms)
+    else:
+        page.get_by_role("option").filter(has_text=option).first.click(timeout=timeout_ms)
