@@ -146,7 +146,10 @@ def build_index(
 def _build_locked(settings, rebuild, embeddings, chunker, on_generation, load_embeddings, model_id_for):
     t = {}
     t0 = time.perf_counter()
-    fingerprint, file_hashes = corpus_fingerprint(settings.corpus_dir)
+    fingerprint, _ = corpus_fingerprint(settings.corpus_dir)
+    # The model id is known without loading the model for the default one; else the model is loaded first.
+    if embeddings is None and model_id_for(settings) is None:
+        embeddings = load_embeddings(settings)
     model_id = embeddings.model_id if embeddings is not None else model_id_for(settings)
     live_name = None if rebuild else _up_to_date(settings, fingerprint, model_id, chunker.version)
     t["扫描"] = time.perf_counter() - t0
@@ -165,9 +168,10 @@ def _build_locked(settings, rebuild, embeddings, chunker, on_generation, load_em
     token_lists = [cut(c.embed_text) for c in chunks]
     t["切分"] = time.perf_counter() - t0
 
-    t0 = time.perf_counter()
-    embeddings = embeddings or load_embeddings(settings)
-    t["加载模型"] = time.perf_counter() - t0
+    if embeddings is None:
+        t0 = time.perf_counter()
+        embeddings = load_embeddings(settings)
+        t["加载模型"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
     previous = store.live_generation(settings)
@@ -175,9 +179,10 @@ def _build_locked(settings, rebuild, embeddings, chunker, on_generation, load_em
     keys = [store.chunk_key(c) for c in chunks]
     todo = [i for i, k in enumerate(keys) if k not in known]
     bar = _progress(len(todo), "嵌入")
-    batch = max(1, settings.embed_batch)
-    for s in range(0, len(todo), batch):
-        rows = todo[s : s + batch]
+    # Blocks much larger than the model's batch let sentence-transformers sort by length and pad less.
+    block = max(1, settings.embed_batch) * 8
+    for s in range(0, len(todo), block):
+        rows = todo[s : s + block]
         for i, v in zip(rows, embeddings.embed_documents([chunks[i].embed_text for i in rows]), strict=True):
             known[keys[i]] = np.asarray(v, dtype=np.float32)
         bar.update(len(rows))

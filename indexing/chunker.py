@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -117,7 +118,7 @@ class JiebaChunker(TextSplitter):
                 by_start[s.start] = s
         bounds = [0, *starts, len(doc.text)]
         pending: int | None = None
-        for a, b in zip(bounds, bounds[1:], strict=False):
+        for a, b in itertools.pairwise(bounds):
             if a >= b or not doc.text[a:b].strip():
                 continue
             sec = by_start.get(a)
@@ -179,11 +180,7 @@ class JiebaChunker(TextSplitter):
             end=b,
             text=body,
             embed_text=f"{header}\n{body}",
-            article=_article_of(sec),
+            article=sec.article if sec is not None else None,
             page=doc.page_at(a),
             ntokens=count_tokens(body),
         )
-
-
-def _article_of(sec: Section | None) -> str | None:
-    return sec.article if sec is not None else None

@@ -71,7 +71,7 @@ class KnowledgeBase:
         report = build_index(
             self.settings,
             rebuild=rebuild,
-            embeddings=self.embeddings,
+            embeddings=self._embeddings,
             chunker=self.chunker,
             on_generation=save_register_hook,
         )

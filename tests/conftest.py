@@ -30,3 +30,41 @@ def plan_doc(corpus_dir: Path) -> Document:
 def corpus_docs(corpus_dir: Path) -> dict[str, Document]:
     """Every corpus document (PDFs included), keyed by doc_id."""
     return {doc.doc_id: doc for doc in iter_corpus(corpus_dir, strict=True)}
+
+
+@pytest.fixture(scope="session")
+def models_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data dir whose models/ holds the materialised default model, shared by the session."""
+    return tmp_path_factory.mktemp("kb-models")
+
+
+@pytest.fixture(scope="session")
+def embeddings(models_data_dir: Path):
+    """The default embedding model, materialised and loaded once per session."""
+    from indexing.config import Settings
+    from indexing.embeddings import load_embeddings
+
+    return load_embeddings(Settings(data_dir=models_data_dir), device="cpu")
+
+
+@pytest.fixture(scope="session")
+def built_settings(tmp_path_factory: pytest.TempPathFactory, embeddings, models_data_dir: Path):
+    """Settings of a full index of the shipped corpus, built once per session (real Chroma on disk)."""
+    from indexing.config import Settings
+    from kb.service import KnowledgeBase
+
+    data = tmp_path_factory.mktemp("kb-built")
+    (data / "models").symlink_to(models_data_dir / "models", target_is_directory=True)
+    settings = Settings(data_dir=data, corpus_dir=REPO_ROOT / "corpus")
+    KnowledgeBase(settings, embeddings=embeddings).build()
+    return settings
+
+
+@pytest.fixture(scope="session")
+def knowledge_base(built_settings, embeddings):
+    """A KnowledgeBase over the session's full index."""
+    from kb.service import KnowledgeBase
+
+    kb = KnowledgeBase(built_settings, embeddings=embeddings)
+    kb.open()
+    return kb
