@@ -13,6 +13,7 @@ take an `AppContext`; `public_tabs` lists them, which is where a new tab (the �
 from __future__ import annotations
 
 import csv
+import hashlib
 import hmac
 import html
 import io
@@ -43,7 +44,8 @@ ALL = "全部"
 ALLOWED_UPLOADS = (".txt", ".md", ".pdf")
 UPLOAD_SUBDIR = "uploads"
 STREAM_STEP_CHARS = 6  # characters per streamed piece of an extractive answer
-STREAM_STEP_S = 0.012
+STREAM_STEP_S = 0.01
+STREAM_MAX_STEPS = 40  # a long answer streams in bigger pieces, so that streaming takes under a second
 READY_WAIT_S = 1800.0  # how long a question waits for the first index build
 WRONG_PASSWORD_DELAY_S = 0.8
 MAX_SEARCH_HITS = 60
@@ -83,8 +85,11 @@ CSS = """
 .kb-sources-h { font-weight: 600; font-size: 0.9rem; }
 .kb-card { border: 1px solid var(--border-color-primary); border-radius: 6px; padding: 0.45rem 0.6rem;
   background: var(--background-fill-secondary); font-size: 0.88rem; }
-.kb-card-h { font-weight: 600; }
+.kb-card-h { font-weight: 600; cursor: pointer; }
+details.kb-card > summary { list-style-position: inside; }
+details.kb-card:not([open]) > summary { white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
 .kb-card-n { display: inline-block; min-width: 1.8em; color: #1f5fa8; }
+.kb-card-sec { font-weight: normal; color: var(--body-text-color-subdued); }
 .kb-card-path, .kb-card-loc { color: var(--body-text-color-subdued); font-size: 0.82rem; margin-top: 0.1rem; }
 .kb-passage { margin-top: 0.3rem; line-height: 1.6; max-height: 16rem; overflow-y: auto; }
 .kb-passage mark, .kb-section mark, .kb-hits mark { background: #ffe58f; color: inherit; padding: 0 1px; }
@@ -141,9 +146,13 @@ def esc(text: object) -> str:
     return html.escape("" if text is None else str(text), quote=True)
 
 
+_NEWLINES = re.compile(r"(?:\r?\n)+")
+
+
 def esc_lines(text: str) -> str:
-    """Escape text and keep its line breaks as <br> (no blank lines: they would end an HTML block)."""
-    return esc(text.strip("\n")).replace("\r\n", "\n").replace("\n", "<br>")
+    """Escape text and keep its line breaks as <br>, runs of them as one (a blank line would end the
+    HTML block inside the chatbot's markdown renderer)."""
+    return _NEWLINES.sub("<br>", esc(text))
 
 
 _CITE_MARK = re.compile(r"\[(\d{1,2})\]")
@@ -159,8 +168,9 @@ def highlight_html(text: str, span: tuple[int, int] | list[int] | None) -> str:
     if span:
         s, e = int(span[0]), int(span[1])
         if 0 <= s < e <= len(text):
-            return f"{esc_lines(text[:s])}<mark>{esc_lines(text[s:e])}</mark>{esc_lines(text[e:])}"
-    return esc_lines(text)
+            before, after = text[:s].lstrip("\r\n"), text[e:].rstrip("\r\n")
+            return f"{esc_lines(before)}<mark>{esc_lines(text[s:e])}</mark>{esc_lines(after)}"
+    return esc_lines(text.strip("\r\n"))
 
 
 def highlight_terms_html(text: str, term: str) -> str:
@@ -185,21 +195,37 @@ def location_label(article: str | None, page: int | None) -> str:
     return " · ".join(p for p in parts if p)
 
 
-def source_cards_html(citations: list[Any], abstained: bool = False) -> str:
-    """Numbered source cards: title, section path, article or page, the passage with its answering span marked."""
+def _card_location(c: Any) -> str:
+    """Article and page of a citation, leaving out an article the section path already ends with."""
+    article = getattr(c, "article", None)
+    if article and c.section and c.section.split(" > ")[-1].startswith(article):
+        article = None
+    return location_label(article, getattr(c, "page", None))
+
+
+def source_cards_html(citations: list[Any], abstained: bool = False, open_first: int = 1) -> str:
+    """Numbered source cards: title, section path, article or page, the passage with its answering span marked.
+
+    The first ``open_first`` cards show their passage; the others are folded to one line (click to open),
+    so that the answer stays in view.
+    """
     if not citations:
         return ""
     head = "最接近的段落（不足以回答）" if abstained else f"来源（{len(citations)}）"
     cards = []
-    for c in citations:
-        loc = location_label(getattr(c, "article", None), getattr(c, "page", None))
-        cards.append(
-            '<div class="kb-card">'
-            f'<div class="kb-card-h"><span class="kb-card-n">[{int(c.n)}]</span>{esc(c.title)}</div>'
-            + (f'<div class="kb-card-path">{esc(c.section)}</div>' if c.section else "")
+    for i, c in enumerate(citations):
+        loc = _card_location(c)
+        summary = f'<span class="kb-card-n">[{int(c.n)}]</span>{esc(c.title)}'
+        if c.section:
+            summary += f'<span class="kb-card-sec"> · {esc(c.section.split(" > ")[-1])}</span>'
+        details = (
+            (f'<div class="kb-card-path">{esc(c.section)}</div>' if c.section else "")
             + (f'<div class="kb-card-loc">{esc(loc)}</div>' if loc else "")
             + f'<div class="kb-passage">{highlight_html(c.text, getattr(c, "highlight", None))}</div>'
-            "</div>"
+        )
+        is_open = " open" if i < open_first else ""
+        cards.append(
+            f'<details class="kb-card"{is_open}><summary class="kb-card-h">{summary}</summary>{details}</details>'
         )
     return f'<div class="kb-sources"><div class="kb-sources-h">{head}</div>{"".join(cards)}</div>'
 
@@ -564,6 +590,18 @@ class AppContext:
         path.write_text(content, encoding="utf-8")
         return str(path)
 
+    def cached_export(self, name: str, obligations: list[Any], render: Callable[[list[Any]], str]) -> str:
+        """The export of exactly these obligations, written once and then reused (the files never change)."""
+        ids = "\n".join(ob.ob_id for ob in obligations)
+        key = hashlib.sha1(f"{name}\n{id(self.kb.register)}\n{ids}".encode()).hexdigest()[:16]
+        path = self.export_dir / key / name
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".{uuid.uuid4().hex}.part")
+            tmp.write_text(render(obligations), encoding="utf-8")
+            os.replace(tmp, path)
+        return str(path)
+
 
 # --- tabs -----------------------------------------------------------------------------------------
 
@@ -578,7 +616,7 @@ def build_chat_tab(ctx: AppContext, ui: Any) -> None:
         label="问答",
         show_label=False,
         elem_id="kb-chat",
-        height=520,
+        height=600,
         latex_delimiters=[],
         sanitize_html=True,
         render_markdown=True,
@@ -670,7 +708,8 @@ def build_chat_tab(ctx: AppContext, ui: Any) -> None:
                         history[-1]["content"] = answer_html("".join(pieces), note=note)
                         yield history, asked, "", gr.skip()
         if not streamed:
-            for part in stream_pieces(final_text):
+            step = max(STREAM_STEP_CHARS, -(-len(final_text) // STREAM_MAX_STEPS))
+            for part in stream_pieces(final_text, step):
                 history[-1]["content"] = answer_html(part, note=note)
                 yield history, asked, "", gr.skip()
                 time.sleep(STREAM_STEP_S)
@@ -731,6 +770,7 @@ def build_obligations_tab(ctx: AppContext, ui: Any) -> None:
         domain = gr.Dropdown(choices=[ALL], value=ALL, label="领域", elem_id="ob-domain")
         doc = gr.Dropdown(choices=[(ALL, "")], value="", label="文件", elem_id="ob-doc")
         binding = gr.Dropdown(choices=[ALL, "约束性", "预期性"], value=ALL, label="约束性", elem_id="ob-binding")
+    dated = gr.Checkbox(value=True, label="只看有明确期限的义务", elem_id="ob-dated")
     with gr.Row():
         search = gr.Button("查询", variant="primary", size="sm", elem_id="ob-search")
         reset = gr.Button("重置", size="sm", elem_id="ob-reset")
@@ -753,9 +793,9 @@ def build_obligations_tab(ctx: AppContext, ui: Any) -> None:
             timeline = gr.HTML(elem_id="ob-timeline")
     detail = gr.HTML(elem_id="ob-detail")
     ids = gr.State([])
-    inputs = [text, year, due, party, domain, doc, binding]
+    inputs = [text, year, due, party, domain, doc, binding, dated]
 
-    def run(q: str, y: str, due_before: str, p: str, dom: str, doc_id: str, bind: str) -> tuple:
+    def run(q: str, y: str, due_before: str, p: str, dom: str, doc_id: str, bind: str, only_dated: bool) -> tuple:
         """Filter the register and refresh the table, timeline and export files."""
         if not ctx.ready.is_set() or ctx.error:
             return [], "", "索引准备中……", [], gr.skip(), gr.skip(), "", gr.Button(visible=False)
@@ -782,10 +822,16 @@ def build_obligations_tab(ctx: AppContext, ui: Any) -> None:
             text=(q or "").strip() or None,
             binding=bind if bind and bind != ALL else None,
         )
-        csv_path = ctx.export_file("义务与期限.csv", obligations_csv(obs))
-        ics_path = ctx.export_file("义务与期限.ics", obligations_ics(obs))
-        n_dated = sum(1 for ob in obs if ob.deadline_date)
-        info = f"共 **{len(obs)}** 条义务，其中 {n_dated} 条有明确期限。"
+        dated_obs = [ob for ob in obs if ob.deadline_date]
+        if only_dated:
+            info = f"共 **{len(dated_obs)}** 条有明确期限的义务"
+            if len(obs) > len(dated_obs):
+                info += f"（另有 {len(obs) - len(dated_obs)} 条未规定期限，取消勾选“只看有明确期限的义务”即可查看）"
+            obs = dated_obs
+        else:
+            info = f"共 **{len(obs)}** 条义务，其中 {len(dated_obs)} 条有明确期限。"
+        csv_path = ctx.cached_export("义务与期限.csv", obs, obligations_csv)
+        ics_path = ctx.cached_export("义务与期限.ics", obs, obligations_ics)
         rows, ob_ids = [ob_row(ob) for ob in obs], [ob.ob_id for ob in obs]
         return rows, timeline_html(obs), info, ob_ids, csv_path, ics_path, "", gr.Button(visible=False)
 
@@ -794,7 +840,7 @@ def build_obligations_tab(ctx: AppContext, ui: Any) -> None:
     outputs = [table, timeline, summary, ids, csv_btn, ics_btn, detail, open_btn]
     gr.on(
         triggers=[search.click, text.submit, due.submit, year.change, party.change, domain.change, doc.change,
-                  binding.change],
+                  binding.change, dated.change],
         fn=run,
         inputs=inputs,
         outputs=outputs,
@@ -802,7 +848,7 @@ def build_obligations_tab(ctx: AppContext, ui: Any) -> None:
         api_name="obligations",
     )
     reset.click(
-        fn=lambda: ("", ALL, "", ALL, ALL, "", ALL), outputs=inputs, api_visibility="undocumented"
+        fn=lambda: ("", ALL, "", ALL, ALL, "", ALL, True), outputs=inputs, api_visibility="undocumented"
     ).then(fn=run, inputs=inputs, outputs=outputs, api_visibility="undocumented")
 
     def show(ob_ids: list[str], evt: gr.SelectData) -> tuple[str, Any, Any]:
@@ -1104,6 +1150,7 @@ def populate(ctx: AppContext, ui: _UI) -> dict[Any, Any]:
         updates[ui.timer] = gr.Timer(active=True)
         return updates
     updates[ui.timer] = gr.Timer(active=False)
+    updates[ui.populated] = True
     if ctx.error:
         return updates
     kind_order = {"plan": 0, "law": 1, "regulation": 2, "list": 3}
@@ -1124,7 +1171,7 @@ def populate(ctx: AppContext, ui: _UI) -> dict[Any, Any]:
         updates[ui.ob_party] = gr.update(choices=[ALL, *parties])
         updates[ui.ob_domain] = gr.update(choices=[ALL, *domains])
         updates[ui.ob_doc] = gr.update(choices=[(ALL, ""), *ob_docs])
-        values = ui.ob_run("", ALL, "", ALL, ALL, "", ALL)
+        values = ui.ob_run("", ALL, "", ALL, ALL, "", ALL, True)
         updates.update(dict(zip(ui.ob_outputs, values, strict=True)))
     return updates
 
@@ -1156,11 +1203,20 @@ def build_app(ctx: AppContext) -> Any:
                 outputs=[tabs, ui.doc_select, ui.doc_section, ui.doc_body],
                 api_visibility="undocumented",
             )
-        targets = [t for t in (ui.status, ui.timer, ui.scope, ui.doc_select, ui.ob_year, ui.ob_party, ui.ob_domain,
-                               ui.ob_doc, *(ui.ob_outputs or [])) if t is not None]
-        ui.timer.tick(fn=lambda: populate(ctx, ui), outputs=targets, show_progress="hidden",
+        populated = gr.State(False)
+        ui.populated = populated
+        targets = [t for t in (ui.status, ui.timer, populated, ui.scope, ui.doc_select, ui.ob_year, ui.ob_party,
+                               ui.ob_domain, ui.ob_doc, *(ui.ob_outputs or [])) if t is not None]
+
+        def refresh(done: bool) -> dict[Any, Any]:
+            """Populate the page once the index is ready (once per page session)."""
+            if done:
+                return {ui.timer: gr.Timer(active=False)}
+            return populate(ctx, ui)
+
+        ui.timer.tick(fn=refresh, inputs=[populated], outputs=targets, show_progress="hidden",
                       api_visibility="private")
-        demo.load(fn=lambda: populate(ctx, ui), outputs=targets, show_progress="hidden", api_visibility="private")
+        demo.load(fn=refresh, inputs=[populated], outputs=targets, show_progress="hidden", api_visibility="private")
     return demo
 
 

@@ -272,11 +272,27 @@ def test_export_files_are_unique(tmp_path: Path) -> None:
     b = ctx.export_file("义务与期限.csv", "b")
     assert a != b and Path(a).name == Path(b).name == "义务与期限.csv"
     assert Path(a).read_text(encoding="utf-8") == "a"
+    calls = []
+
+    def render(obs: list) -> str:
+        calls.append(len(obs))
+        return ",".join(ob.ob_id for ob in obs)
+
+    first = ctx.cached_export("x.csv", [_ob(2017)], render)
+    again = ctx.cached_export("x.csv", [_ob(2017)], render)
+    other = ctx.cached_export("x.csv", [_ob(2018)], render)
+    assert first == again != other and calls == [1, 1]
+    assert Path(other).read_text(encoding="utf-8") == "o2018"
 
 
 # --- the real app in chromium ----------------------------------------------------------------------
 
 DEADLINE_Q = "秸秆收集利用率要在哪年达到多少？"
+
+
+def browser_test(fn):
+    """Mark a browser test; its budget covers starting the app, which may first build the index."""
+    return pytest.mark.timeout(harness.START_TIMEOUT_S + 600)(pytest.mark.browser(fn))
 LAST_BOT = "#kb-chat [data-testid=bot]"
 
 
@@ -310,7 +326,7 @@ def _last_answer(page: object) -> object:
     return page.locator(LAST_BOT).last
 
 
-@pytest.mark.browser
+@browser_test
 def test_deadline_question_streams_answer_with_source_card(app_server, page_session: PageSession) -> None:
     page = page_session.page
     load_s = open_app(page, app_server.url)
@@ -335,7 +351,7 @@ def test_deadline_question_streams_answer_with_source_card(app_server, page_sess
     assert page_session.external == [] and page_session.dialogs == []
 
 
-@pytest.mark.browser
+@browser_test
 def test_follow_up_and_clear(app_server, page_session: PageSession) -> None:
     page = page_session.page
     open_app(page, app_server.url)
@@ -348,7 +364,7 @@ def test_follow_up_and_clear(app_server, page_session: PageSession) -> None:
     page.wait_for_function(f"document.querySelectorAll('{LAST_BOT}').length === 0", timeout=10_000)
 
 
-@pytest.mark.browser
+@browser_test
 def test_script_question_renders_as_text(app_server, page_session: PageSession) -> None:
     page = page_session.page
     open_app(page, app_server.url)
@@ -369,7 +385,7 @@ def test_script_question_renders_as_text(app_server, page_session: PageSession) 
     shot(page, "chat-script-payload")
 
 
-@pytest.mark.browser
+@browser_test
 def test_obligations_filter_2017_row_source_and_exports(app_server, page_session: PageSession) -> None:
     page = page_session.page
     open_app(page, app_server.url)
@@ -406,7 +422,7 @@ def test_obligations_filter_2017_row_source_and_exports(app_server, page_session
     assert page_session.external == []
 
 
-@pytest.mark.browser
+@browser_test
 def test_document_browser_section_and_search(app_server, page_session: PageSession) -> None:
     page = page_session.page
     open_app(page, app_server.url)
@@ -434,7 +450,7 @@ def test_document_browser_section_and_search(app_server, page_session: PageSessi
     assert page_session.external == []
 
 
-@pytest.mark.browser
+@browser_test
 def test_no_admin_tab_without_password_in_browser(app_server, page_session: PageSession) -> None:
     page = page_session.page
     open_app(page, app_server.url)
@@ -444,7 +460,7 @@ def test_no_admin_tab_without_password_in_browser(app_server, page_session: Page
     assert "admin-password" not in config and "管理员密码" not in config
 
 
-@pytest.mark.browser
+@browser_test
 def test_phone_width_is_usable(app_server, phone_session: PageSession) -> None:
     page = phone_session.page
     open_app(page, app_server.url)
@@ -463,7 +479,7 @@ def test_phone_width_is_usable(app_server, phone_session: PageSession) -> None:
     assert phone_session.external == []
 
 
-@pytest.mark.browser
+@browser_test
 def test_admin_login_upload_reindex(admin_server, page_session: PageSession) -> None:
     page = page_session.page
     open_app(page, admin_server.url)
