@@ -1,0 +1,321 @@
+"""The 测验 tab of the web app: generate a quiz, take it one item at a time, download the exports.
+
+Mounted by ``kb.webui.public_tabs`` as ``("测验", "quiz", build_quiz_tab)``; the builder is called inside
+the tab's ``gr.Tab`` with the app's context (``ctx.kb.register``, ``ctx.ready``, ``ctx.error``,
+``ctx.export_file``). Every document or user text that reaches the page is HTML-escaped here.
+
+The rendering helpers and the quiz session (:class:`QuizSession`) are plain functions and data so that
+they can be tested without a browser.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+# isort: off
+from indexing.config import Settings  # noqa: F401  (first: it sets the offline environment gradio reads)
+import gradio as gr
+
+# isort: on
+from kb import quiz
+
+ALL = "全部"
+KIND_CHOICES = [("单选题", "mcq"), ("填空题", "blank"), ("判断题", "judge")]
+DEFAULT_N = 10
+MAX_N = 100
+EXPORTS = (  # (format, file name, button label, elem_id)
+    ("md", "测验试卷.md", "试卷（Markdown）", "quiz-dl-md"),
+    ("json", "测验.json", "JSON", "quiz-dl-json"),
+    ("csv", "测验.csv", "CSV", "quiz-dl-csv"),
+    ("gift", "测验-Moodle-GIFT.txt", "Moodle GIFT", "quiz-dl-gift"),
+    ("aiken", "测验-Aiken.txt", "Aiken（仅单选题）", "quiz-dl-aiken"),
+)
+
+
+def esc(text: object) -> str:
+    """HTML-escape any value for use as text."""
+    return html.escape("" if text is None else str(text), quote=True)
+
+
+# --- the session -------------------------------------------------------------------------------------
+
+
+@dataclass
+class QuizSession:
+    """One user's quiz in progress (kept in a gr.State as a dict)."""
+
+    items: list[dict] = field(default_factory=list)
+    index: int = 0
+    score: int = 0
+    answered: int = 0
+    submitted: bool = False  # the current item has been answered
+
+    @classmethod
+    def from_state(cls, state: dict | None) -> QuizSession | None:
+        """The session held in a gr.State (None when no quiz has been generated)."""
+        return cls(**state) if state else None
+
+    def to_state(self) -> dict:
+        """The session as a plain dict for gr.State."""
+        return asdict(self)
+
+    @property
+    def item(self) -> quiz.QuizItem:
+        """The current item."""
+        return quiz.QuizItem.from_dict(self.items[self.index])
+
+    @property
+    def finished(self) -> bool:
+        """Every item has been answered."""
+        return self.answered >= len(self.items)
+
+    def answer(self, response: str) -> bool:
+        """Record the response to the current item; returns whether it was right."""
+        ok = self.item.is_correct(response)
+        if not self.submitted:
+            self.submitted = True
+            self.answered += 1
+            self.score += int(ok)
+        return ok
+
+
+def _clamp_n(n: Any) -> int:
+    try:
+        value = int(float(n))
+    except (TypeError, ValueError):
+        value = DEFAULT_N
+    return max(1, min(MAX_N, value))
+
+
+def start_session(register: Any, doc: str | None, domain: str | None, n: Any, kinds: list[str] | None,
+                  seed: Any) -> tuple[QuizSession, list[quiz.QuizItem]]:
+    """Generate the items for the chosen filters and start a session over them."""
+    try:
+        seed_value = int(float(seed or 0))
+    except (TypeError, ValueError):
+        seed_value = 0
+    items = quiz.generate(register, n=_clamp_n(n), seed=seed_value, kinds=kinds or None, doc=doc or None,
+                          domain=None if not domain or domain == ALL else domain)
+    return QuizSession(items=[it.to_dict() for it in items]), items
+
+
+# --- rendering -----------------------------------------------------------------------------------------
+
+
+def question_html(item: quiz.QuizItem, index: int, total: int) -> str:
+    """The current question: its number, kind and stem (escaped)."""
+    return (
+        '<div class="kb-quiz-q">'
+        f'<div class="kb-card-path">第 {index + 1} / {total} 题 · {esc(quiz.KIND_LABELS[item.kind])}</div>'
+        f'<div class="kb-quiz-stem" style="font-size:1.02rem;line-height:1.7;margin-top:0.25rem">'
+        f"{esc(item.stem)}</div></div>"
+    )
+
+
+def option_choices(item: quiz.QuizItem) -> list[tuple[str, str]]:
+    """Radio choices (label, value) of a choice item; none for a blank."""
+    if item.kind == "mcq":
+        return [(f"{quiz.LETTERS[i]}. {opt}", quiz.LETTERS[i]) for i, opt in enumerate(item.options)]
+    if item.kind == "judge":
+        return [(opt, opt) for opt in item.options]
+    return []
+
+
+def _marked(passage: str, fact: str) -> str:
+    """The passage escaped, with the fact marked (the first occurrence; facts occur once)."""
+    pos = passage.find(fact) if fact else -1
+    if pos < 0:
+        return esc(passage)
+    return esc(passage[:pos]) + f"<mark>{esc(fact)}</mark>" + esc(passage[pos + len(fact):])
+
+
+def source_html(item: quiz.QuizItem) -> str:
+    """The cited source of an item as a card: title, section path, article, the verbatim passage."""
+    c = item.citation
+    return (
+        '<div class="kb-card kb-quiz-source">'
+        f'<div class="kb-card-h">来源：《{esc(c.title)}》</div>'
+        + (f'<div class="kb-card-path">{esc(c.section)}</div>' if c.section else "")
+        + (f'<div class="kb-card-loc">{esc(c.article)}</div>' if c.article and c.article not in c.section else "")
+        + f'<div class="kb-passage" style="white-space:pre-wrap">{_marked(c.passage, item.fact)}</div>'
+        "</div>"
+    )
+
+
+def feedback_html(item: quiz.QuizItem, response: str, correct: bool) -> str:
+    """Right or wrong, the correct answer, what a false statement changed, and the source."""
+    if item.kind == "mcq":
+        right = f"{item.answer_letter}. {item.answer}"
+        given = next((label for label, value in option_choices(item) if value == response), response)
+    else:
+        right, given = item.answer, response
+    colour = "#1e7b34" if correct else "#b3261e"
+    verdict = "回答正确" if correct else "回答错误"
+    parts = [
+        '<div class="kb-quiz-feedback" style="display:flex;flex-direction:column;gap:0.4rem">',
+        f'<div class="kb-quiz-verdict" style="font-weight:600;color:{colour}">{verdict}</div>',
+    ]
+    if not correct:
+        parts.append(f'<div class="kb-quiz-given">你的答案：{esc(given)}</div>')
+    parts.append(f'<div class="kb-quiz-answer">正确答案：{esc(right)}</div>')
+    if item.kind == "judge" and item.distractors:
+        changed = f"原文为“{item.fact}”，题干误作“{item.distractors[0]}”。"
+        parts.append(f'<div class="kb-card-path">{esc(changed)}</div>')
+    parts.append(source_html(item))
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def score_html(session: QuizSession | None) -> str:
+    """The running score."""
+    if session is None or not session.items:
+        return ""
+    text = f"得分：{session.score} / {session.answered}（共 {len(session.items)} 题）"
+    if session.finished:
+        pct = round(100 * session.score / len(session.items))
+        text = f"测验完成！得分：{session.score} / {len(session.items)}（{pct}%）"
+    return f'<div class="kb-quiz-score" style="font-weight:600">{esc(text)}</div>'
+
+
+def summary_text(items: list[quiz.QuizItem], asked: int) -> str:
+    """One line on what was generated."""
+    if not items:
+        return "没有符合条件的题目：请放宽文件、领域或题型的筛选。"
+    by_kind = "，".join(f"{label} {sum(it.kind == k for it in items)} 道" for label, k in KIND_CHOICES
+                        if any(it.kind == k for it in items))
+    note = f"（符合条件的素材只够 {len(items)} 道）" if len(items) < asked else ""
+    return f"已生成 **{len(items)}** 道题：{by_kind}{note}。每题作答后显示答案与原文出处。"
+
+
+# --- the tab --------------------------------------------------------------------------------------------
+
+
+def build_quiz_tab(ctx: Any, ui: Any = None) -> None:
+    """测验: choose source, domain, count and kinds; generate; answer one item at a time; download exports."""
+    with gr.Row():
+        doc = gr.Dropdown(choices=[(ALL, "")], value="", label="来源文件", scale=3, elem_id="quiz-doc")
+        domain = gr.Dropdown(choices=[ALL], value=ALL, label="领域", scale=1, min_width=120, elem_id="quiz-domain")
+        count = gr.Number(value=DEFAULT_N, minimum=1, maximum=MAX_N, precision=0, label="题数", scale=1,
+                          min_width=90, elem_id="quiz-n")
+        seed = gr.Number(value=0, precision=0, label="随机种子（相同种子出相同的题）", scale=1, min_width=120,
+                         elem_id="quiz-seed")
+    kinds = gr.CheckboxGroup(choices=KIND_CHOICES, value=[k for _, k in KIND_CHOICES], label="题型",
+                             elem_id="quiz-kinds")
+    with gr.Row():
+        generate_btn = gr.Button("生成测验", variant="primary", size="sm", elem_id="quiz-generate")
+        downloads = [gr.DownloadButton(label, size="sm", visible=False, elem_id=elem_id)
+                     for _, _, label, elem_id in EXPORTS]
+    summary = gr.Markdown(elem_id="quiz-summary")
+    question = gr.HTML(elem_id="quiz-question")
+    choice = gr.Radio(choices=[], label="选择答案", visible=False, elem_id="quiz-choice")
+    blank = gr.Textbox(label="填写答案", placeholder="在此填写横线处的内容", visible=False, elem_id="quiz-blank")
+    with gr.Row():
+        submit_btn = gr.Button("提交答案", variant="primary", size="sm", visible=False, elem_id="quiz-submit")
+        next_btn = gr.Button("下一题", size="sm", visible=False, elem_id="quiz-next")
+    feedback = gr.HTML(elem_id="quiz-feedback")
+    score = gr.HTML(elem_id="quiz-score")
+    state = gr.State(None)
+    timer = gr.Timer(1.0, active=True)
+
+    def fill_choices() -> tuple:
+        """Fill the document and domain choices once the register is ready; then stop the timer."""
+        if not ctx.ready.is_set():
+            return gr.skip(), gr.skip(), gr.Timer(active=True)
+        if ctx.error:
+            return gr.skip(), gr.skip(), gr.Timer(active=False)
+        register = ctx.kb.register
+        docs = quiz.quiz_documents(register)
+        return (gr.update(choices=[(ALL, ""), *docs]), gr.update(choices=[ALL, *quiz.quiz_domains(register)]),
+                gr.Timer(active=False))
+
+    timer.tick(fn=fill_choices, outputs=[doc, domain, timer], show_progress="hidden", api_visibility="private")
+
+    def show(session: QuizSession) -> tuple:
+        """Question, answer inputs and buttons for the current item (before it is answered)."""
+        item = session.item
+        choices = option_choices(item)
+        return (
+            question_html(item, session.index, len(session.items)),
+            gr.update(choices=choices, value=None, visible=bool(choices), interactive=True),
+            gr.update(value="", visible=item.kind == "blank", interactive=True),
+            gr.update(visible=True, interactive=True),
+            gr.update(visible=False),
+            "",
+        )
+
+    view = [question, choice, blank, submit_btn, next_btn, feedback]
+
+    def generate(doc_id: str, dom: str, n: Any, kind_values: list[str], seed_value: Any) -> tuple:
+        """Generate a quiz, write its exports and show the first item."""
+        hidden = [gr.update(visible=False)] * len(EXPORTS)
+        empty_view = ("", gr.update(visible=False), gr.update(visible=False), gr.update(visible=False),
+                      gr.update(visible=False), "")
+        if not ctx.ready.is_set() or ctx.error:
+            message = ctx.error or "索引准备中，请稍候……"
+            return (None, message, *empty_view, "", *hidden)
+        if not kind_values:
+            gr.Warning("请至少选择一种题型。")
+            return (gr.skip(), gr.skip(), *[gr.skip()] * len(view), gr.skip(), *[gr.skip()] * len(EXPORTS))
+        session, items = start_session(ctx.kb.register, doc_id, dom, n, kind_values, seed_value)
+        if not items:
+            return (None, summary_text(items, _clamp_n(n)), *empty_view, "", *hidden)
+        files = []
+        for fmt, name, _, _ in EXPORTS:
+            if fmt == "aiken" and not any(it.kind == "mcq" for it in items):
+                files.append(gr.update(visible=False))
+                continue
+            files.append(gr.update(value=ctx.export_file(name, quiz.FORMATTERS[fmt](items)), visible=True))
+        return (session.to_state(), summary_text(items, _clamp_n(n)), *show(session), score_html(session), *files)
+
+    generate_btn.click(
+        fn=generate,
+        inputs=[doc, domain, count, kinds, seed],
+        outputs=[state, summary, *view, score, *downloads],
+        show_progress="minimal",
+        api_name="quiz",
+    )
+
+    def submit(data: dict | None, picked: str | None, typed: str | None) -> tuple:
+        """Score the answer to the current item and show the answer with its source."""
+        session = QuizSession.from_state(data)
+        if session is None or session.submitted:
+            return (gr.skip(),) * 7
+        item = session.item
+        response = (typed or "").strip() if item.kind == "blank" else (picked or "")
+        if not response:
+            gr.Warning("请先作答。")
+            return (gr.skip(),) * 7
+        correct = session.answer(response)
+        last = session.index + 1 >= len(session.items)
+        return (
+            session.to_state(),
+            feedback_html(item, response, correct),
+            score_html(session),
+            gr.update(interactive=False),
+            gr.update(interactive=False),
+            gr.update(visible=False),
+            gr.update(visible=not last, interactive=not last),
+        )
+
+    gr.on(
+        triggers=[submit_btn.click, blank.submit],
+        fn=submit,
+        inputs=[state, choice, blank],
+        outputs=[state, feedback, score, choice, blank, submit_btn, next_btn],
+        show_progress="hidden",
+        api_visibility="private",
+    )
+
+    def next_item(data: dict | None) -> tuple:
+        """Move on to the next item."""
+        session = QuizSession.from_state(data)
+        if session is None or not session.submitted or session.index + 1 >= len(session.items):
+            return (gr.skip(),) * (1 + len(view))
+        session.index += 1
+        session.submitted = False
+        return (session.to_state(), *show(session))
+
+    next_btn.click(fn=next_item, inputs=[state], outputs=[state, *view], show_progress="hidden",
+                   api_visibility="private")

@@ -1,0 +1,178 @@
+"""The 测验 tab: rendering and session as units; then in chromium, standalone and (once mounted) in the app.
+
+Browser flow: generate 5 items, answer one, see the feedback with its source, download an export.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+import threading
+import uuid
+from pathlib import Path
+from types import SimpleNamespace
+
+import browser as harness
+import pytest
+from browser import PageSession, free_port, open_app, select_tab, shot
+
+from indexing.build import load_corpus
+from indexing.config import Settings
+from kb import quiz
+from kb.obligations import build_register
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+# The harness's fixtures, made visible to the tests of this module.
+app_server = harness.app_server
+browser = harness.browser
+page_session = harness.page_session
+
+
+@pytest.fixture(scope="module")
+def register(tmp_path_factory: pytest.TempPathFactory):
+    """The register of the shipped corpus, built without an index."""
+    settings = Settings(data_dir=tmp_path_factory.mktemp("kb-data"), corpus_dir=REPO_ROOT / "corpus")
+    return build_register(load_corpus(settings, []))
+
+
+def _item(**kw) -> quiz.QuizItem:
+    passage = kw.pop("passage", "<b>建设单位</b>应当<script>alert(1)</script>报批")
+    cit = quiz.QuizCitation("d", "标题<i>", "第一章 > <p>", passage, 0, len(passage), article="第三条")
+    base = dict(id="q-1", kind="mcq", stem="“<b>____</b>应当报批”中横线处应填入的责任主体是：",
+                options=["建设单位", "排污单位", "施工单位", "<img src=x>"], answer="建设单位", answer_letter="A",
+                explanation="", citation=cit, domain="环评", ob_id="", fact_type="party", fact="建设单位",
+                distractors=["排污单位", "施工单位", "<img src=x>"])
+    base.update(kw)
+    return quiz.QuizItem(**base)
+
+
+# --- units ---------------------------------------------------------------------------------------------
+
+
+def test_rendering_escapes_document_text() -> None:
+    from kb import quiz_tab
+
+    it = _item()
+    q = quiz_tab.question_html(it, 0, 5)
+    assert "第 1 / 5 题" in q and "<b>" not in q and "&lt;b&gt;____&lt;/b&gt;" in q
+    fb = quiz_tab.feedback_html(it, "D", correct=False)
+    assert "<script>" not in fb and "<img" not in fb and "<p>" not in fb and "<i>" not in fb
+    assert "&lt;script&gt;" in fb and "<mark>建设单位</mark>" in fb
+    assert "回答错误" in fb and "正确答案：A. 建设单位" in fb and "你的答案：D. &lt;img src=x&gt;" in fb
+    assert "第三条" in fb and "标题&lt;i&gt;" in fb
+    assert "回答正确" in quiz_tab.feedback_html(it, "A", correct=True)
+    judge = _item(kind="judge", options=["正确", "错误"], answer="错误", answer_letter="", distractors=["排污单位"])
+    assert "题干误作“排污单位”" in quiz_tab.feedback_html(judge, "正确", correct=False)
+    assert quiz_tab.option_choices(judge) == [("正确", "正确"), ("错误", "错误")]
+    assert quiz_tab.option_choices(it)[3] == ("D. <img src=x>", "D")  # gradio shows labels as text
+
+
+def test_session_scores_once_per_item(register) -> None:
+    from kb import quiz_tab
+
+    session, items = quiz_tab.start_session(register, "", quiz_tab.ALL, 5, ["mcq", "blank", "judge"], 0)
+    assert len(items) == 5 and len(session.items) == 5
+    session = quiz_tab.QuizSession.from_state(session.to_state())
+    assert session.answer(session.item.answer) is True
+    assert session.answer("不对") is False  # a second submission of the same item does not count
+    assert (session.score, session.answered) == (1, 1)
+    assert "得分：1 / 1（共 5 题）" in quiz_tab.score_html(session)
+    session.index, session.submitted = 1, False
+    session.answer("肯定不对的答案")
+    assert (session.score, session.answered) == (1, 2)
+    assert quiz_tab._clamp_n("abc") == quiz_tab.DEFAULT_N and quiz_tab._clamp_n(10_000) == quiz_tab.MAX_N
+    assert "没有符合条件的题目" in quiz_tab.summary_text([], 5)
+
+
+# --- chromium --------------------------------------------------------------------------------------------
+
+
+def _take_one_item(page: object, name: str) -> None:
+    """Generate 5 items, answer the first, check the feedback and its source, download the GIFT file."""
+    page.locator("#quiz-generate").wait_for(state="visible", timeout=60_000)
+    n_box = page.locator("#quiz-n input")
+    n_box.fill("5")
+    n_box.press("Tab")
+    page.locator("#quiz-generate").click()
+    question = page.locator("#quiz-question .kb-quiz-stem")
+    question.wait_for(timeout=60_000)
+    assert "第 1 / 5 题" in page.locator("#quiz-question").inner_text()
+    assert "已生成 5 道题" in page.locator("#quiz-summary").inner_text().replace("*", "")
+    if "填空题" in page.locator("#quiz-question .kb-card-path").inner_text():
+        box = page.locator("#quiz-blank textarea, #quiz-blank input").first
+        box.wait_for(state="visible", timeout=30_000)
+        box.fill("不知道")
+    else:
+        option = page.locator("#quiz-choice label").first
+        option.wait_for(state="visible", timeout=30_000)
+        option.click()
+    page.locator("#quiz-submit").click()
+    source = page.locator("#quiz-feedback .kb-quiz-source")
+    source.wait_for(timeout=30_000)
+    feedback = page.locator("#quiz-feedback").inner_text()
+    assert re.search("回答(正确|错误)", feedback) and "正确答案" in feedback
+    assert "来源：《" in feedback
+    assert page.locator("#quiz-feedback .kb-passage mark").count() == 1  # the answer, marked in the passage
+    assert "（共 5 题）" in page.locator("#quiz-score").inner_text()
+    shot(page, name)
+    with page.expect_download(timeout=30_000) as dl:
+        page.locator("#quiz-dl-gift").click()
+    gift = Path(dl.value.path()).read_text(encoding="utf-8")
+    assert gift.count("::Q") == 5 and gift.count("{") - gift.count("\\{") == 5
+    page.locator("#quiz-next").click()
+    page.wait_for_function(
+        "() => document.querySelector('#quiz-question').innerText.includes('第 2 / 5 题')", timeout=30_000
+    )
+    assert page.locator("#quiz-feedback .kb-quiz-source").count() == 0
+
+
+@pytest.fixture(scope="module")
+def standalone_url(register):
+    """The 测验 tab alone in a Blocks, served in-process over the corpus register (no index needed)."""
+    import gradio as gr
+
+    from kb.quiz_tab import build_quiz_tab
+
+    export_dir = Path(tempfile.mkdtemp(prefix="kb-quiz-export-"))
+
+    def export_file(name: str, content: str) -> str:
+        folder = export_dir / uuid.uuid4().hex[:12]
+        folder.mkdir(parents=True)
+        (folder / name).write_text(content, encoding="utf-8")
+        return str(folder / name)
+
+    ready = threading.Event()
+    ready.set()
+    ctx = SimpleNamespace(ready=ready, error="", kb=SimpleNamespace(register=register), export_file=export_file)
+    with gr.Blocks(analytics_enabled=False) as demo, gr.Tabs(), gr.Tab("测验", id="quiz", elem_id="tab-quiz"):
+        build_quiz_tab(ctx, SimpleNamespace())
+    port = free_port()
+    demo.queue().launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
+                        ssr_mode=False, allowed_paths=[str(export_dir)])
+    yield f"http://127.0.0.1:{port}"
+    demo.close()
+
+
+@pytest.mark.browser
+@pytest.mark.timeout(300)
+def test_quiz_tab_standalone(standalone_url, page_session: PageSession) -> None:
+    page = page_session.page
+    page.goto(standalone_url, wait_until="load", timeout=60_000)
+    _take_one_item(page, "quiz-tab-standalone")
+    assert page_session.external == [] and page_session.errors == []
+
+
+@pytest.mark.browser
+@pytest.mark.timeout(harness.START_TIMEOUT_S + 600)
+def test_quiz_tab_in_the_app(request: pytest.FixtureRequest, page_session: PageSession) -> None:
+    from kb import webui
+
+    if "测验" not in [label for label, _, _ in webui.public_tabs()]:
+        pytest.skip("the 测验 tab is not mounted in kb.webui.public_tabs yet")
+    app_server = request.getfixturevalue("app_server")  # only now: starting the app may build the index
+    page = page_session.page
+    open_app(page, app_server.url)
+    select_tab(page, "测验")
+    _take_one_item(page, "quiz-tab")
+    assert page_session.external == []
