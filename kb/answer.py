@@ -176,6 +176,7 @@ class Answer:
     confidence: float = 0.0
     n_quoted: int = 0
     resolved_question: str | None = None  # the question as answered, when a follow-up was expanded
+    llm: dict | None = None  # kb.llm.LLMResult.to_dict() when an LLM rewrote the answer
 
     def to_dict(self, id: object = None) -> dict:
         """JSON shape of `kb ask --json` (design.md); each citation also says its role."""
@@ -197,6 +198,8 @@ class Answer:
         }
         if self.resolved_question:
             out["resolved_question"] = self.resolved_question
+        if self.llm is not None:
+            out["llm"] = self.llm
         return out
 
 

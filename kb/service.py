@@ -121,15 +121,26 @@ class KnowledgeBase:
                 self._register = build_register(load_corpus(self.settings, []))
         return self._register
 
+    @property
+    def searched_titles(self) -> list[str]:
+        """Titles of every indexed document (named when an answer abstains)."""
+        index = self.open()
+        return list(dict.fromkeys(c.title for c in index.chunks))
+
     def ask(
         self,
         question: str,
         k: int = 5,
         filters: Filters | None = None,
         history: list[str] | None = None,
+        use_llm: bool = True,
     ):
-        """Answer a question with numbered verbatim citations (kb.answer.Answer)."""
-        from kb.answer import Answer, compose, route
+        """Answer a question with numbered verbatim citations (kb.answer.Answer).
+
+        With an LLM configured (KB_LLM_*), a grounded answer is rewritten by it and checked sentence by
+        sentence against the citations; anything unsupported falls back to the extractive answer.
+        """
+        from kb.answer import Answer, compose, compose_from_obligations, route
         from kb.obligations import answer_aggregate
         from kb.query import normalize_query, validate_question
 
@@ -140,20 +151,25 @@ class KnowledgeBase:
         resolved = resolve_follow_up(question, history or [])
         nq = normalize_query(resolved)
         r = route(nq.text)
-        records = answer_aggregate(self.register, nq.text) if not filters or not filters.doc_ids else None
+        filtered = filters is not None and bool(filters.doc_ids or filters.kinds)
+        records = None if filtered else answer_aggregate(self.register, nq.text)
         if records:
-            from kb.answer import compose_from_obligations
-
             ans = compose_from_obligations(question, records, route=r)
         else:
             t1 = time.perf_counter()
             query_text = " ".join([nq.text, *nq.expansions])
             hits = self.searcher.search(query_text, k=max(k, 8), filters=filters)
             retrieve_ms = (time.perf_counter() - t1) * 1000
-            ans = compose(question, hits, k=k, route=r)
+            ans = compose(question, hits, k=k, route=r, searched_docs=self.searched_titles)
             ans.timings_ms["retrieve"] = round(retrieve_ms, 1)
-            ans.searched_docs = sorted({c.title for c in self.open().chunks})
         if resolved != question:
             ans.resolved_question = resolved
+        if use_llm and not ans.abstained:
+            from kb.llm import llm_enabled, synthesize
+
+            if llm_enabled(self.settings):
+                result = synthesize(resolved, ans.answer, ans.citations, self.settings)
+                ans.answer = result.text
+                ans.llm = result.to_dict()
         ans.timings_ms["total"] = round((time.perf_counter() - t0) * 1000, 1)
         return ans

@@ -1,0 +1,93 @@
+"""`kb ask` end to end on the session's full index: answers, JSON shape, batch order, LLM on top."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from fake_openai import FakeOpenAI
+
+from indexing.config import Settings
+from kb.service import KnowledgeBase, resolve_follow_up
+
+KB = [sys.executable, "-m", "kb.cli"]
+
+
+def _env(settings: Settings, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KB_")}
+    env.update(KB_DATA_DIR=str(settings.data_dir), KB_CORPUS_DIR=str(settings.corpus_dir), **extra)
+    return env
+
+
+def test_deadline_question_answered_with_exact_citation(knowledge_base: KnowledgeBase) -> None:
+    ans = knowledge_base.ask("秸秆收集利用率要在哪年达到多少？")
+    assert not ans.abstained
+    assert "2020" in ans.answer and "90%" in ans.answer and "[1]" in ans.answer
+    first = ans.citations[0]
+    assert first.doc_id == "xj-env-13fyp-2017" and "3. 污染防治目标" in first.section
+    assert "秸秆收集利用率达到90%" in first.text
+    assert ans.timings_ms["total"] > 0
+
+
+def test_off_corpus_question_abstains_and_names_searched_documents(knowledge_base: KnowledgeBase) -> None:
+    ans = knowledge_base.ask("个人所得税的起征点是多少？")
+    assert ans.abstained and "未在文件中找到" in ans.answer
+    assert "中华人民共和国环境保护法" in ans.answer or "中华人民共和国环境保护法" in ans.searched_docs
+
+
+def test_filters_restrict_documents(knowledge_base: KnowledgeBase) -> None:
+    from kb.retrieve import Filters
+
+    only = Filters(doc_ids=("pollutant-discharge-permit-regs-2021",))
+    ans = knowledge_base.ask("排污单位应当如何申请排污许可证？", filters=only)
+    assert ans.citations and {c.doc_id for c in ans.citations} == {"pollutant-discharge-permit-regs-2021"}
+
+
+def test_follow_up_is_resolved_against_previous_turn() -> None:
+    assert "乌鲁木齐" in resolve_follow_up("那乌鲁木齐呢？", ["克拉玛依市细颗粒物浓度要下降多少？"])
+    assert resolve_follow_up("博斯腾湖水质目标是什么？", ["任意"]) == "博斯腾湖水质目标是什么？"
+
+
+def test_cli_json_and_batch_order(built_settings: Settings, tmp_path: Path) -> None:
+    env = _env(built_settings)
+    one = subprocess.run([*KB, "ask", "秸秆收集利用率要在哪年达到多少？", "--json"], env=env,
+                         capture_output=True, text=True, timeout=300, check=True)
+    obj = json.loads(one.stdout)
+    assert set(obj) >= {"id", "question", "answer", "abstained", "route", "citations", "timings_ms"}
+    c = obj["citations"][0]
+    assert set(c) >= {"n", "doc_id", "title", "section", "text", "start", "end", "score"}
+    assert c["n"] == 1 and c["end"] > c["start"]
+
+    batch = tmp_path / "qs.jsonl"
+    qs = [
+        {"id": "b", "q": "环境保护法自何时起施行？"},
+        {"id": 7, "q": "  "},
+        {"id": "a", "q": "谁负责本行政区域的环境质量？"},
+    ]
+    batch.write_text("\n".join(json.dumps(q, ensure_ascii=False) for q in qs), encoding="utf-8")
+    out = subprocess.run([*KB, "ask", "--batch", str(batch), "--json"], env=env,
+                         capture_output=True, text=True, timeout=300, check=True)
+    rows = [json.loads(line) for line in out.stdout.splitlines() if line.strip()]
+    assert [r["id"] for r in rows] == ["b", 7, "a"]
+    assert rows[1]["abstained"] and rows[1]["route"] == "invalid"
+    assert "2015年1月1日" in rows[0]["answer"]
+
+    text = subprocess.run([*KB, "ask", "秸秆收集利用率要在哪年达到多少？"], env=env,
+                          capture_output=True, text=True, timeout=300, check=True).stdout
+    assert text.splitlines()[0].endswith("[1]") and "来源" in text and "[1] 新疆维吾尔自治区环境保护" in text
+
+
+def test_llm_rewrite_is_checked_and_falls_back(built_settings: Settings, embeddings) -> None:
+    with FakeOpenAI() as server:
+        settings = Settings(data_dir=built_settings.data_dir, corpus_dir=built_settings.corpus_dir,
+                            llm_base_url=server.base_url, llm_model="fake", llm_timeout_s=5)
+        kb = KnowledgeBase(settings, embeddings=embeddings)
+        server.reply("根据规划，到2020年秸秆收集利用率达到90% [1]。")
+        good = kb.ask("秸秆收集利用率要在哪年达到多少？")
+        assert good.llm["path"] == "llm" and "90%" in good.answer
+        server.reply("到2020年秸秆收集利用率达到95% [1]。")
+        bad = kb.ask("秸秆收集利用率要在哪年达到多少？")
+        assert bad.llm["path"] == "fallback-unsupported" and "95%" not in bad.answer and "90%" in bad.answer
