@@ -173,6 +173,18 @@ _RELATIONAL_PARTY = re.compile(
 )
 
 
+_PARTY_TAIL = re.compile(
+    r"(?:(?!应|会同|组织|必须|不得|可以|负责)[\u4e00-\u9fff]){1,12}?(?:部门|机关|机构|单位|企业)"
+    r"(?:应当|应|必须|不得|可以|要|须|负责|，)"
+)
+
+
+def _truncated_party(party: str, passage: str) -> bool:
+    """The extracted party is the head of a longer name (县级以上人民政府|市场监督管理部门应当…)."""
+    pos = passage.find(party)
+    return pos >= 0 and bool(_PARTY_TAIL.match(passage, pos + len(party)))
+
+
 def _usable_party(party: str) -> bool:
     return (len(_party_core(party)) >= 3 and not _BAD_PARTY.search(party)
             and not _RELATIONAL_PARTY.search(party))
@@ -337,7 +349,8 @@ def _record_facts(r: Obligation, bad_spans, bad_keys) -> list[Fact]:
             out.append(Fact("number", shown, cit, r.domain, r.ob_id, kind,
                             keys=(("number", masked), ("value", r.doc_id, ikey, float(t.value))), unit=t.unit))
     party = r.party
-    if r.party_source == "explicit" and _usable_party(party) and _occurrences(party, p) == 1:
+    if (r.party_source == "explicit" and _usable_party(party) and _occurrences(party, p) == 1
+            and not _truncated_party(party, p)):
         masked = _norm(_masked(p, party))
         out.append(Fact("party", party, cit, r.domain, r.ob_id, kind, keys=(("party", masked),)))
     return out

@@ -142,6 +142,14 @@ def test_masked_span_twice_is_skipped() -> None:
     assert [f.value for f in facts] == ["建设单位"]
 
 
+def test_truncated_party_is_skipped() -> None:
+    """A party that is only the head of a longer name would make a wrong blank (____市场监督管理部门应当…)."""
+    cut = _record("县级以上人民政府市场监督管理部门应当对锅炉生产环节进行监督检查", party="县级以上人民政府")
+    whole = _record("县级以上地方人民政府应当组织环境保护等部门，对饮用水水源保护区进行调查评估",
+                    party="县级以上地方人民政府", ob_id="t#3")
+    assert [f.value for f in quiz.quiz_facts(Register(records=[cut, whole]))] == ["县级以上地方人民政府"]
+
+
 def test_second_correct_answers_are_recognised() -> None:
     same = quiz._same_value
     assert same("party", "县级以上地方人民政府", "县级以上人民政府")
