@@ -402,6 +402,14 @@ def test_cmd_quiz_builds_register_without_an_index(tmp_path, capsys) -> None:
     assert "未找到已建立的索引" in out.err
 
 
+def test_fallback_register_is_the_full_register(register, tmp_path) -> None:
+    """Skipping the catalogue PDFs when no index exists loses no record."""
+    settings = Settings(data_dir=tmp_path, corpus_dir=REPO_ROOT / "corpus")
+    quick = build_register(quiz._load_dutiful_corpus(settings, []))
+    assert [r.ob_id for r in quick.records] == [r.ob_id for r in register.records]
+    assert len(quick.indicators) == len(register.indicators)
+
+
 def test_cmd_quiz_uses_the_live_register(tmp_path, capsys) -> None:
     settings = Settings(data_dir=tmp_path, corpus_dir=REPO_ROOT / "corpus")
     gen = settings.index_dir / "g-test"
