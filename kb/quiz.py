@@ -517,7 +517,8 @@ def _decimals(value: str) -> int:
 
 def _distance(fact: Fact, value: str) -> float:
     """How far a candidate number is from the answer: other precision first, then magnitude."""
-    a, b = _number(_NUM_RE.search(fact.value).group(0) if _NUM_RE.search(fact.value) else ""), _number(value)
+    m = _NUM_RE.search(fact.value)
+    a, b = _number(m.group(0) if m else ""), _number(value)
     if a is None or b is None:
         return 0.0
     return (_decimals(fact.value) != _decimals(value)) * 10.0 + abs(math.log((abs(a) + 1.0) / (abs(b) + 1.0)))
