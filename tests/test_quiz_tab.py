@@ -156,7 +156,7 @@ def standalone_url(register):
 
 @pytest.mark.browser
 @pytest.mark.timeout(300)
-def test_quiz_tab_standalone(standalone_url, page_session: PageSession) -> None:
+def test_quiz_tab_standalone(page_session: PageSession, standalone_url: str) -> None:
     page = page_session.page
     page.goto(standalone_url, wait_until="load", timeout=60_000)
     _take_one_item(page, "quiz-tab-standalone")
