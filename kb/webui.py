@@ -21,6 +21,7 @@ import logging
 import os
 import re
 import shutil
+import signal
 import tempfile
 import threading
 import time
@@ -134,6 +135,27 @@ COPY_JS = """
     navigator.clipboard.writeText(text).catch(fallback);
   } else { fallback(); }
   return text;
+}
+"""
+
+
+# Keeps the newest question at the top of the chat while its answer streams in below it (the chatbot's own
+# autoscroll would jump to the bottom of the source cards and hide the answer on small screens).
+PAGE_JS = """
+() => {
+  let seen = 0;
+  const follow = () => {
+    const asked = document.querySelectorAll('#kb-chat [data-testid=user]');
+    if (asked.length < seen) { seen = asked.length; }
+    if (asked.length === seen) { return; }
+    seen = asked.length;
+    const last = asked[asked.length - 1];
+    const box = last.closest('[role=log]');
+    if (box) {
+      box.scrollTop += last.getBoundingClientRect().top - box.getBoundingClientRect().top - 8;
+    }
+  };
+  new MutationObserver(follow).observe(document.body, {childList: true, subtree: true});
 }
 """
 
@@ -573,14 +595,18 @@ class AppContext:
         thread.start()
         return thread
 
+    def status_text(self) -> str:
+        """The current progress message with the time spent so far."""
+        if self.error or self.ready.is_set():
+            return self.status
+        return f"{self.status}（已用时 {int(time.monotonic() - self.started)} 秒）"
+
     def status_html(self) -> str:
         """The progress banner ("" once ready without error)."""
         if self.ready.is_set() and not self.error:
             return ""
         cls = "kb-status kb-error" if self.error else "kb-status"
-        elapsed = int(time.monotonic() - self.started)
-        extra = "" if self.error else f"（已用时 {elapsed} 秒）"
-        return f'<div class="{cls}">{esc(self.status)}{esc(extra)}</div>'
+        return f'<div class="{cls}">{esc(self.status_text())}</div>'
 
     def export_file(self, name: str, content: str) -> str:
         """Write an export into a fresh sub-folder (so that concurrent users never share a file)."""
@@ -617,6 +643,7 @@ def build_chat_tab(ctx: AppContext, ui: Any) -> None:
         show_label=False,
         elem_id="kb-chat",
         height=600,
+        autoscroll=False,  # PAGE_JS scrolls the new question to the top instead
         latex_delimiters=[],
         sanitize_html=True,
         render_markdown=True,
@@ -672,7 +699,7 @@ def build_chat_tab(ctx: AppContext, ui: Any) -> None:
         yield history, asked, "", gr.skip()
         deadline = time.monotonic() + READY_WAIT_S
         while not ctx.ready.wait(1.0):
-            history[-1]["content"] = wait_html(f"索引准备中，请稍候……{ctx.status}")
+            history[-1]["content"] = wait_html(f"索引准备中，请稍候。{ctx.status_text()}")
             yield history, asked, "", gr.skip()
             if time.monotonic() > deadline:
                 break
@@ -714,7 +741,8 @@ def build_chat_tab(ctx: AppContext, ui: Any) -> None:
                 yield history, asked, "", gr.skip()
                 time.sleep(STREAM_STEP_S)
         history[-1]["content"] = answer_html(final_text, ans.citations, ans.abstained, note=note)
-        asked = [*asked, resolved or message]
+        if ans.route != "invalid":  # an empty or unreadable question is no context for a follow-up
+            asked = [*asked, resolved or message]
         plain = answer_plain_text(message, final_text, ans.citations, ans.abstained)
         yield history, asked, "", plain
 
@@ -1057,12 +1085,12 @@ def build_admin_tab(ctx: AppContext, ui: Any) -> None:
                     saved.unlink(missing_ok=True)
                     raise
                 rel = saved.relative_to(ctx.settings.corpus_dir.resolve()).as_posix()
-                lines.append(f"- ✅ {esc(src.name)} → `{esc(rel)}`（{esc(title)}）")
+                lines.append(f"- 已保存：{esc(src.name)} → `{esc(rel)}`（{esc(title)}）")
                 log.info("admin uploaded %s", rel)
             except UploadRejected as e:
-                lines.append(f"- ❌ {esc(src.name)}：{esc(e)}")
+                lines.append(f"- 已拒绝：{esc(src.name)}：{esc(e)}")
             except OSError as e:
-                lines.append(f"- ❌ {esc(src.name)}：保存失败（{esc(e.strerror or e)}）")
+                lines.append(f"- 已拒绝：{esc(src.name)}：保存失败（{esc(e.strerror or e)}）")
         lines.append("\n上传的文件在重建索引后才能被检索。")
         return "\n".join(lines), None
 
@@ -1186,7 +1214,7 @@ def build_app(ctx: AppContext) -> Any:
             "离线检索《新疆维吾尔自治区环境保护“十三五”规划》及 18 部国家法律法规；回答均引用原文并标明出处。",
             elem_id="kb-title",
         )
-        ui.status = gr.HTML(ctx.status_html(), elem_id="kb-status")
+        ui.status = gr.HTML(ctx.status_html, elem_id="kb-status")  # a callable: evaluated at each page load
         ui.timer = gr.Timer(1.0, active=True)
         with gr.Tabs(elem_id="kb-tabs") as tabs:
             for label, tab_id, builder in public_tabs():
@@ -1247,6 +1275,7 @@ def launch(demo: Any, ctx: AppContext, host: str, port: int, block: bool = True)
         server_port=port,
         theme=theme(),
         css=CSS,
+        js=PAGE_JS,
         max_file_size=f"{ctx.settings.max_upload_mb}mb",
         footer_links=[],
         show_error=False,
@@ -1259,6 +1288,11 @@ def launch(demo: Any, ctx: AppContext, host: str, port: int, block: bool = True)
     )
 
 
+def _interrupt(signum: int, frame: Any) -> None:
+    """Signal handler: turn SIGTERM into KeyboardInterrupt, which gradio's launch loop exits on."""
+    raise KeyboardInterrupt
+
+
 def serve(settings: Settings, host: str | None = None, port: int | None = None, kb: Any = None) -> int:
     """Serve the app (blocking); the index is opened, or built first, in the background with progress shown."""
     host = host or settings.host
@@ -1267,6 +1301,8 @@ def serve(settings: Settings, host: str | None = None, port: int | None = None, 
     demo = build_app(ctx)
     ctx.start_warm_up()
     print(f"知识库网页：http://{host}:{port}  （按 Ctrl+C 退出）", flush=True)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _interrupt)  # stop as cleanly on SIGTERM as on Ctrl+C
     try:
         launch(demo, ctx, host, port, block=True)
     except OSError as e:

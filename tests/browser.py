@@ -84,9 +84,9 @@ class AppServer:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
 
     def stop(self) -> None:
-        """Stop the server (SIGINT, then SIGKILL after 10 s)."""
+        """Stop the server (SIGTERM, which the app handles like Ctrl+C; SIGKILL after 10 s)."""
         if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
+            self.proc.send_signal(signal.SIGTERM)
             try:
                 self.proc.wait(10)
             except subprocess.TimeoutExpired:

@@ -326,6 +326,12 @@ def _last_answer(page: object) -> object:
     return page.locator(LAST_BOT).last
 
 
+def _show_last_question(page: object) -> None:
+    """Scroll the page to the top (the app itself keeps the newest question at the top of the chat)."""
+    page.evaluate("window.scrollTo(0, 0)")
+    page.wait_for_timeout(300)
+
+
 @browser_test
 def test_deadline_question_streams_answer_with_source_card(app_server, page_session: PageSession) -> None:
     page = page_session.page
@@ -339,7 +345,8 @@ def test_deadline_question_streams_answer_with_source_card(app_server, page_sess
     assert "新疆维吾尔自治区环境保护" in card.locator(".kb-card-h").inner_text()
     assert card.locator(".kb-card-path").inner_text().strip()
     assert "秸秆" in answer.locator("mark").first.inner_text()
-    shot(page, "chat-deadline-desktop")
+    _show_last_question(page)
+    shot(page, "chat-deadline-desktop", full_page=False)
     record_metric("page_load_s", round(load_s, 2))
     record_metric("deadline_first_token_s", round(timings["first_token_s"], 3))
     record_metric("deadline_full_answer_s", round(timings["full_answer_s"], 3))
@@ -352,6 +359,19 @@ def test_deadline_question_streams_answer_with_source_card(app_server, page_sess
 
 
 @browser_test
+def test_example_question_is_asked(app_server, page_session: PageSession) -> None:
+    page = page_session.page
+    open_app(page, app_server.url)
+    groups = page.locator(".kb-examples")
+    groups.nth(2).wait_for(timeout=30_000)
+    assert groups.count() == 3
+    groups.nth(1).get_by_text(DEADLINE_Q, exact=True).click()
+    page.locator(f"{LAST_BOT} .kb-sources").wait_for(timeout=120_000)
+    assert page.locator("#kb-chat [data-testid=user]").last.inner_text().strip() == DEADLINE_Q
+    assert "90%" in _last_answer(page).locator(".kb-text").inner_text()
+
+
+@browser_test
 def test_follow_up_and_clear(app_server, page_session: PageSession) -> None:
     page = page_session.page
     open_app(page, app_server.url)
@@ -359,7 +379,8 @@ def test_follow_up_and_clear(app_server, page_session: PageSession) -> None:
     _ask(page, "那乌鲁木齐呢？")
     follow = _last_answer(page).inner_text()
     assert "乌鲁木齐" in follow, follow
-    shot(page, "chat-follow-up")
+    _show_last_question(page)
+    shot(page, "chat-follow-up", full_page=False)
     page.locator("#kb-clear").click()
     page.wait_for_function(f"document.querySelectorAll('{LAST_BOT}').length === 0", timeout=10_000)
 
@@ -382,7 +403,8 @@ def test_script_question_renders_as_text(app_server, page_session: PageSession) 
     assert user.inner_text() == payload
     assert page.locator("#kb-chat script").count() == 0
     assert page_session.dialogs == []
-    shot(page, "chat-script-payload")
+    _show_last_question(page)
+    shot(page, "chat-script-payload", full_page=False)
 
 
 @browser_test
@@ -466,7 +488,8 @@ def test_phone_width_is_usable(app_server, phone_session: PageSession) -> None:
     open_app(page, app_server.url)
     _ask(page, DEADLINE_Q)
     assert page.evaluate("document.documentElement.scrollWidth") <= 392
-    shot(page, "chat-phone")
+    _show_last_question(page)
+    shot(page, "chat-phone", full_page=False)
     select_tab(page, "义务与期限")
     page.locator("#ob-table [role=gridcell]").first.wait_for(timeout=30_000)
     page.wait_for_timeout(500)
@@ -497,16 +520,21 @@ def test_admin_login_upload_reindex(admin_server, page_session: PageSession) -> 
     page.locator("#admin-stats table").wait_for(timeout=30_000)
     body = "# 上传测试文件\n\n第一条 乌鲁木齐上传测试条款应当于2018年底前完成。\n".encode()
     page.locator("#admin-files input[type=file]").set_input_files(
-        files=[{"name": "../../etc/passwd.md", "mimeType": "text/markdown", "buffer": body}]
+        files=[
+            {"name": "../../etc/passwd.md", "mimeType": "text/markdown", "buffer": body},
+            {"name": "fake.pdf", "mimeType": "application/pdf", "buffer": b"not a pdf at all"},
+        ]
     )
     page.wait_for_timeout(1500)
     page.locator("#admin-upload").click()
     page.wait_for_function(
         "() => document.querySelector('#admin-upload-msg').innerText.includes('uploads/')", timeout=30_000
     )
+    message = page.locator("#admin-upload-msg").inner_text()
+    assert "已拒绝：fake.pdf：文件扩展名为 .pdf，但内容不是 PDF。" in message, message
     corpus = admin_server.corpus_dir
-    saved = sorted((corpus / "uploads").glob("*.md"))
-    assert [p.name for p in saved] == ["passwd.md"]
+    saved = sorted(p.name for p in (corpus / "uploads").iterdir())
+    assert saved == ["passwd.md"]
     assert not (corpus.parent / "etc").exists()
     page.locator("#admin-index").click()
     page.wait_for_function(
