@@ -665,8 +665,8 @@ def build_chat_tab(ctx: AppContext, ui: Any) -> None:
         )
         send = gr.Button("提问", variant="primary", scale=1, min_width=72, elem_id="kb-send")
     with gr.Row():
-        copy_btn = gr.Button("复制回答及来源", size="sm", elem_id="kb-copy")
-        clear_btn = gr.Button("清空对话", size="sm", elem_id="kb-clear")
+        copy_btn = gr.Button("复制回答及来源", size="sm", min_width=130, elem_id="kb-copy")
+        clear_btn = gr.Button("清空对话", size="sm", min_width=130, elem_id="kb-clear")
     copy_text = gr.Textbox(visible="hidden", elem_id="kb-copy-text")
     with gr.Accordion("检索范围", open=False):
         scope = gr.Dropdown(choices=[(ALL, "")], value="", label="只在以下文件中检索", elem_id="kb-scope")
@@ -800,10 +800,10 @@ def build_obligations_tab(ctx: AppContext, ui: Any) -> None:
         binding = gr.Dropdown(choices=[ALL, "约束性", "预期性"], value=ALL, label="约束性", elem_id="ob-binding")
     dated = gr.Checkbox(value=True, label="只看有明确期限的义务", elem_id="ob-dated")
     with gr.Row():
-        search = gr.Button("查询", variant="primary", size="sm", elem_id="ob-search")
-        reset = gr.Button("重置", size="sm", elem_id="ob-reset")
-        csv_btn = gr.DownloadButton("导出 CSV", size="sm", elem_id="ob-csv")
-        ics_btn = gr.DownloadButton("导出日历（ICS）", size="sm", elem_id="ob-ics")
+        search = gr.Button("查询", variant="primary", size="sm", min_width=130, elem_id="ob-search")
+        reset = gr.Button("重置", size="sm", min_width=130, elem_id="ob-reset")
+        csv_btn = gr.DownloadButton("导出 CSV", size="sm", min_width=130, elem_id="ob-csv")
+        ics_btn = gr.DownloadButton("导出日历（ICS）", size="sm", min_width=130, elem_id="ob-ics")
     summary = gr.Markdown(elem_id="ob-summary")
     with gr.Row():
         with gr.Column(scale=3, min_width=300):
@@ -813,6 +813,7 @@ def build_obligations_tab(ctx: AppContext, ui: Any) -> None:
                 interactive=False,
                 wrap=True,
                 max_height=520,
+                column_widths=["7%", "12%", "11%", "14%", "8%", "14%", "34%"],
                 elem_id="ob-table",
                 label="义务清单（点击一行查看原文）",
             )
