@@ -7,6 +7,7 @@ tests/artifacts/webui_metrics.json.
 
 from __future__ import annotations
 
+import copy
 import itertools
 import logging
 import re
@@ -258,6 +259,73 @@ def test_admin_handlers_refuse_without_login(tmp_path: Path, caplog: pytest.LogC
     assert refused[0] is False and refused[-1] == "密码错误，请重试。" and slow >= webui.WRONG_PASSWORD_DELAY_S
     assert accepted[0] is True
     assert secret not in caplog.text and "wrong" not in caplog.text
+
+
+class _AnsweringKB(_FakeKB):
+    """A knowledge base that answers every question the same way and records the history it got."""
+
+    def __init__(self) -> None:
+        self.histories: list[list[str]] = []
+
+    def ask(self, question: str, k: int = 5, filters=None, history=None) -> SimpleNamespace:
+        self.histories.append(list(history or []))
+        text = "到2020年，秸秆收集利用率达到90%，工业固体废物综合利用率达到60%以上。"
+        return SimpleNamespace(
+            question=question, answer="期限：到2020年；数值：达到90%。到2020年，秸秆收集利用率达到90% [1]",
+            abstained=False, route="deadline", citations=[_citation(text, (0, 19))], resolved_question=None,
+        )
+
+
+def _chat_turns(respond, question: str, asked: list[str]) -> list[tuple]:
+    """Every update the chat handler yields, copied as it was when yielded (it reuses its message dicts)."""
+    return [copy.deepcopy(update) for update in respond(question, [], asked, "")]
+
+
+def test_chat_streams_then_shows_cards_and_keeps_history(tmp_path: Path) -> None:
+    ctx = _ctx(tmp_path)
+    ctx.kb = _AnsweringKB()
+    ctx.ready.set()
+    respond = _fn(webui.build_app(ctx), "respond")
+    turns = _chat_turns(respond, "秸秆收集利用率要在哪年达到多少？", ["之前的问题"])
+    texts = [t[0][-1]["content"] for t in turns]
+    assert "正在检索" in texts[0]
+    streamed = [t for t in texts[1:-1] if "kb-text" in t]
+    assert len(streamed) >= 3 and all("kb-sources" not in t for t in streamed)
+    assert "kb-sources" in texts[-1] and "<mark>" in texts[-1]
+    _, asked, box, plain = turns[-1]
+    assert asked == ["之前的问题", "秸秆收集利用率要在哪年达到多少？"] and box == ""
+    assert plain.startswith("问：秸秆收集利用率要在哪年达到多少？") and "来源：" in plain
+    assert ctx.kb.histories == [["之前的问题"]]
+
+
+def test_chat_streams_llm_deltas_then_the_verified_text(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from kb import llm
+
+    def fake_stream(question, extractive, citations, settings):
+        yield "到2020年，"
+        yield "秸秆收集利用率"
+        yield "达到90%[1]。未经核实的句子。"
+        yield llm.LLMResult(text="到2020年，秸秆收集利用率达到90%[1]。", path="llm")
+
+    monkeypatch.setattr(llm, "llm_enabled", lambda settings: True)
+    monkeypatch.setattr(llm, "stream_synthesize", fake_stream)
+    ctx = _ctx(tmp_path)
+    ctx.kb = _AnsweringKB()
+    ctx.ready.set()
+    respond = _fn(webui.build_app(ctx), "respond")
+    texts = [t[0][-1]["content"] for t in _chat_turns(respond, "秸秆？", [])]
+    assert any("到2020年，秸秆收集利用率<" in t for t in texts)  # a delta on its own
+    assert "未经核实" not in texts[-1] and "达到90%" in texts[-1] and "kb-sources" in texts[-1]
+
+
+def test_chat_does_not_answer_before_the_index_is_ready(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(webui, "READY_WAIT_S", 0.0)
+    ctx = _ctx(tmp_path)
+    ctx.kb = _AnsweringKB()
+    respond = _fn(webui.build_app(ctx), "respond")
+    texts = [t[0][-1]["content"] for t in _chat_turns(respond, "秸秆？", [])]
+    assert "索引准备中" in texts[1] and "索引尚未就绪" in texts[-1]
+    assert ctx.kb.histories == []
 
 
 def test_public_tabs_is_the_place_for_new_tabs() -> None:
