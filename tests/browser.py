@@ -2,10 +2,10 @@
 
 Import the fixtures into a test module (``from browser import app_server, browser, page  # noqa: F401``).
 
-- ``app_server`` starts ``python app.py`` on a free port with KB_DATA_DIR set to a directory shared by
-  the whole session (a ``kb_data_dir`` fixture from conftest.py when there is one, else KB_DATA_DIR
-  from the environment, else a session temp dir), waits for HTTP 200 and for the index to be ready,
-  and stops the server at the end.
+- ``app_server`` starts ``python app.py`` on a free port with KB_DATA_DIR set to the session's index
+  (KB_TEST_DATA_DIR, else conftest.py's ``built_settings``, else a temp dir the app builds into), waits
+  for HTTP 200 and for the index to be ready, and stops the server at the end. KB_TEST_APP_URL points
+  the tests at an app that is already running instead.
 - ``browser`` launches /usr/bin/chromium (``playwright install`` cannot download here) with flags that
   keep it off the network; ``page`` is a fresh page per test that refuses any request not to the app.
 
@@ -150,14 +150,15 @@ def start_app(
 
 
 def _session_data_dir(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The KB_DATA_DIR shared by the session: a conftest fixture, the environment, or a temp dir."""
+    """The KB_DATA_DIR the app serves: KB_TEST_DATA_DIR when set (an index you built, for quick reruns),
+    else the session's full index from conftest.py's ``built_settings``, else an empty temp dir (the app
+    then builds the index itself at start)."""
+    if os.environ.get("KB_TEST_DATA_DIR"):
+        return Path(os.environ["KB_TEST_DATA_DIR"])
     try:
-        return Path(request.getfixturevalue("kb_data_dir"))
+        return Path(request.getfixturevalue("built_settings").data_dir)
     except pytest.FixtureLookupError:
-        pass
-    if os.environ.get("KB_DATA_DIR"):
-        return Path(os.environ["KB_DATA_DIR"])
-    return tmp_path_factory.mktemp("kb-data")
+        return tmp_path_factory.mktemp("kb-data")
 
 
 def record_metric(name: str, value: object) -> None:
