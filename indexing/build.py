@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import logging
 import sys
@@ -25,6 +26,9 @@ from indexing.types import Chunk, Document, Section
 log = logging.getLogger(__name__)
 LOCK_WAIT_S = 900.0
 CHROMA_BATCH = 1000
+# A .txt/.md file larger than this is rejected: the biggest corpus text is 70 KB, and 50 MB of text
+# would take hours to embed on a CPU (PDFs keep the general upload limit, their bytes are mostly not text).
+MAX_TEXT_BYTES = 10 * 1024 * 1024
 
 # Called with the new generation's directory and the parsed documents before it goes live.
 GenerationHook = Callable[[Path, list[tuple[Document, list[Section]]]], None]
@@ -32,6 +36,25 @@ GenerationHook = Callable[[Path, list[tuple[Document, list[Section]]]], None]
 
 class IndexBusy(store.KBIndexError):
     """Another indexer holds the lock."""
+
+
+class IndexDiskFull(store.KBIndexError):
+    """The disk filled up while a new generation was written; the live generation is untouched."""
+
+
+def _disk_full(exc: BaseException) -> bool:
+    """Whether an exception (or one it was raised from) says the disk or quota is full."""
+    seen: set[int] = set()
+    e: BaseException | None = exc
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        text = str(e).lower()
+        if "disk is full" in text or "no space left" in text:  # SQLite (Chroma) and Rust I/O errors
+            return True
+        e = e.__cause__ or e.__context__
+    return False
 
 
 @dataclass
@@ -95,10 +118,12 @@ def load_corpus(settings: Settings, warnings: list[str]) -> list[tuple[Document,
     """Load and structure every corpus document, turning unreadable files into warnings."""
     manifest = read_manifest(settings.corpus_dir)
     out: list[tuple[Document, list[Section]]] = []
+    limit = settings.max_upload_mb * 1024 * 1024
     for path in corpus_files(settings.corpus_dir):
         rel = path.relative_to(settings.corpus_dir).as_posix()
+        max_bytes = limit if path.suffix.lower() == ".pdf" else min(limit, MAX_TEXT_BYTES)
         try:
-            doc = load_document(path, settings.corpus_dir, manifest.get(rel))
+            doc = load_document(path, settings.corpus_dir, manifest.get(rel), max_bytes=max_bytes)
         except LoadError as e:
             warnings.append(f"{rel}：{e}")
             continue
@@ -145,6 +170,8 @@ def build_index(
 
 def _build_locked(settings, rebuild, embeddings, chunker, on_generation, load_embeddings, model_id_for):
     t = {}
+    # We hold the lock: a generation without metadata was left by an indexer that died mid-build.
+    store.remove_abandoned(settings)
     t0 = time.perf_counter()
     fingerprint, _ = corpus_fingerprint(settings.corpus_dir)
     # The model id is known without loading the model for the default one; else the model is loaded first.
@@ -225,8 +252,12 @@ def _build_locked(settings, rebuild, embeddings, chunker, on_generation, load_em
         meta.stats = dict(t)
         store.write_meta(gen_dir, meta)
         store.swap_in(settings, gen_dir)
-    except BaseException:
+    except BaseException as e:
         store.remove_generation(settings, gen_dir)
+        if isinstance(e, Exception) and _disk_full(e):
+            raise IndexDiskFull(
+                f"磁盘空间不足，无法写入新索引（{settings.index_dir}）；原索引保持不变，请清理磁盘空间后重试。"
+            ) from e
         raise
     embedded_docs = sorted({chunks[i].doc_id for i in todo})
     return BuildReport(

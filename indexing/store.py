@@ -262,8 +262,22 @@ def _building(gen_dir: Path) -> bool:
     return not (gen_dir / META).exists() and time.time() - gen_dir.stat().st_mtime < 3600
 
 
+def remove_abandoned(settings: Settings) -> None:
+    """Remove generations without metadata other than the live one; call only while holding the index lock.
+
+    With the lock held no other indexer is writing, so such a directory was left by one that was killed.
+    """
+    live = live_generation(settings)
+    for g in sorted(settings.index_dir.glob("g-*")):
+        if g.is_dir() and not (g / META).exists() and (live is None or g.name != live.name):
+            remove_generation(settings, g)
+
+
 def remove_generation(settings: Settings, gen_dir: Path) -> None:
-    """Delete a generation that failed to build."""
+    """Delete a generation that failed to build (never the live one)."""
+    live = live_generation(settings)
+    if live is not None and live.name == gen_dir.name:
+        return
     if settings.chroma_url:
         try:
             chroma_client(settings, gen_dir).delete_collection(_collection_name(gen_dir.name))

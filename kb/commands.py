@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import sys
 import time
@@ -25,7 +26,10 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
         print(f"索引失败：{e}", file=sys.stderr)
         return 3
     except OSError as e:
-        print(f"索引失败（磁盘或文件错误，原索引保持不变）：{e}", file=sys.stderr)
+        if e.errno in (errno.ENOSPC, errno.EDQUOT):
+            print(f"索引失败：磁盘空间不足，原索引保持不变；请清理磁盘空间后重试（{e}）", file=sys.stderr)
+        else:
+            print(f"索引失败（磁盘或文件错误，原索引保持不变）：{e}", file=sys.stderr)
         return 4
     print(report.summary())
     print(f"总耗时 {time.perf_counter() - t0:.2f}s")
@@ -41,6 +45,20 @@ def _render_text(ans) -> str:
         lines.append(f"[{c.n}] {c.title} > {c.section}{(' · ' + where) if where else ''}  ({c.start}-{c.end})")
         lines.append("    " + c.text.replace("\n", "\n    "))
     return "\n".join(lines)
+
+
+def _argv_text(text: str) -> str:
+    """A command-line argument as text: bytes that were not UTF-8 are read as GB18030, else replaced.
+
+    Python keeps undecodable argv bytes as lone surrogates, which would make printing (and JSON) fail.
+    """
+    raw = text.encode("utf-8", "surrogateescape")
+    for encoding in ("utf-8", "gb18030"):
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return raw.decode("utf-8", "replace")
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
@@ -66,7 +84,14 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     if args.question is None:
         print("请提供问题，例如：kb ask \"秸秆收集利用率要在哪年达到多少？\"", file=sys.stderr)
         return 2
-    ans = kb.ask(args.question, k=args.k, filters=filters)
+    try:
+        ans = kb.ask(_argv_text(args.question), k=args.k, filters=filters)
+    except store.KBIndexError as e:
+        print(f"无法打开索引：{e}", file=sys.stderr)
+        return 3
+    except OSError as e:
+        print(f"无法打开索引（磁盘或文件错误）：{e}", file=sys.stderr)
+        return 4
     if args.json:
         print(json.dumps(ans.to_dict(), ensure_ascii=False))
     else:

@@ -101,10 +101,33 @@ class NormalizedQuery:
     years: list[int] = field(default_factory=list)
     alternates: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
+# Traditional characters common in questions about this corpus, folded to simplified (the corpus' script).
+# Deliberately small: only characters that never occur in the simplified corpus (著 and 乾, also simplified, stay).
+_TRADITIONAL = (
+    "環護稅納誰規劃標準質氣態區縣關於與為個們這進實現達約應當對開發廢處汙聲輻礦產業廠鍋爐車輛機動監測評價審報書證許條則罰責單"
+    "級類總減濃顆細優數幾麼會將從後時間內須務義圍範險棄體稈農藥養場網絡資訊綠濕庫飲頭鄉鎮莊點線積萬億噸畝設計項備營運維檢驗記"
+    "錄參舉訴訟賠償損調決執復議請問題說嗎還該樣兩東爾團師烏魯齊瑪寧樂蘇圖鐵國門廳長負統籌協組織導並變溫節電熱風儲轉聯經輸燒綜"
+    "無遷脫塵揮學屬鉛鎘鉻斷勝紅響蹤眾聽專論見額據徵繳連續違狀歸屆亂獎勵擔濟災壞沒麥糧種鹽礎觀檔臨張樹淨潔濾灣島溝潛驅緊嚴歷樓"
+    "綫製採廣佈裡週註盡儘衛傳"
+)
+_SIMPLIFIED = (
+    "环护税纳谁规划标准质气态区县关于与为个们这进实现达约应当对开发废处污声辐矿产业厂锅炉车辆机动监测评价审报书证许条则罚责单"
+    "级类总减浓颗细优数几么会将从后时间内须务义围范险弃体秆农药养场网络资讯绿湿库饮头乡镇庄点线积万亿吨亩设计项备营运维检验记"
+    "录参举诉讼赔偿损调决执复议请问题说吗还该样两东尔团师乌鲁齐玛宁乐苏图铁国门厅长负统筹协组织导并变温节电热风储转联经输烧综"
+    "无迁脱尘挥学属铅镉铬断胜红响踪众听专论见额据征缴连续违状归届乱奖励担济灾坏没麦粮种盐础观档临张树净洁滤湾岛沟潜驱紧严历楼"
+    "线制采广布里周注尽尽卫传"
+)
+_T2S = str.maketrans(_TRADITIONAL, _SIMPLIFIED)
+
 
 def strip_control(text: str) -> str:
     """Remove control and zero-width characters (tabs and newlines become spaces)."""
     return _CONTROL.sub("", text.replace("\t", " ").replace("\r", " ").replace("\n", " "))
+
+
+def to_simplified(text: str) -> str:
+    """Fold the common traditional characters of a question to simplified ones (秸稈 -> 秸秆)."""
+    return text.translate(_T2S)
 
 
 def to_halfwidth(text: str) -> str:
@@ -180,7 +203,7 @@ def normalize_query(question: str) -> NormalizedQuery:
     >>> normalize_query("乌市二〇二〇年ＰＭ２.５要降多少").text
     '乌鲁木齐市2020年PM2.5要降多少'
     """
-    text = _SPACES.sub(" ", to_halfwidth(strip_control(question))).strip()
+    text = _SPACES.sub(" ", to_halfwidth(to_simplified(strip_control(question)))).strip()
     text = fold_pm(text)
     text = _CN_YEAR.sub(lambda m: str(cn_to_int(m.group(0))), text)
     text = _ARABIC_ARTICLE.sub(lambda m: f"第{int_to_cn(int(m.group(1)))}{m.group(2)}"
