@@ -68,3 +68,103 @@ def knowledge_base(built_settings, embeddings):
     kb = KnowledgeBase(built_settings, embeddings=embeddings)
     kb.open()
     return kb
+
+
+# --- Network guard: the whole test run must stay offline (loopback and Unix sockets only). ---
+
+class OutboundConnectionBlocked(OSError):
+    """A test tried to reach a non-loopback address."""
+
+
+def _is_loopback_host(host: object) -> bool:
+    """Whether a host (IP literal or name) is this machine; names other than localhost are refused."""
+    import ipaddress
+
+    if isinstance(host, bytes):
+        host = host.decode("ascii", "replace")
+    if not isinstance(host, str):
+        return False
+    name = host.strip("[]").split("%", 1)[0].lower()
+    if name in ("localhost", "") or name.endswith(".localhost"):
+        return True
+    try:
+        ip = ipaddress.ip_address(name)
+    except ValueError:
+        return False  # a public name: refused before any DNS lookup
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_loopback or ip.is_unspecified
+
+
+def _check_address(family: int, address: object) -> None:
+    import socket
+
+    if family == getattr(socket, "AF_UNIX", None) or not isinstance(address, tuple) or not address:
+        return
+    if not _is_loopback_host(address[0]):
+        raise OutboundConnectionBlocked(f"network guard: outbound connection to {address!r} blocked during tests")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def network_guard():
+    """Fail any outbound connection to a non-loopback address for the whole test session."""
+    import socket
+
+    connect, connect_ex, create_connection = socket.socket.connect, socket.socket.connect_ex, socket.create_connection
+
+    def guarded_connect(self, address):
+        _check_address(self.family, address)
+        return connect(self, address)
+
+    def guarded_connect_ex(self, address):
+        _check_address(self.family, address)
+        return connect_ex(self, address)
+
+    def guarded_create_connection(address, *args, **kwargs):
+        _check_address(socket.AF_INET, address)
+        return create_connection(address, *args, **kwargs)
+
+    socket.socket.connect = guarded_connect
+    socket.socket.connect_ex = guarded_connect_ex
+    socket.create_connection = guarded_create_connection
+    try:
+        yield
+    finally:
+        socket.socket.connect = connect
+        socket.socket.connect_ex = connect_ex
+        socket.create_connection = create_connection
+
+
+# --- A small index (two short regulations) for tests that damage, extend or race the index. ---
+
+SMALL_CORPUS = (
+    "laws/env-protection-tax-law-implementing-regs-2017.md",
+    "laws/planning-eia-regs-2009.md",
+)
+
+
+@pytest.fixture(scope="session")
+def small_index(tmp_path_factory: pytest.TempPathFactory, embeddings, models_data_dir: Path) -> Path:
+    """A folder with corpus/ (two regulations and their manifest lines) and data/ holding their built index.
+
+    Built once per session; copy it (``shutil.copytree(..., symlinks=True)``) before changing anything.
+    data/models links to the session's materialised model, so `kb` subprocesses can use it too.
+    """
+    import shutil
+
+    from indexing.config import Settings
+    from kb.service import KnowledgeBase
+
+    root = tmp_path_factory.mktemp("kb-small")
+    corpus = root / "corpus"
+    (corpus / "laws").mkdir(parents=True)
+    lines = (REPO_ROOT / "corpus" / "MANIFEST.tsv").read_text(encoding="utf-8").splitlines()
+    keep = [lines[0]] + [ln for ln in lines[1:] if ln.split("\t")[1] in SMALL_CORPUS]
+    (corpus / "MANIFEST.tsv").write_text("\n".join(keep) + "\n", encoding="utf-8")
+    for rel in SMALL_CORPUS:
+        shutil.copy(REPO_ROOT / "corpus" / rel, corpus / rel)
+    data = root / "data"
+    data.mkdir()
+    (data / "models").symlink_to(models_data_dir / "models", target_is_directory=True)
+    KnowledgeBase(Settings(data_dir=data, corpus_dir=corpus), embeddings=embeddings).build()
+    return root
