@@ -233,9 +233,23 @@ def summarize(samples: list[Sample], memory: Memory, args: argparse.Namespace, w
             "peak": round(max(rss) / mb) if rss else None,
             "end": round(rss[-1] / mb) if rss else None,
         },
+        "ask_queued": getattr(args, "ask_queued", None),
         "error_kinds": errors,
         "questions": len({s.question for s in samples}),
     }
+
+
+def ask_is_queued(url: str) -> bool | None:
+    """Whether the app's /config puts the chat endpoint through the Gradio queue (None: unknown)."""
+    try:
+        with urllib.request.urlopen(url.rstrip("/") + "/config", timeout=10) as r:
+            config = json.load(r)
+    except (OSError, ValueError):
+        return None
+    for dep in config.get("dependencies", []):
+        if dep.get("api_name") == "ask":
+            return bool(dep.get("queue"))
+    return None
 
 
 def machine() -> str:
@@ -250,6 +264,11 @@ def machine() -> str:
 def render(figures: dict, machine_line: str, url: str, started: str) -> str:
     """The LOAD.md section (Chinese, as the other results pages)."""
     lat, first, rss = figures["latency_s"], figures["first_update_s"], figures["server_rss_mb"]
+    queued = {
+        True: "经 Gradio 队列处理（应用 /config 中 queue=true）",
+        False: "未经 Gradio 队列（/config 中 queue=false）",
+        None: "是否经 Gradio 队列未能从 /config 读出",
+    }[figures.get("ask_queued")]
     lines = [
         START,
         "## 并发负载测试（eval/load_test.py）",
@@ -270,9 +289,9 @@ def render(figures: dict, machine_line: str, url: str, started: str) -> str:
         f"| 服务进程内存 RSS 空闲 / 峰值 / 结束 | {rss['idle']} / {rss['peak']} / {rss['end']} MB |",
         f"| 实际用时 | {figures['wall_s']} 秒 |",
         "",
-        "端到端延迟从提交问题算到收到带来源的完整回答，包含排队时间和网页逐段显示回答的节奏"
-        "（每段约 12 毫秒）。问答接口同时最多处理 4 个请求（`concurrency_limit=4`），其余请求在 Gradio 队列中"
-        "排队（队列上限 256），因此超出处理能力的请求表现为排队等待变长，而不是报错。",
+        "端到端延迟从提交问题算到收到带来源的完整回答，包含排队时间和网页逐段显示回答的节奏。"
+        f"问答接口{queued}；kb/webui.py 让它同时最多处理 4 个请求（`concurrency_limit=4`），其余请求在队列中"
+        "等待（`demo.queue(max_size=256)`），所以超出处理能力的请求表现为等待变长，而不是报错。",
     ]
     if figures["error_kinds"]:
         lines += ["", "错误类型："] + [f"- {k}：{v} 次" for k, v in sorted(figures["error_kinds"].items())]
@@ -321,6 +340,7 @@ def run(args: argparse.Namespace) -> int:
         print("预热：提一个问题，等待索引就绪……", flush=True)
         warm = Sample(-1, FALLBACK_QUESTIONS[0], time.monotonic())
         ask_once(Client(url, verbose=False), warm.question, args.start_timeout, warm)
+        args.ask_queued = ask_is_queued(url)
         pid = proc.pid if proc is not None else (args.pid or server_pid_for(url))
         memory = Memory(pid)
         idle_rss = memory.rss()
