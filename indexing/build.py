@@ -7,9 +7,10 @@ import hashlib
 import logging
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 from filelock import FileLock, Timeout
@@ -25,13 +26,20 @@ from indexing.types import Chunk, Document, Section
 
 log = logging.getLogger(__name__)
 LOCK_WAIT_S = 900.0
-CHROMA_BATCH = 1000
 # A .txt/.md file larger than this is rejected: the biggest corpus text is 70 KB, and 50 MB of text
 # would take hours to embed on a CPU (PDFs keep the general upload limit, their bytes are mostly not text).
 MAX_TEXT_BYTES = 10 * 1024 * 1024
 
-# Called with the new generation's directory and the parsed documents before it goes live.
-GenerationHook = Callable[[Path, list[tuple[Document, list[Section]]]], None]
+
+
+class DocumentSink(Protocol):
+    """An index-time consumer of the documents as they stream past (e.g. the obligations register)."""
+
+    def add(self, doc: Document, sections: list[Section]) -> None:
+        """Take one loaded and structured document."""
+
+    def finish(self, gen_dir: Path) -> None:
+        """Write what was gathered into the new generation before it goes live."""
 
 
 class IndexBusy(store.KBIndexError):
@@ -114,10 +122,9 @@ def _up_to_date(settings: Settings, fingerprint: str, model_id: str, chunker_ver
     return live.name if same and healthy else None
 
 
-def load_corpus(settings: Settings, warnings: list[str]) -> list[tuple[Document, list[Section]]]:
-    """Load and structure every corpus document, turning unreadable files into warnings."""
+def iter_corpus_sections(settings: Settings, warnings: list[str]) -> Iterator[tuple[Document, list[Section]]]:
+    """Load and structure corpus documents one at a time, turning unreadable files into warnings."""
     manifest = read_manifest(settings.corpus_dir)
-    out: list[tuple[Document, list[Section]]] = []
     limit = settings.max_upload_mb * 1024 * 1024
     for path in corpus_files(settings.corpus_dir):
         rel = path.relative_to(settings.corpus_dir).as_posix()
@@ -129,8 +136,27 @@ def load_corpus(settings: Settings, warnings: list[str]) -> list[tuple[Document,
             continue
         if rel not in manifest:
             warnings.append(f"{rel} 不在 MANIFEST.tsv 中，元数据取自文件内容。")
-        out.append((doc, parse_sections(doc)))
-    return out
+        yield doc, parse_sections(doc)
+
+
+def load_corpus(settings: Settings, warnings: list[str]) -> list[tuple[Document, list[Section]]]:
+    """Every corpus document with its sections, in memory (for browsing; the indexer streams instead)."""
+    return list(iter_corpus_sections(settings, warnings))
+
+
+class TokenIds:
+    """BM25 token lists kept once, as int32 id arrays over a shared vocabulary."""
+
+    def __init__(self) -> None:
+        self.vocab: dict[str, int] = {}
+        self.ids: list[np.ndarray] = []
+        self.total = 0
+
+    def add(self, tokens: list[str]) -> None:
+        """Append one chunk's tokens."""
+        vocab = self.vocab
+        self.ids.append(np.fromiter((vocab.setdefault(t, len(vocab)) for t in tokens), np.int32, len(tokens)))
+        self.total += len(tokens)
 
 
 def _progress(total: int, desc: str):
@@ -145,7 +171,7 @@ def build_index(
     rebuild: bool = False,
     embeddings=None,
     chunker: JiebaChunker | None = None,
-    on_generation: GenerationHook | None = None,
+    sinks: Sequence[DocumentSink] = (),
     lock_wait_s: float = LOCK_WAIT_S,
 ) -> BuildReport:
     """Bring the index up to date with the corpus, building a new generation aside and swapping it in."""
@@ -163,12 +189,12 @@ def build_index(
         except Timeout as e:
             raise IndexBusy("另一个索引进程仍在运行，请稍后再试。") from e
     try:
-        return _build_locked(settings, rebuild, embeddings, chunker, on_generation, load_embeddings, model_id_for)
+        return _build_locked(settings, rebuild, embeddings, chunker, sinks, load_embeddings, model_id_for)
     finally:
         lock.release()
 
 
-def _build_locked(settings, rebuild, embeddings, chunker, on_generation, load_embeddings, model_id_for):
+def _build_locked(settings, rebuild, embeddings, chunker, sinks, load_embeddings, model_id_for):
     t = {}
     # We hold the lock: a generation without metadata was left by an indexer that died mid-build.
     store.remove_abandoned(settings)
@@ -183,72 +209,90 @@ def _build_locked(settings, rebuild, embeddings, chunker, on_generation, load_em
     if live_name:
         return BuildReport(status="unchanged", generation=live_name, seconds=t)
 
+    # Pass 1: stream the documents; only chunks and token ids are kept, never every document at once.
     warnings: list[str] = []
     t0 = time.perf_counter()
-    docs = load_corpus(settings, warnings)
-    t["加载与结构"] = time.perf_counter() - t0
-
-    t0 = time.perf_counter()
     chunks: list[Chunk] = []
-    for doc, sections in docs:
-        chunks.extend(chunker.split_document(doc, sections))
-    token_lists = [cut(c.embed_text) for c in chunks]
-    t["切分"] = time.perf_counter() - t0
+    tokens = TokenIds()
+    doc_hashes: dict[str, str] = {}
+    for doc, sections in iter_corpus_sections(settings, warnings):
+        doc_hashes[doc.doc_id] = doc.sha256
+        for c in chunker.split_document(doc, sections):
+            chunks.append(c)
+            tokens.add(cut(c.embed_text))
+        for sink in sinks:
+            sink.add(doc, sections)
+    t["加载与切分"] = time.perf_counter() - t0
 
     if embeddings is None:
         t0 = time.perf_counter()
         embeddings = load_embeddings(settings)
         t["加载模型"] = time.perf_counter() - t0
 
-    t0 = time.perf_counter()
     previous = store.live_generation(settings)
     known = {} if rebuild else store.read_vector_cache(previous, model_id)
     keys = [store.chunk_key(c) for c in chunks]
-    todo = [i for i, k in enumerate(keys) if k not in known]
-    bar = _progress(len(todo), "嵌入")
-    # Blocks much larger than the model's batch let sentence-transformers sort by length and pad less.
-    block = max(1, settings.embed_batch) * 8
-    for s in range(0, len(todo), block):
-        rows = todo[s : s + block]
-        for i, v in zip(rows, embeddings.embed_documents([chunks[i].embed_text for i in rows]), strict=True):
-            known[keys[i]] = np.asarray(v, dtype=np.float32)
-        bar.update(len(rows))
-    bar.close()
-    t["嵌入"] = time.perf_counter() - t0
-
-    t0 = time.perf_counter()
+    todo = sum(1 for k in keys if k not in known)
+    embedded_docs: set[str] = set()
     gen_dir = store.new_generation(settings)
     try:
-        store.write_chunks(gen_dir, chunks)
-        dim = len(next(iter(known.values()))) if known else 0
-        vectors = np.stack([known[k] for k in keys]) if keys else np.zeros((0, dim), np.float32)
-        store.write_vectors(gen_dir, keys, vectors)
-        store.write_bm25(gen_dir, token_lists)
-        vs = store.vectorstore(settings, gen_dir, store.PrecomputedEmbeddings(embeddings, known))
-        for s in range(0, len(chunks), CHROMA_BATCH):
-            part = chunks[s : s + CHROMA_BATCH]
+        # Pass 2: embed and write in blocks; blocks much larger than the model's batch let
+        # sentence-transformers sort by length and pad less.
+        t0 = time.perf_counter()
+        t_embed = 0.0
+        block = max(1, settings.embed_batch) * 8
+        vs = None
+        vectors = None
+        bar = _progress(todo, "嵌入")
+        for s in range(0, len(chunks), block):
+            part, part_keys = chunks[s : s + block], keys[s : s + block]
+            missing = [i for i, k in enumerate(part_keys) if k not in known]
+            fresh: dict[str, np.ndarray] = {}
+            if missing:
+                t1 = time.perf_counter()
+                got = embeddings.embed_documents([part[i].embed_text for i in missing])
+                t_embed += time.perf_counter() - t1
+                for i, v in zip(missing, got, strict=True):
+                    fresh[part_keys[i]] = np.asarray(v, dtype=np.float32)
+                    embedded_docs.add(part[i].doc_id)
+                bar.update(len(missing))
+            block_vectors = np.stack([fresh.get(k, known.get(k)) for k in part_keys])
+            if vectors is None:
+                vectors = store.open_vectors(gen_dir, len(chunks), block_vectors.shape[1])
+                vs = store.vectorstore(settings, gen_dir, store.PrecomputedEmbeddings(embeddings, {}))
+            vectors[s : s + len(part)] = block_vectors
+            vs.embeddings.known = dict(zip(part_keys, block_vectors, strict=True))
             vs.add_texts(
                 texts=[c.embed_text for c in part],
                 metadatas=[_chroma_metadata(c) for c in part],
                 ids=[c.chunk_id for c in part],
             )
-        if on_generation is not None:
-            on_generation(gen_dir, docs)
+        bar.close()
+        t["嵌入"] = t_embed
+        dim = int(vectors.shape[1]) if vectors is not None else 0
+        if vectors is not None:
+            vectors.flush()
+        del vectors, known
+        store.write_vector_keys(gen_dir, keys)
+        store.write_chunks(gen_dir, chunks)
+        store.write_bm25(gen_dir, tokens.ids, tokens.vocab)
+        for sink in sinks:
+            sink.finish(gen_dir)
         meta = store.IndexMeta(
             generation=gen_dir.name,
             fingerprint=fingerprint,
             chunker_version=chunker.version,
             model_id=model_id,
-            dimension=int(dim),
-            doc_hashes={d.doc_id: d.sha256 for d, _ in docs},
-            n_docs=len(docs),
+            dimension=dim,
+            doc_hashes=doc_hashes,
+            n_docs=len(doc_hashes),
             n_chunks=len(chunks),
-            n_tokens=sum(len(x) for x in token_lists),
+            n_tokens=tokens.total,
             created=time.strftime("%Y-%m-%dT%H:%M:%S"),
             stats={},
             warnings=warnings,
         )
-        t["写入"] = time.perf_counter() - t0
+        t["写入"] = time.perf_counter() - t0 - t_embed
         meta.stats = dict(t)
         store.write_meta(gen_dir, meta)
         store.swap_in(settings, gen_dir)
@@ -259,16 +303,15 @@ def _build_locked(settings, rebuild, embeddings, chunker, on_generation, load_em
                 f"磁盘空间不足，无法写入新索引（{settings.index_dir}）；原索引保持不变，请清理磁盘空间后重试。"
             ) from e
         raise
-    embedded_docs = sorted({chunks[i].doc_id for i in todo})
     return BuildReport(
         status="built",
         generation=gen_dir.name,
-        n_docs=len(docs),
+        n_docs=len(doc_hashes),
         n_chunks=len(chunks),
-        n_tokens=meta.n_tokens,
-        embedded=len(todo),
-        reused=len(chunks) - len(todo),
-        embedded_doc_ids=embedded_docs,
+        n_tokens=tokens.total,
+        embedded=todo,
+        reused=len(chunks) - todo,
+        embedded_doc_ids=sorted(embedded_docs),
         seconds=t,
         warnings=warnings,
     )

@@ -181,9 +181,13 @@ def read_chunks(gen_dir: Path) -> list[Chunk]:
         return [Chunk(**json.loads(line)) for line in fh if line.strip()]
 
 
-def write_vectors(gen_dir: Path, keys: Sequence[str], vectors: np.ndarray) -> None:
-    """Keep the generation's vectors so the next build re-embeds only what changed."""
-    np.save(gen_dir / "vectors.npy", vectors.astype(np.float32))
+def open_vectors(gen_dir: Path, n: int, dim: int) -> np.ndarray:
+    """A writable on-disk array for the generation's vectors (kept so the next build re-embeds only changes)."""
+    return np.lib.format.open_memmap(gen_dir / "vectors.npy", mode="w+", dtype=np.float32, shape=(n, dim))
+
+
+def write_vector_keys(gen_dir: Path, keys: Sequence[str]) -> None:
+    """Record which chunk each row of vectors.npy belongs to."""
     (gen_dir / "vector_keys.json").write_text(json.dumps(list(keys)), encoding="utf-8")
 
 
@@ -195,7 +199,7 @@ def read_vector_cache(gen_dir: Path | None, model_id: str) -> dict[str, np.ndarr
         if read_meta(gen_dir).model_id != model_id:
             return {}
         keys = json.loads((gen_dir / "vector_keys.json").read_text(encoding="utf-8"))
-        vectors = np.load(gen_dir / "vectors.npy")
+        vectors = np.load(gen_dir / "vectors.npy", mmap_mode="r")
     except (OSError, ValueError, KBIndexError):
         return {}
     if len(keys) != len(vectors):
@@ -203,12 +207,13 @@ def read_vector_cache(gen_dir: Path | None, model_id: str) -> dict[str, np.ndarr
     return dict(zip(keys, vectors, strict=True))
 
 
-def write_bm25(gen_dir: Path, token_lists: list[list[str]]) -> None:
-    """Build and save the jieba BM25 index over the chunks' tokens."""
+def write_bm25(gen_dir: Path, ids: list[np.ndarray], vocab: dict[str, int]) -> None:
+    """Build and save the jieba BM25 index from the chunks' token ids."""
     import bm25s
+    from bm25s.tokenization import Tokenized
 
     retriever = bm25s.BM25()
-    retriever.index(token_lists, show_progress=False)
+    retriever.index(Tokenized(ids=ids, vocab=vocab), show_progress=False)
     retriever.save(str(gen_dir / "bm25"), show_progress=False)
 
 

@@ -1081,18 +1081,33 @@ class Register:
     version: int = REGISTER_VERSION
 
 
+class RegisterBuilder:
+    """Gathers records and indicator rows document by document, so a corpus can stream past."""
+
+    def __init__(self) -> None:
+        self.records: list[Obligation] = []
+        self.rows: list[IndicatorRow] = []
+        self.order: list[str] = []
+
+    def add(self, doc: Document, sections: list[Section]) -> None:
+        """Extract one document's records (and, for the plan, its indicator rows)."""
+        self.order.append(doc.doc_id)
+        self.records.extend(extract_obligations(doc, sections))
+        if doc.kind == "plan":
+            self.rows.extend(parse_indicator_tables(doc, sections))
+
+    def register(self) -> Register:
+        """The register of everything added, with the targets checked for conflicts."""
+        return Register(records=self.records, indicators=self.rows, conflicts=find_conflicts(self.records),
+                        doc_order=self.order, built_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
+
+
 def build_register(docs_with_sections: Iterable[tuple[Document, list[Section]]]) -> Register:
     """Extract every document's records and indicator rows and check the targets for conflicts."""
-    records: list[Obligation] = []
-    rows: list[IndicatorRow] = []
-    order: list[str] = []
+    builder = RegisterBuilder()
     for doc, sections in docs_with_sections:
-        order.append(doc.doc_id)
-        records.extend(extract_obligations(doc, sections))
-        if doc.kind == "plan":
-            rows.extend(parse_indicator_tables(doc, sections))
-    return Register(records=records, indicators=rows, conflicts=find_conflicts(records), doc_order=order,
-                    built_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
+        builder.add(doc, sections)
+    return builder.register()
 
 
 def obligation_to_dict(r: Obligation) -> dict:

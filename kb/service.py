@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from indexing import store
-from indexing.build import BuildReport, build_index, load_corpus
+from indexing.build import BuildReport, build_index, iter_corpus_sections
 from indexing.chunker import JiebaChunker
 from indexing.config import Settings
 from indexing.types import Document, Section
@@ -21,11 +21,23 @@ REGISTER_FILE = "obligations.json"
 _FOLLOW_UP = re.compile(r"^(那么?|那|还有|再问一下|另外)?(.{1,14}?)(呢|怎么样|如何)?[？?。]*$")
 
 
-def save_register_hook(gen_dir: Path, docs: list[tuple[Document, list[Section]]]) -> None:
-    """Index-time step: extract the obligations register into the new generation."""
-    from kb.obligations import build_register, save_register
+class RegisterSink:
+    """Index-time step: extract the obligations register as documents stream past, save it in the generation."""
 
-    save_register(build_register(docs), gen_dir / REGISTER_FILE)
+    def __init__(self) -> None:
+        from kb.obligations import RegisterBuilder
+
+        self.builder = RegisterBuilder()
+
+    def add(self, doc: Document, sections: list[Section]) -> None:
+        """Extract one document's obligations."""
+        self.builder.add(doc, sections)
+
+    def finish(self, gen_dir: Path) -> None:
+        """Write obligations.json into the new generation."""
+        from kb.obligations import save_register
+
+        save_register(self.builder.register(), gen_dir / REGISTER_FILE)
 
 
 def resolve_follow_up(question: str, history: list[str]) -> str:
@@ -73,7 +85,7 @@ class KnowledgeBase:
             rebuild=rebuild,
             embeddings=self._embeddings,
             chunker=self.chunker,
-            on_generation=save_register_hook,
+            sinks=[RegisterSink()],
         )
         with self._lock:
             self._index = None
@@ -118,7 +130,7 @@ class KnowledgeBase:
             if path.exists():
                 self._register = load_register(path)
             else:
-                self._register = build_register(load_corpus(self.settings, []))
+                self._register = build_register(iter_corpus_sections(self.settings, []))
         return self._register
 
     @property
