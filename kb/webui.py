@@ -1067,6 +1067,7 @@ def build_admin_tab(ctx: AppContext, ui: Any) -> None:
         )
 
     def guarded_stats(ok: bool) -> str:
+        """Statistics for a logged-in admin only."""
         return stats_html() if ok else ""
 
     def do_upload(ok: bool, paths: list[str] | None) -> tuple[str, Any]:
