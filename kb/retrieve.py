@@ -1,7 +1,9 @@
-"""Hybrid retrieval: jieba BM25 and Chroma dense vectors fused by weighted reciprocal rank."""
+"""Hybrid retrieval: jieba BM25 and Chroma dense vectors, fused by a convex combination of normalised scores
+(or, optionally, weighted reciprocal rank)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,8 +19,16 @@ from indexing.types import Chunk
 
 @dataclass(frozen=True)
 class FusionConfig:
-    """Fusion weights and depths; defaults chosen on the dev set (eval/RESULTS.md)."""
+    """Fusion method, weights and depths; defaults chosen on the dev set (eval/RESULTS.md, "Fusion sweep").
 
+    ``method="convex"``: score = w_bm25 * bm25 / max(bm25) + w_dense * min-max-normalised cosine, each over
+    that retriever's top ``depth`` candidates (a candidate missing from one list gets 0 from it).
+    ``method="rrf"``: weighted reciprocal-rank fusion, sum of w / (rrf_k + rank).
+    On the dev set convex 0.7/0.3 gave Evidence R@5 0.923 against 0.827 for RRF 0.7/0.3 (k=60) and 0.863 for
+    BM25 alone.
+    """
+
+    method: str = "convex"
     w_bm25: float = 0.7
     w_dense: float = 0.3
     rrf_k: int = 60
@@ -57,13 +67,35 @@ def rrf(rankings: list[tuple[list[int], float]], k: int) -> dict[int, float]:
     return fused
 
 
+def convex(scored: list[tuple[list[tuple[int, float]], float, str]]) -> dict[int, float]:
+    """Convex combination of normalised scores: each (rows with scores, weight, norm) list is scaled to 0..1,
+    by its maximum (``norm="max"``, for BM25) or min-max (``norm="minmax"``, for cosines), then weighted."""
+    fused: dict[int, float] = {}
+    for rows, weight, norm in scored:
+        if not rows:
+            continue
+        values = [v for _, v in rows]
+        hi, lo = max(values), (min(values) if norm == "minmax" else 0.0)
+        for row, v in rows:
+            x = (v - lo) / (hi - lo) if hi > lo else 1.0
+            fused[row] = fused.get(row, 0.0) + weight * x
+    return fused
+
+
 class Searcher:
     """Ranks chunks of an open index for a query; the plain-Python core of HybridRetriever."""
 
-    def __init__(self, index: OpenIndex, embeddings, fusion: FusionConfig | None = None) -> None:
+    def __init__(
+        self,
+        index: OpenIndex,
+        embeddings,
+        fusion: FusionConfig | None = None,
+        tokenize: Callable[[str], list[str]] = cut,
+    ) -> None:
         self.index = index
         self.embeddings = embeddings
         self.fusion = fusion or FusionConfig()
+        self.tokenize = tokenize  # must match the tokens the BM25 index was built from
         self._kinds = np.array([c.kind for c in index.chunks])
         self._docs = np.array([c.doc_id for c in index.chunks])
 
@@ -77,14 +109,18 @@ class Searcher:
             mask &= np.isin(self._kinds, list(filters.kinds))
         return mask
 
-    def bm25_rank(self, tokens: list[str], filters: Filters, depth: int) -> list[int]:
-        """Row ids by BM25 score, best first, zero scores dropped."""
+    def bm25_scored(self, tokens: list[str], filters: Filters, depth: int) -> list[tuple[int, float]]:
+        """Row ids with BM25 scores, best first, zero scores dropped."""
         scores = self.index.bm25_scores(tokens)
         mask = self._mask(filters)
         if mask is not None:
             scores = np.where(mask, scores, 0.0)
         top = np.argsort(-scores, kind="stable")[:depth]
-        return [int(i) for i in top if scores[i] > 0]
+        return [(int(i), float(scores[i])) for i in top if scores[i] > 0]
+
+    def bm25_rank(self, tokens: list[str], filters: Filters, depth: int) -> list[int]:
+        """Row ids by BM25 score, best first, zero scores dropped."""
+        return [row for row, _ in self.bm25_scored(tokens, filters, depth)]
 
     def dense_rank(self, text: str, filters: Filters, depth: int) -> list[tuple[int, float]]:
         """Row ids with cosine similarity, best first."""
@@ -97,13 +133,17 @@ class Searcher:
         """Top-k chunks with fused scores; mode is hybrid, bm25 or dense."""
         filters = filters or Filters()
         f = self.fusion
-        rankings: list[tuple[list[int], float]] = []
-        if mode in ("hybrid", "bm25"):
-            rankings.append((self.bm25_rank(cut(text), filters, f.depth), f.w_bm25 if mode == "hybrid" else 1.0))
-        if mode in ("hybrid", "dense"):
-            dense = [row for row, _ in self.dense_rank(text, filters, f.depth)]
-            rankings.append((dense, f.w_dense if mode == "hybrid" else 1.0))
-        fused = rrf(rankings, f.rrf_k)
+        if mode not in ("hybrid", "bm25", "dense"):
+            raise ValueError(f"unknown mode: {mode}")
+        bm25 = self.bm25_scored(self.tokenize(text), filters, f.depth) if mode in ("hybrid", "bm25") else []
+        dense = self.dense_rank(text, filters, f.depth) if mode in ("hybrid", "dense") else []
+        w_bm25, w_dense = (f.w_bm25, f.w_dense) if mode == "hybrid" else (1.0, 1.0)
+        if f.method == "rrf":
+            fused = rrf([([r for r, _ in bm25], w_bm25), ([r for r, _ in dense], w_dense)], f.rrf_k)
+        elif f.method == "convex":
+            fused = convex([(bm25, w_bm25, "max"), (dense, w_dense, "minmax")])
+        else:
+            raise ValueError(f"unknown fusion method: {f.method}")
         best = sorted(fused.items(), key=lambda kv: -kv[1])[:k]
         return [(self.index.chunks[row], score) for row, score in best]
 
