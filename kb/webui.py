@@ -1303,8 +1303,9 @@ def serve(settings: Settings, host: str | None = None, port: int | None = None, 
     demo = build_app(ctx)
     ctx.start_warm_up()
     print(f"知识库网页：http://{host}:{port}  （按 Ctrl+C 退出）", flush=True)
+    previous = None
     if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _interrupt)  # stop as cleanly on SIGTERM as on Ctrl+C
+        previous = signal.signal(signal.SIGTERM, _interrupt)  # stop as cleanly on SIGTERM as on Ctrl+C
     try:
         launch(demo, ctx, host, port, block=True)
     except OSError as e:
@@ -1313,5 +1314,8 @@ def serve(settings: Settings, host: str | None = None, port: int | None = None, 
     except KeyboardInterrupt:
         pass
     finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+        demo.close()
         shutil.rmtree(ctx.export_dir, ignore_errors=True)
     return 0

@@ -328,6 +328,38 @@ def test_chat_does_not_answer_before_the_index_is_ready(tmp_path: Path, monkeypa
     assert ctx.kb.histories == []
 
 
+def test_chat_scope_restricts_retrieval_to_one_document(tmp_path: Path) -> None:
+    seen = []
+
+    class ScopedKB(_AnsweringKB):
+        def ask(self, question, k=5, filters=None, history=None):
+            seen.append(filters)
+            return super().ask(question, k, filters, history)
+
+    ctx = _ctx(tmp_path)
+    ctx.kb = ScopedKB()
+    ctx.ready.set()
+    respond = _fn(webui.build_app(ctx), "respond")
+    list(respond("问题", [], [], "env-protection-law-2014"))
+    list(respond("问题", [], [], ""))
+    assert seen[0].doc_ids == ("env-protection-law-2014",) and seen[1] is None
+
+
+def test_serve_reports_a_busy_port(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    import signal
+    import socket
+
+    before = signal.getsignal(signal.SIGTERM)
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        ctx_settings = _ctx(tmp_path).settings
+        assert webui.serve(ctx_settings, host="127.0.0.1", port=port, kb=_FakeKB()) == 1
+    assert f"无法在 127.0.0.1:{port} 启动网页服务" in capsys.readouterr().out
+    assert signal.getsignal(signal.SIGTERM) is before
+
+
 def test_public_tabs_is_the_place_for_new_tabs() -> None:
     labels = [label for label, _, _ in webui.public_tabs()]
     assert labels[:3] == ["问答", "义务与期限", "文档"]
