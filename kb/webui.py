@@ -1154,15 +1154,14 @@ def build_admin_tab(ctx: AppContext, ui: Any) -> None:
 
 
 def public_tabs() -> list[tuple[str, str, TabBuilder]]:
-    """The public tabs as (label, id, builder); each builder is called inside its gr.Tab.
+    """The public tabs as (label, id, builder); each builder is called inside its gr.Tab."""
+    from kb.quiz_tab import build_quiz_tab
 
-    The 测验 tab (issue 6) is added here, e.g. ``("测验", "quiz", build_quiz_tab)`` with
-    ``build_quiz_tab(ctx, ui)`` in its own module; ``ctx`` gives the knowledge base and settings.
-    """
     return [
         ("问答", "chat", build_chat_tab),
         ("义务与期限", "obligations", build_obligations_tab),
         ("文档", "docs", build_documents_tab),
+        ("测验", "quiz", build_quiz_tab),
     ]
 
 
