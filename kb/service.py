@@ -40,6 +40,19 @@ class RegisterSink:
         save_register(self.builder.register(), gen_dir / REGISTER_FILE)
 
 
+def _entity_kind(name: str) -> str:
+    """Coarse class of a follow-up's focus, so a place replaces a place and a year a year."""
+    from kb.query import PLACES
+
+    if re.fullmatch(r"(?:19|20)\d{2}年?", name):
+        return "year"
+    if "五" in name and name.strip("“”").startswith("十"):
+        return "period"
+    if name in PLACES or name.endswith(("市", "州", "县", "地区", "区")):
+        return "place"
+    return "other"
+
+
 def resolve_follow_up(question: str, history: list[str]) -> str:
     """Expand an elliptical follow-up ("那乌鲁木齐呢？") with the previous question's wording."""
     if not history:
@@ -52,8 +65,11 @@ def resolve_follow_up(question: str, history: list[str]) -> str:
     previous = history[-1]
     from kb.query import ENTITY_PATTERN
 
-    replaced, n = ENTITY_PATTERN.subn(focus, previous, count=1)
-    return replaced if n else f"{focus} {previous}"
+    kind = _entity_kind(focus)
+    for hit in ENTITY_PATTERN.finditer(previous):
+        if _entity_kind(hit.group()) == kind:
+            return previous[: hit.start()] + focus + previous[hit.end() :]
+    return f"{focus} {previous}"
 
 
 class KnowledgeBase:

@@ -48,6 +48,11 @@ def test_filters_restrict_documents(knowledge_base: KnowledgeBase) -> None:
 
 def test_follow_up_is_resolved_against_previous_turn() -> None:
     assert "乌鲁木齐" in resolve_follow_up("那乌鲁木齐呢？", ["克拉玛依市细颗粒物浓度要下降多少？"])
+    # A place replaces a place, a year a year; the rest of the previous question is kept.
+    assert resolve_follow_up("那乌鲁木齐呢？", ["到2020年北疆未达标城市细颗粒物年均浓度要下降多少？"]).startswith(
+        "到2020年乌鲁木齐"
+    )
+    assert resolve_follow_up("那2018年呢？", ["2017年底前要完成哪些任务？"]) == "2018年底前要完成哪些任务？"
     assert resolve_follow_up("博斯腾湖水质目标是什么？", ["任意"]) == "博斯腾湖水质目标是什么？"
 
 
