@@ -7,7 +7,7 @@ import hashlib
 import logging
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -40,6 +40,10 @@ class DocumentSink(Protocol):
 
     def finish(self, gen_dir: Path) -> None:
         """Write what was gathered into the new generation before it goes live."""
+
+
+# progress(stage, done, total): a stage name in Chinese and, while embedding, chunks done of total.
+Progress = Callable[[str, int, int], None]
 
 
 class IndexBusy(store.KBIndexError):
@@ -173,8 +177,12 @@ def build_index(
     chunker: JiebaChunker | None = None,
     sinks: Sequence[DocumentSink] = (),
     lock_wait_s: float = LOCK_WAIT_S,
+    progress: Progress | None = None,
 ) -> BuildReport:
-    """Bring the index up to date with the corpus, building a new generation aside and swapping it in."""
+    """Bring the index up to date with the corpus, building a new generation aside and swapping it in.
+
+    ``progress(stage, done, total)`` is called as stages start and as embedding blocks finish.
+    """
     from indexing.embeddings import load_embeddings, model_id_for
 
     chunker = chunker or JiebaChunker()
@@ -189,12 +197,17 @@ def build_index(
         except Timeout as e:
             raise IndexBusy("另一个索引进程仍在运行，请稍后再试。") from e
     try:
-        return _build_locked(settings, rebuild, embeddings, chunker, sinks, load_embeddings, model_id_for)
+        return _build_locked(settings, rebuild, embeddings, chunker, sinks, progress or _no_progress,
+                             load_embeddings, model_id_for)
     finally:
         lock.release()
 
 
-def _build_locked(settings, rebuild, embeddings, chunker, sinks, load_embeddings, model_id_for):
+def _no_progress(stage: str, done: int, total: int) -> None:
+    """Default progress callback: report nothing."""
+
+
+def _build_locked(settings, rebuild, embeddings, chunker, sinks, progress, load_embeddings, model_id_for):
     t = {}
     # We hold the lock: a generation without metadata was left by an indexer that died mid-build.
     store.remove_abandoned(settings)
@@ -210,6 +223,7 @@ def _build_locked(settings, rebuild, embeddings, chunker, sinks, load_embeddings
         return BuildReport(status="unchanged", generation=live_name, seconds=t)
 
     # Pass 1: stream the documents; only chunks and token ids are kept, never every document at once.
+    progress("加载与切分", 0, 0)
     warnings: list[str] = []
     t0 = time.perf_counter()
     chunks: list[Chunk] = []
@@ -244,6 +258,8 @@ def _build_locked(settings, rebuild, embeddings, chunker, sinks, load_embeddings
         vs = None
         vectors = None
         bar = _progress(todo, "嵌入")
+        progress("嵌入", 0, todo)
+        done = 0
         for s in range(0, len(chunks), block):
             part, part_keys = chunks[s : s + block], keys[s : s + block]
             missing = [i for i, k in enumerate(part_keys) if k not in known]
@@ -256,6 +272,8 @@ def _build_locked(settings, rebuild, embeddings, chunker, sinks, load_embeddings
                     fresh[part_keys[i]] = np.asarray(v, dtype=np.float32)
                     embedded_docs.add(part[i].doc_id)
                 bar.update(len(missing))
+                done += len(missing)
+                progress("嵌入", done, todo)
             block_vectors = np.stack([fresh.get(k, known.get(k)) for k in part_keys])
             if vectors is None:
                 vectors = store.open_vectors(gen_dir, len(chunks), block_vectors.shape[1])
@@ -273,6 +291,7 @@ def _build_locked(settings, rebuild, embeddings, chunker, sinks, load_embeddings
         if vectors is not None:
             vectors.flush()
         del vectors, known
+        progress("写入", 0, 0)
         store.write_vector_keys(gen_dir, keys)
         store.write_chunks(gen_dir, chunks)
         store.write_bm25(gen_dir, tokens.ids, tokens.vocab)

@@ -94,14 +94,15 @@ class KnowledgeBase:
             self._embeddings = load_embeddings(self.settings)
         return self._embeddings
 
-    def build(self, rebuild: bool = False) -> BuildReport:
-        """Run the indexer (incremental unless ``rebuild``) and reopen the index."""
+    def build(self, rebuild: bool = False, progress: Callable[[str, int, int], None] | None = None) -> BuildReport:
+        """Run the indexer (incremental unless ``rebuild``); the index is reopened on next use."""
         report = build_index(
             self.settings,
             rebuild=rebuild,
             embeddings=self._embeddings,
             chunker=self.chunker,
             sinks=[RegisterSink()],
+            progress=progress,
         )
         with self._lock:
             self._index = None

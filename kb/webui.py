@@ -1109,7 +1109,10 @@ def build_admin_tab(ctx: AppContext, ui: Any) -> None:
 
             def work() -> None:
                 try:
-                    result["report"] = ctx.kb.build(rebuild=bool(full))
+                    result["report"] = ctx.kb.build(
+                        rebuild=bool(full),
+                        progress=lambda stage, done, total: result.update(stage=(stage, done, total)),
+                    )
                 except Exception as e:  # reported on the page; the live index stays as it was
                     log.exception("re-index failed")
                     result["error"] = e
@@ -1120,7 +1123,9 @@ def build_admin_tab(ctx: AppContext, ui: Any) -> None:
             while worker.is_alive():
                 worker.join(0.5)
                 elapsed = time.monotonic() - t0
-                progress = f"正在重建索引……已用时 {elapsed:.0f} 秒（旧索引在完成前继续服务）"
+                stage, done, total = result.get("stage", ("准备", 0, 0))
+                step = f"{stage} {done}/{total}" if total else stage
+                progress = f"正在重建索引：{step}，已用时 {elapsed:.0f} 秒（旧索引在完成前继续服务）"
                 yield f'<div class="kb-status">{progress}</div>', gr.skip()
             if "error" in result:
                 e = result["error"]

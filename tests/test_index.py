@@ -38,8 +38,10 @@ def _settings(tmp_path: Path, corpus: Path, **kw) -> Settings:
 
 def test_round_trip_incremental_and_noop(tmp_path: Path, small_corpus: Path, embeddings) -> None:
     settings = _settings(tmp_path, small_corpus)
-    first = build_index(settings, embeddings=embeddings)
+    steps: list[tuple[str, int, int]] = []
+    first = build_index(settings, embeddings=embeddings, progress=lambda *step: steps.append(step))
     assert first.status == "built" and first.n_docs == 2
+    assert steps[0][0] == "加载与切分" and ("嵌入", first.n_chunks, first.n_chunks) in steps
     assert first.embedded == first.n_chunks > 20 and first.reused == 0
 
     index = store.open_index(settings, embeddings, embeddings.model_id, JiebaChunker().version)
