@@ -232,6 +232,7 @@ class _Sentence:
     context: str  # folded title, section path and the passage's text before the sentence
     lex: float = 0.0
     score: float = 0.0
+    lead: tuple[int, int] | None = None  # an item's list lead-in sentence that holds the asked-for fact
 
 
 def _cues(question: str) -> list[str]:
@@ -349,12 +350,15 @@ def _clause_score(text: str, terms: list[_Term], weights: list[float]) -> float:
 
 
 def _cut_quote(
-    sentence: str, terms: list[_Term], weights: list[float], feature: re.Pattern[str] | _AnyOf | None, limit: int
+    sentence: str, terms: list[_Term], weights: list[float], feature: re.Pattern[str] | _AnyOf | None, limit: int,
+    detach_fact: bool = False,
 ) -> str:
     """The sentence, or for a long one its best run of clauses (plus its leading time clause).
 
     The run starts at the clause that best matches the question, grows by neighbouring clauses that
     add question words, and reaches the nearest clause holding the asked-for fact when it lacks one.
+    With ``detach_fact``, a fact clause too far away to join the run is quoted on its own, joined to the
+    run by "……" ("排放油烟的餐饮服务业经营者未安装油烟净化设施……处五千元以上五万元以下的罚款").
     """
     body = sentence.rstrip(_TRAILING_PUNCT)
     if len(body) <= limit:
@@ -382,15 +386,41 @@ def _cut_quote(
                 lo, hi = min(lo, i), max(hi, i)
                 covered = fold_for_match(body[spans[lo][0]:spans[hi][1]])
                 grown = True
+    detached = None
     if feature and not any(has_fact[lo:hi + 1]) and not (lead is not None and has_fact[lead]):
-        for _, j in sorted((abs(j - best), j) for j in range(len(spans)) if has_fact[j] and j != lead):
+        nearest = sorted((abs(j - best), j) for j in range(len(spans)) if has_fact[j] and j != lead)
+        for _, j in nearest:
             if width(min(lo, j), max(hi, j)) <= limit:
                 lo, hi = min(lo, j), max(hi, j)
                 break
+        else:
+            detached = nearest[0][1] if detach_fact and nearest else None
     quote = body[spans[lo][0]:spans[hi][1]]
+    if detached is not None:
+        fact = texts[detached].strip()
+        quote = f"{quote}……{fact}" if detached > hi else f"{fact}……{quote}"
     if lead is not None and lo > 0:
         quote = f"{texts[lead].strip()}，{quote}"
     return quote
+
+
+def _list_lead(text: str, spans: list[tuple[int, int]], i: int, feature: re.Pattern[str] | _AnyOf,
+               terms: list[_Term], weights: list[float]) -> tuple[int, int] | None:
+    """For an enumerated item (sentence i: "（二）通过暗管…"), the sentence of its list's lead-in that holds the
+    asked-for fact ("…处十日以上十五日以下拘留；情节较轻的，…："), the best-matching one when several do."""
+    if not _ENUM_RE.match(text[spans[i][0]:spans[i][1]]):
+        return None
+    j = i - 1
+    while j >= 0 and _ENUM_RE.match(text[spans[j][0]:spans[j][1]]):
+        j -= 1
+    if j < 0 or text[spans[j][1] - 1] not in "：:":
+        return None
+    k = j  # the lead-in: sentences of the same paragraph up to the colon
+    while k > 0 and "\n" not in text[spans[k - 1][1]:spans[k][0]] and text[spans[k - 1][1] - 1] not in "。！？":
+        k -= 1
+    found = [(_clause_score(text[a:b], terms, weights), -n, (a, b))
+             for n, (a, b) in enumerate(spans[k:j + 1]) if feature.search(text[a:b])]
+    return max(found)[2] if found else None
 
 
 def _list_end(text: str, spans: list[tuple[int, int]], i: int) -> int:
@@ -592,6 +622,11 @@ def compose(
         sent.score = sent.lex + RETRIEVAL_WEIGHT * retrieval
         if feature and feature.search(chunk.text[sent.start:sent.end]):
             sent.score += bonus
+        elif feature and chosen_route in _LEAD_LABELS:
+            spans = spans_by_hit[sent.hit]
+            sent.lead = _list_lead(chunk.text, spans, spans.index((sent.start, sent.end)), feature, terms, weights)
+            if sent.lead:
+                sent.score += bonus
         if article and (chunk.article == article.group(0) or chunk.text.startswith(article.group(0))):
             sent.score += ARTICLE_BONUS
         if chunk.title in named:
@@ -627,10 +662,14 @@ def compose(
             quote = chunk.text[sent.start:end].replace("\n", "").rstrip(_TRAILING_PUNCT)
         else:
             end = sent.end
-            quote = _cut_quote(text, terms, weights, feature, QUOTE_LIMITS.get(chosen_route, MAX_QUOTE_CHARS))
+            limit = QUOTE_LIMITS.get(chosen_route, MAX_QUOTE_CHARS)
+            quote = _cut_quote(text, terms, weights, feature, limit, detach_fact=chosen_route in _LEAD_LABELS)
+            if sent.lead:  # an item of a list whose lead-in states the fact: quote both
+                lead_text = chunk.text[sent.lead[0]:sent.lead[1]]
+                quote = f"{_cut_quote(lead_text, terms, weights, feature, limit, detach_fact=True)}……{quote}"
         if sent.hit not in highlights:
             order.append(sent.hit)
-            highlights[sent.hit] = (sent.start, end)
+            highlights[sent.hit] = (sent.lead[0] if sent.lead else sent.start, end)
         quotes.append((quote, order.index(sent.hit) + 1))
 
     n_quoted = len(order)
