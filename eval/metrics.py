@@ -83,6 +83,7 @@ class QuestionResult:
     confidence: float = 0.0
     route: str = ""
     answer: str = ""
+    stages_ms: dict[str, float] = field(default_factory=dict)  # e.g. retrieve / compose, when the system reports
 
 
 def score_question(

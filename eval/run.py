@@ -155,8 +155,10 @@ class SystemRun:
 
 def _score_answer(gold: dict, ranking: Sequence[str], ans, ms: float) -> QuestionResult:
     quoted = [c.text for c in ans.citations[: ans.n_quoted]] if not ans.abstained else []
-    return M.score_question(gold, ranking, ans.answer, ans.abstained, quoted, [c.text for c in ans.citations],
-                            latency_ms=ms, confidence=float(ans.confidence), route=ans.route)
+    r = M.score_question(gold, ranking, ans.answer, ans.abstained, quoted, [c.text for c in ans.citations],
+                         latency_ms=ms, confidence=float(ans.confidence), route=ans.route)
+    r.stages_ms = {k: float(v) for k, v in (ans.timings_ms or {}).items() if k in ("retrieve", "compose")}
+    return r
 
 
 def run_kb(name: str, label: str, kb, ranker, questions: Sequence[dict], warmup: int = WARMUP) -> SystemRun:
@@ -371,13 +373,15 @@ def _speed(answer: Callable[[str], object], questions: Sequence[str]) -> dict:
             "p99_ms": M.percentile(lat, 99), "qps_1": qps1, "qps_4": qps4}
 
 
-def worker(name: str, n: int) -> dict:
-    """Measure one system's speed in this (fresh) process: load, warm up, time, report peak RSS."""
+def worker(name: str, n: int, threads: int | None = None) -> dict:
+    """Measure one system's speed in this (fresh) process: load, warm up, time, report peak RSS. ``threads``
+    overrides torch's intra-op threads after the model is loaded (the loader sets one per core)."""
     from indexing.config import get_settings
 
     sampler = _RSSSampler()
     settings = get_settings()
-    questions = [g["q"] for g in M.load_questions()][:n]
+    every = [g["q"] for g in M.load_questions()]
+    questions = every[:: max(1, len(every) // n)][:n]  # spread over the set: every category
     t0 = time.perf_counter()
     if name == "ours":
         from kb.service import KnowledgeBase
@@ -403,17 +407,43 @@ def worker(name: str, n: int) -> dict:
             return compose(q, base.search(q, k=8), k=ASK_K)
     else:
         raise ValueError(f"unknown worker: {name}")
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
     out = {"name": name, "load_s": load_s, **_speed(answer, questions)}
+    # The query embedding alone (the model call every hybrid or dense query makes), one at a time.
+    embed = (kb.embeddings if name == "ours" else emb).embed_query
+    lat = []
+    for q in questions:
+        t1 = time.perf_counter()
+        embed(q)
+        lat.append((time.perf_counter() - t1) * 1000)
+    out["embed_query_p50_ms"] = M.percentile(lat, 50)
+    out["embed_query_p95_ms"] = M.percentile(lat, 95)
+    out["torch_threads"] = _torch_threads()
     out["peak_rss_mb"] = sampler.stop()
     return out
 
 
-def run_worker(settings, name: str, n: int = SPEED_N, timeout: float = 1800.0) -> dict | None:
+def _torch_threads() -> int | None:
+    try:
+        import torch
+
+        return int(torch.get_num_threads())
+    except ImportError:  # pragma: no cover
+        return None
+
+
+def run_worker(settings, name: str, n: int = SPEED_N, timeout: float = 1800.0, threads: int | None = None
+               ) -> dict | None:
     """Run ``worker(name)`` in a fresh interpreter with the same settings; its JSON result or None."""
     env = dict(os.environ)
     env.update({"KB_DATA_DIR": str(settings.data_dir), "KB_CORPUS_DIR": str(settings.corpus_dir),
                 "KB_EMBEDDING_MODEL": settings.embedding_model, "KB_CHROMA_URL": settings.chroma_url or ""})
     cmd = [sys.executable, "-m", "eval.run", "--worker", name, "--n", str(n)]
+    if threads:
+        cmd += ["--threads", str(threads)]
     try:
         proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout,
                               cwd=str(EVAL_DIR.parent))
@@ -573,6 +603,7 @@ def evaluate(settings, *, quick: bool = False, progress: Callable[[str], None] =
 
     progress("speed workers …")
     out["speed"] = {name: run_worker(settings, name) for name in ("ours", "lc-dense")}
+    out["speed"]["ours-1thread"] = run_worker(settings, "ours", threads=1)
     out["speed"]["main_peak_rss_mb"] = sampler.stop()
     out["seconds"] = time.perf_counter() - started
     return out
@@ -678,13 +709,32 @@ def render_markdown(data: dict, scale: dict | None = None, gpu: str | None = Non
          _ok(s.abstain_unanswerable, TARGETS["abstain_unanswerable"])),
         ("Answerable wrongly abstained", "≤ 0.05", fmt(s.abstain_wrong),
          _ok(s.abstain_wrong, TARGETS["abstain_wrong"], higher=False)),
-        ("Warm latency p50 (ms)", "< 150", _ms(s.p50_ms), _ok(s.p50_ms, TARGETS["p50_ms"], higher=False)),
-        ("Warm latency p95 (ms)", "< 400", _ms(s.p95_ms), _ok(s.p95_ms, TARGETS["p95_ms"], higher=False)),
-        ("Warm latency p99 (ms)", "", _ms(s.p99_ms), ""),
     ]
+    w = (data.get("speed") or {}).get("ours") or {}
+    if w.get("p50_ms") is not None:  # the isolated worker: the cleanest latency figure of the run
+        rows += [
+            ("Warm latency p50 (ms), isolated worker", "< 150", _ms(w["p50_ms"]),
+             _ok(w["p50_ms"], TARGETS["p50_ms"], higher=False)),
+            ("Warm latency p95 (ms), isolated worker", "< 400", _ms(w["p95_ms"]),
+             _ok(w["p95_ms"], TARGETS["p95_ms"], higher=False)),
+            ("Warm latency p50 / p95 / p99 (ms), in the evaluating process", "",
+             f"{_ms(s.p50_ms)} / {_ms(s.p95_ms)} / {_ms(s.p99_ms)}", ""),
+        ]
+    else:
+        rows += [
+            ("Warm latency p50 (ms)", "< 150", _ms(s.p50_ms), _ok(s.p50_ms, TARGETS["p50_ms"], higher=False)),
+            ("Warm latency p95 (ms)", "< 400", _ms(s.p95_ms), _ok(s.p95_ms, TARGETS["p95_ms"], higher=False)),
+            ("Warm latency p99 (ms)", "", _ms(s.p99_ms), ""),
+        ]
     L += _table(["Metric", "Target", "Ours", "Met"], rows)
+    stage = {k: M.percentile([r.stages_ms[k] for r in ours.results if k in r.stages_ms], 50)
+             for k in ("retrieve", "compose")}
     L += ["", "Latency: `KnowledgeBase.ask` end to end (normalise, retrieve, compose), after a warm-up, one "
-          "question at a time, in the evaluating process."]
+          "question at a time" + (f", in a fresh worker process over {w.get('n')} questions (see Speed) and "
+                                  "in the evaluating process over all of them while the machine was also running "
+                                  "the rest of the evaluation" if w.get("p50_ms") is not None else "")
+          + f". In the evaluating process the p50 of its stages was: retrieve {_ms(stage['retrieve'])} ms "
+          f"(BM25 + query embedding + Chroma + fusion), compose {_ms(stage['compose'])} ms."]
     if len(data["runs"]) > 1:
         L += ["", "### Ours against the baselines", ""]
         L += _table(["System", "R@1", "R@5", "MRR", "Answer acc.", "Citation acc."],
@@ -731,18 +781,22 @@ def render_markdown(data: dict, scale: dict | None = None, gpu: str | None = Non
 
     sp = data.get("speed") or {}
     if sp.get("ours") and sp.get("lc-dense"):
-        o, a = sp["ours"], sp["lc-dense"]
+        o, a, o1 = sp["ours"], sp["lc-dense"], sp.get("ours-1thread") or {}
         st = idx["stats"]
         ab = builds.get("lc-dense", {}).get("seconds", {})
-        o_total = sum(v for v in st.values())
-        a_total = sum(v for k, v in ab.items() if k != "embed (this run)")
+        ours_by = {"prepare": 0.0, "embed": 0.0, "write": 0.0}
+        for k, v in st.items():
+            ours_by["embed" if "嵌入" in k else "write" if "写入" in k else "prepare"] += float(v)
+        a_by = {"prepare": ab.get("split", 0.0), "embed": ab.get("embed", 0.0), "write": ab.get("chroma", 0.0)}
+        o_total, a_total = sum(ours_by.values()), sum(a_by.values())
         L += ["", "## Speed", "", "### Index build (seconds per stage)", ""]
         L += _table(["Stage", "Ours", "Baseline (a)", "Ours / (a)"], [
-            ("load + structure (ours) / load (shared)", fmt(st.get("加载与结构"), 1), "(shared)", ""),
-            ("split / chunk", fmt(st.get("切分"), 1), fmt(ab.get("split"), 1), _ratio(st.get("切分"), ab.get("split"))),
-            ("embed", fmt(st.get("嵌入"), 1), fmt(ab.get("embed"), 1), _ratio(st.get("嵌入"), ab.get("embed"))),
-            ("write (Chroma, BM25, chunks)", fmt(st.get("写入"), 1), fmt(ab.get("chroma"), 1),
-             _ratio(st.get("写入"), ab.get("chroma"))),
+            ("load, structure, chunk (ours: " + " + ".join(k for k in st if "嵌入" not in k and "写入" not in k)
+             + "; (a): split the loaded text)", fmt(ours_by["prepare"], 1), fmt(a_by["prepare"], 1),
+             _ratio(ours_by["prepare"], a_by["prepare"])),
+            ("embed", fmt(ours_by["embed"], 1), fmt(a_by["embed"], 1), _ratio(ours_by["embed"], a_by["embed"])),
+            ("write (ours: chunks, vectors, BM25, Chroma; (a): Chroma)", fmt(ours_by["write"], 1),
+             fmt(a_by["write"], 1), _ratio(ours_by["write"], a_by["write"])),
             ("total", fmt(o_total, 1), fmt(a_total, 1), _ratio(o_total, a_total)),
         ])
         L += ["", f"Ours: from the live index's meta.json (built {idx['generation'][2:17]}); index on disk "
@@ -751,22 +805,29 @@ def render_markdown(data: dict, scale: dict | None = None, gpu: str | None = Non
               "the embed rows compare two different moments' load). Chunks: ours "
               f"{idx['n_chunks']}, (a) {builds.get('lc-dense', {}).get('chunks', '–')}.", "",
               "### Queries (isolated worker processes)", ""]
-        L += _table(["Measure", "Ours", "Baseline (a)", "Ours / (a)"], [
-            ("warm p50 (ms)", _ms(o["p50_ms"]), _ms(a["p50_ms"]), _ratio(o["p50_ms"], a["p50_ms"])),
-            ("warm p95 (ms)", _ms(o["p95_ms"]), _ms(a["p95_ms"]), _ratio(o["p95_ms"], a["p95_ms"])),
-            ("warm p99 (ms)", _ms(o["p99_ms"]), _ms(a["p99_ms"]), _ratio(o["p99_ms"], a["p99_ms"])),
-            ("QPS, 1 client", fmt(o["qps_1"], 2), fmt(a["qps_1"], 2), _ratio(o["qps_1"], a["qps_1"])),
-            ("QPS, 4 concurrent clients", fmt(o["qps_4"], 2), fmt(a["qps_4"], 2), _ratio(o["qps_4"], a["qps_4"])),
-            ("peak RSS (MiB)", fmt(o["peak_rss_mb"], 0), fmt(a["peak_rss_mb"], 0),
-             _ratio(o["peak_rss_mb"], a["peak_rss_mb"])),
-            ("start-up: model + index load (s)", fmt(o["load_s"], 1), fmt(a["load_s"], 1),
-             _ratio(o["load_s"], a["load_s"])),
+        def row(label: str, key: str, f: Callable[[float | None], str]) -> tuple:
+            return (label, f(o.get(key)), f(a.get(key)), _ratio(o.get(key), a.get(key)), f(o1.get(key)))
+
+        def two(x: float | None) -> str:
+            return fmt(x, 2) if x is not None else "–"
+
+        def zero(x: float | None) -> str:
+            return fmt(x, 0) if x is not None else "–"
+
+        L += _table(["Measure", "Ours", "Baseline (a)", "Ours / (a)", "Ours, 1 torch thread"], [
+            row("warm p50 (ms)", "p50_ms", _ms), row("warm p95 (ms)", "p95_ms", _ms),
+            row("warm p99 (ms)", "p99_ms", _ms), row("QPS, 1 client", "qps_1", two),
+            row("QPS, 4 concurrent clients", "qps_4", two), row("peak RSS (MiB)", "peak_rss_mb", zero),
+            row("start-up: model + index load (s)", "load_s", lambda x: fmt(x, 1) if x is not None else "–"),
+            row("query embedding alone, p50 (ms)", "embed_query_p50_ms", _ms),
         ])
         L += ["", f"Each worker is a fresh `python -m eval.run --worker NAME` process: load, {WARMUP} warm-up "
-              f"questions, then the first {o['n']} dev questions one at a time (latency, QPS 1), then the same "
-              "questions from 4 threads (QPS 4). Ours = `KnowledgeBase.ask`; (a) = LangChain Chroma similarity "
+              f"questions, then {o['n']} dev questions spread over the set one at a time (latency, QPS 1), then the "
+              "same questions from 4 threads (QPS 4). Ours = `KnowledgeBase.ask`; (a) = LangChain Chroma similarity "
               "search + our composer. Peak RSS = max of psutil samples (50 ms) and ru_maxrss; (a)'s start-up "
-              "includes loading and splitting the corpus."]
+              f"includes loading and splitting the corpus. Torch intra-op threads: {o.get('torch_threads', '–')} "
+              "(the loader's default, one per core); the last column is ours with `torch.set_num_threads(1)` "
+              "after loading."]
     elif sp.get("ours"):
         L += ["", "## Speed", "", f"Peak RSS of the evaluating process: {fmt(sp['ours']['peak_rss_mb'], 0)} MiB; "
               f"model + index load {fmt(sp['ours']['load_s'], 1)} s."]
@@ -843,12 +904,15 @@ def _scale_section(scale: dict, out_path: Path) -> list[str]:
         L += [f"![cost against corpus size]({rel})", ""]
     rows = []
     for p in scale.get("points", []):
+        real = p.get("embed_real_extrapolated_s")
         rows.append((f"{p['factor']}×", p["docs"], p["chunks"], fmt(p["chars"] / 1e6, 2), fmt(p["index_s"], 1),
-                     fmt(p.get("embed_stand_in_s"), 1), fmt(p.get("embed_real_extrapolated_s"), 0),
+                     fmt(p.get("embed_stand_in_s"), 1), fmt(real / 3600, 1) if real else "–",
                      fmt(p["disk_mb"], 1), fmt(p["peak_rss_mb"], 0), _ms(p["p50_ms"]), _ms(p["p95_ms"]),
-                     fmt(p["recall_at_5"])))
+                     fmt(p["recall_at_5"]), fmt(p.get("recall_at_5_bm25")), fmt(p.get("recall_at_5_any_doc")),
+                     fmt(p.get("recall_at_5_bm25_any_doc"))))
     L += _table(["Size", "Docs", "Chunks", "M chars", "Index s (stand-in vectors)", "of which embed s",
-                 "Real-model embed s (extrap.)", "Disk MiB", "Peak RSS MiB", "p50 ms", "p95 ms", "Dev R@5"], rows)
+                 "Real-model embed h (extrap.)", "Disk MiB", "Peak RSS MiB", "p50 ms", "p95 ms",
+                 "R@5 own doc", "R@5 own doc, BM25", "R@5 any doc", "R@5 any doc, BM25"], rows)
     return L
 
 
@@ -886,16 +950,46 @@ def _jsonable(obj):
     return obj
 
 
+def _nan(x):
+    return math.nan if x is None else x
+
+
+def load_results(path: Path) -> dict:
+    """The data of an earlier run from its JSON twin (RESULTS.json), ready for :func:`render_markdown`."""
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+
+    def run_of(d: dict) -> SystemRun:
+        fields = {f.name for f in dataclasses.fields(QuestionResult)}
+        results = [QuestionResult(**{k: (_nan(v) if k == "latency_ms" else v) for k, v in r.items() if k in fields})
+                   for r in d["results"]]
+        return SystemRun(d["name"], d["label"], results)
+
+    data["runs"] = [run_of(r) for r in data["runs"]]
+    data["ours"] = next(r for r in data["runs"] if r.name == "ours")
+    return data
+
+
 def main(argv: list[str] | None = None) -> int:
-    """`python -m eval.run`: a speed worker (``--worker NAME``) or the evaluation itself."""
+    """`python -m eval.run`: a speed worker (``--worker NAME``), a re-render of an earlier run's JSON
+    (``--render RESULTS.json``, e.g. after eval/scale.py), or the evaluation itself."""
     p = argparse.ArgumentParser(prog="python -m eval.run")
     p.add_argument("--worker", help="measure one system's speed in this process and print JSON")
     p.add_argument("--n", type=int, default=SPEED_N)
+    p.add_argument("--threads", type=int, help="with --worker: torch intra-op threads after loading")
+    p.add_argument("--render", metavar="RESULTS.json", help="rewrite the Markdown from an earlier run's JSON")
     p.add_argument("--quick", action="store_true")
     p.add_argument("--out")
     args = p.parse_args(argv)
     if args.worker:
-        print(json.dumps(_jsonable(worker(args.worker, args.n)), ensure_ascii=False))
+        print(json.dumps(_jsonable(worker(args.worker, args.n, args.threads)), ensure_ascii=False))
+        return 0
+    if args.render:
+        src = Path(args.render)
+        out_path = Path(args.out) if args.out else src.with_suffix(".md")
+        gpu = GPU_MD.read_text(encoding="utf-8") if GPU_MD.exists() else None
+        out_path.write_text(render_markdown(load_results(src), scale=_read_json(SCALE_JSON), gpu=gpu,
+                                            out_path=out_path), encoding="utf-8")
+        print(f"wrote {out_path}")
         return 0
     from indexing.config import get_settings
 
