@@ -94,13 +94,19 @@ DAMAGE = {
 
 
 @pytest.mark.parametrize("damage", list(DAMAGE))
-def test_damaged_index_is_detected_and_rebuilt(damage: str, small_index: Path, tmp_path: Path, embeddings) -> None:
+def test_damaged_index_is_detected(damage: str, small_index: Path, tmp_path: Path, embeddings) -> None:
+    settings = copy_small(small_index, tmp_path / "kb")
+    DAMAGE[damage](store.live_generation(settings))
+    with pytest.raises(store.IndexCorrupt, match="索引"):
+        store.open_index(settings, embeddings, embeddings.model_id, JiebaChunker().version)
+
+
+# Rebuilding re-embeds everything, so only the Chroma cases go all the way (a deleted Chroma folder: below).
+@pytest.mark.parametrize("damage", ["garbage sqlite", "truncated sqlite"])
+def test_damaged_chroma_is_rebuilt_at_open(damage: str, small_index: Path, tmp_path: Path, embeddings) -> None:
     settings = copy_small(small_index, tmp_path / "kb")
     before = index_view(settings, embeddings)
-    gen = settings.index_dir / before[2]
-    DAMAGE[damage](gen)
-    with pytest.raises(store.IndexCorrupt):
-        store.open_index(settings, embeddings, embeddings.model_id, JiebaChunker().version)
+    DAMAGE[damage](settings.index_dir / before[2])
     messages: list[str] = []
     kb = KnowledgeBase(settings, embeddings=embeddings, progress=messages.append)
     index = kb.open()

@@ -146,10 +146,10 @@ def test_hostile_questions_are_answered_from_the_corpus_only(case: str, knowledg
         assert out["abstained"]  # an English question does not match the Chinese corpus: abstain, don't guess
 
 
-def test_kb_ask_cli_bad_input(built_settings) -> None:
+def test_kb_ask_cli_bad_input(built_settings, tmp_path: Path) -> None:
     """`kb ask --json` over the full index: one invalid question, undecodable argv bytes, a GBK argv,
     and a batch of every bad question; each printed line is valid JSON."""
-    batch_file = built_settings.data_dir / "hardening-batch.jsonl"
+    batch_file = tmp_path / "hardening-batch.jsonl"
     questions = [q for q, _ in INVALID.values()] + [q for q, _ in ANSWERED.values()] + list(HOSTILE.values())
     with open(batch_file, "w", encoding="utf-8") as fh:
         for n, q in enumerate(questions):
