@@ -10,6 +10,9 @@ from indexing.loaders import iter_corpus, load_document
 from indexing.manifest import read_manifest
 from indexing.types import Document
 
+# The browser harness's fixtures (one chromium and one app server for the whole session).
+pytest_plugins = ["browser"]
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PLAN_FILE = "plan/xinjiang-env-protection-13th-fyp-2017.txt"
 

@@ -23,11 +23,6 @@ from kb.obligations import build_register
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
-# The harness's fixtures, made visible to the tests of this module.
-app_server = harness.app_server
-browser = harness.browser
-page_session = harness.page_session
-
 
 @pytest.fixture(scope="module")
 def register(tmp_path_factory: pytest.TempPathFactory):

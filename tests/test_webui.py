@@ -23,13 +23,6 @@ from indexing.config import Settings
 from indexing.types import Citation, Document, Section
 from kb import webui
 
-# The harness's fixtures, made visible to the tests of this module.
-app_server = harness.app_server
-admin_server = harness.admin_server
-browser = harness.browser
-page_session = harness.page_session
-phone_session = harness.phone_session
-
 # --- units: rendering ----------------------------------------------------------------------------
 
 
