@@ -245,26 +245,18 @@ def swap_in(settings: Settings, gen_dir: Path) -> None:
 
 
 def collect_garbage(settings: Settings) -> None:
-    """Remove abandoned and superseded generations, keeping the live one and the one before it."""
+    """Remove abandoned and superseded generations, keeping the live one and the one before it.
+
+    Called by the indexer while it holds the lock, so a generation without metadata is abandoned.
+    """
     live = live_generation(settings)
     gens = sorted(p for p in settings.index_dir.glob("g-*") if p.is_dir())
     keep = {live.name} if live else set()
     finished = [g for g in gens if (g / META).exists() and (live is None or g.name != live.name)]
     keep.update(g.name for g in finished[-(KEEP_GENERATIONS - 1) :] if KEEP_GENERATIONS > 1)
     for g in gens:
-        if g.name in keep or _building(g):
-            continue
-        if settings.chroma_url:
-            try:
-                chroma_client(settings, g).delete_collection(_collection_name(g.name))
-            except Exception:
-                pass
-        shutil.rmtree(g, ignore_errors=True)
-
-
-def _building(gen_dir: Path) -> bool:
-    """A generation without metadata younger than an hour may still be being built by a live indexer."""
-    return not (gen_dir / META).exists() and time.time() - gen_dir.stat().st_mtime < 3600
+        if g.name not in keep:
+            remove_generation(settings, g)
 
 
 def remove_abandoned(settings: Settings) -> None:
