@@ -962,8 +962,10 @@ NOTES: list[str] = [
     "- **Dev set only.** Everything here was tuned on eval/qa_dev.jsonl; there is no held-out split, so the "
     "figures are optimistic for unseen questions (most for the paraphrases, whose aliases in kb/query.py were read "
     "off this set's misses). The R@5 odd/even columns of the fusion sweep show how much a choice rests on a few "
-    "questions; Chroma's approximate search and multi-threaded float sums make single questions flip between runs "
-    "(about ±0.006 on a 168-question rate).",
+    "questions. The dense candidates come from Chroma's approximate HNSW search, whose top 50 differ slightly "
+    "between processes (checked: same index, same query vector, a different 50th neighbour), so a question or two "
+    "flips between runs: over the last runs R@5 was 0.952–0.958, answer accuracy 0.845–0.851 and answerable "
+    "wrongly abstained 0.048–0.054 (the limit 0.05 sits inside that range).",
     "- **What was tuned, in order** (each commit message has the before/after): fusion RRF 0.7/0.3 → convex "
     "0.7·BM25/max + 0.3·min-max cosine (R@5 0.827 → 0.923: RRF flattens BM25's large score gaps, which on this "
     "corpus are the signal); colloquial aliases and a definition expansion (是指/含义/用语) in kb/query.py (→ 0.958, "
@@ -972,9 +974,9 @@ NOTES: list[str] = [
     "the passages lowers the confidence), the asked-for fact quoted even when it sits in a far clause or in a "
     "list's lead-in (罚款/拘留 articles), and the abstention threshold 0.15 → 0.18 from the sweep above; "
     "userdict.txt gained 环境日 and 二噁英 (law short names were tried and measured worse, so left out).",
-    "- **Ablations:** structure is worth the most (without headings R@5 drops 0.958 → 0.923 and answer accuracy "
-    "0.851 → 0.774, since chunks then cross articles and lose their section path); each retriever alone is worse "
-    "than the hybrid (BM25 0.905, dense 0.690 R@5). The user dictionary is neutral on this set for BM25 "
+    "- **Ablations:** structure is worth the most (without headings R@5 drops ~0.955 → 0.923 and answer accuracy "
+    "~0.85 → 0.77, since chunks then cross articles and lose their section path); each retriever alone is worse "
+    "than the hybrid (R@5 BM25 0.905, dense about 0.70). The user dictionary is neutral on this set for BM25 "
     "(within a question either way): its terms are mostly whole words jieba's search mode also emits, and the "
     "ablation leaves the composer's (dictionary-aware) term matching in place.",
     "- **Kept by measurement:** chunk budget 160 jieba words (BM25 is flat from 60 up; the hybrid at 80 gains R@1 "
@@ -984,14 +986,14 @@ NOTES: list[str] = [
     "offline check.",
     "- **Targets missed, and why.** Evidence R@5 misses are one multi-location list question and paraphrases that "
     "share no content word with their evidence (城里零散的炉子, 发完, 树林覆盖, 找不到是谁污染); the dense model that "
-    "should bridge them is weak here (dense alone R@5 0.708). Answer and citation accuracy are ≥ 0.93 in every "
+    "should bridge them is weak here (dense alone R@5 about 0.70). Answer and citation accuracy are ≥ 0.93 in every "
     "category except paraphrases (about 0.51): the extractive composer scores sentences lexically, so a colloquial "
     "question quotes a lexically closer wrong sentence; the other misses are table cells (专栏 rows for 伊宁市, "
     "医疗废物) and a list whose items follow a heading. Abstention: the confidence is lexical support, and "
     "colloquial paraphrases and unanswerable questions both lack corpus words, so the two targets cannot both be met "
-    "with one threshold (see the sweep); at 0.18, 14/18 unanswerable are abstained with 8/168 answerable wrongly "
-    "abstained. Stronger models (a reranker, a better Chinese embedder) are the way past these; none ships offline "
-    "(shared notes, models.md).",
+    "with one threshold (see the sweep); at 0.18, 14/18 unanswerable are abstained with 8–9/168 answerable "
+    "wrongly abstained. Stronger models (a reranker, a better Chinese embedder) are the way past these; none "
+    "ships offline (shared notes, models.md).",
     "- **Latency depends on the machine's load**, and this machine is shared (load average 5–13 on its 2 cores during "
     "most of this work). Compose takes ~3 ms, BM25 ~8 ms, Chroma ~10 ms: the query embedding is nearly all of it. "
     "Measured in the speed workers: idle machine, torch's default of one intra-op thread per core (2) gives p50 "
@@ -999,15 +1001,23 @@ NOTES: list[str] = [
     "163 ms / p95 266 ms with 2 threads against 40 / 52 ms with one, and single query embeddings took 150–1500 ms "
     "with 2 threads. Encoding queries with one thread (indexing/embeddings.py) trades ~10 ms when idle for "
     "predictable latency under load; batch indexing still wants all cores.",
+    "- **Scale** (eval/scale.py, stand-in vectors): index time grows about linearly with the corpus (11 s → 69 s → "
+    "844 s for 1× → 10× → 100×), dominated at 100× by loading + jieba chunking (351 s) and writing Chroma + BM25 "
+    "(339 s); the real model adds chunks ÷ its throughput, 4–16 passages/s on these 2 cores depending on load "
+    "(4.1 in the scale run's own 48-passage sample, 16 in a quiet full `kb index --rebuild`), i.e. 2.7–10.5 hours "
+    "at 100× on CPU against seconds on one H200 (eval/GPU.md). Disk is ~9 MiB per 1,000 chunks, peak RSS while "
+    "indexing 1.3 GiB at 100× (plus ~1 GiB when the real model is loaded), and a query without its embedding stays "
+    "at 10–35 ms. Recall@5 falls steeply with size because the synthetic regulations are near-duplicates of real "
+    "articles; that is the case for document filters or a reranker, not for a different fusion.",
     "- **Memory:** both pipelines are dominated by torch and the embedding model (~1.1 GiB); the index itself is "
     "~18 MiB on disk. Peaks are the kernel's VmHWM (ru_maxrss would carry the size of the process that started "
     "a worker into it, on Linux).",
     "- **Index freshness:** indexing/userdict.txt is not part of the index fingerprint, so after editing it "
     "`kb index` reports the index as up to date while its BM25 keeps the old tokens; `kb index --rebuild` is needed "
     "(or the fingerprint should include the dictionary's hash).",
-    "- **Cost of the first run:** baselines and ablations need ~2,000 passages embedded that the live index does "
+    "- **Cost of the first run:** baselines and ablations need ~4,100 passages embedded that the live index does "
     "not hold (tens of minutes on 2 shared cores); they are kept in `<data dir>/eval-cache` (keyed by text hash and "
-    "model), so later runs take ~15 minutes. Copying that folder to another data dir reuses it.",
+    "model), so later runs take 3–15 minutes depending on the load. Copying that folder to another data dir reuses it.",
 ]
 
 
