@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from langchain_text_splitters import TextSplitter
 
 from indexing.structure import box_header, parse_sections
-from indexing.tokenize import count_tokens
+from indexing.tokenize import DICT_VERSION, count_tokens
 from indexing.types import Chunk, Document, Section
 
 CHUNKER_VERSION = "jieba-struct-1"
@@ -81,7 +81,7 @@ class JiebaChunker(TextSplitter):
     @property
     def version(self) -> str:
         """Identifier that changes whenever the chunks this splitter makes would change."""
-        return f"{CHUNKER_VERSION}-b{self.budget}-o{self.overlap_sentences}"
+        return f"{CHUNKER_VERSION}-b{self.budget}-o{self.overlap_sentences}-d{DICT_VERSION}"
 
     def split_text(self, text: str) -> list[str]:
         """LangChain entry point: sentence-whole pieces of plain text within the token budget."""

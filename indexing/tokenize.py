@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import threading
@@ -10,6 +11,8 @@ from functools import cache
 from pathlib import Path
 
 USER_DICT = Path(__file__).with_name("userdict.txt")
+# Part of the chunker version: a dictionary change re-cuts every BM25 token list, so it must rebuild the index.
+DICT_VERSION = hashlib.sha1(USER_DICT.read_bytes()).hexdigest()[:8]
 
 # Function words and particles that carry no retrieval signal in regulatory Chinese.
 STOPWORDS = frozenset(
