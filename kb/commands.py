@@ -7,6 +7,7 @@ import errno
 import json
 import sys
 import time
+from pathlib import Path
 
 from indexing import store
 from indexing.config import Settings
@@ -17,7 +18,7 @@ from kb.service import KnowledgeBase
 def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     """Build or update the index and print documents, chunks, tokens and seconds per stage."""
     if args.corpus:
-        settings.corpus_dir = __import__("pathlib").Path(args.corpus).resolve()
+        settings.corpus_dir = Path(args.corpus).resolve()
     kb = KnowledgeBase(settings)
     t0 = time.perf_counter()
     try:
