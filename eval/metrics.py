@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import resource
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -219,3 +220,18 @@ def fmt(x: float, digits: int = 3) -> str:
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "–"
     return f"{x:.{digits}f}"
+
+
+def peak_rss_mb() -> float:
+    """Peak resident set size of this process in MiB: VmHWM of /proc/self/status on Linux.
+
+    Not ru_maxrss: Linux carries a process's pre-exec high-water mark into it, so a worker started from a big
+    parent would report the parent's size.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text(encoding="ascii").splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024.0
+    except (OSError, ValueError):
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0

@@ -23,7 +23,6 @@ import dataclasses
 import json
 import math
 import os
-import resource
 import subprocess
 import sys
 import threading
@@ -327,21 +326,6 @@ def variant_index(settings, name: str, chunker, embeddings, progress: Callable[[
 # Speed workers
 
 
-def _rss_mb() -> float:
-    """Peak resident set size of this process in MiB: VmHWM of /proc/self/status on Linux.
-
-    Not ru_maxrss: Linux carries a process's pre-exec high-water mark into it, so a worker started from a big
-    parent would report the parent's size.
-    """
-    try:
-        for line in Path("/proc/self/status").read_text(encoding="ascii").splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024.0
-    except (OSError, ValueError):
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-
-
 class _RSSSampler:
     """Samples this process's RSS with psutil every 50 ms and keeps the peak."""
 
@@ -362,7 +346,7 @@ class _RSSSampler:
         """Stop sampling; the peak in MiB (at least ru_maxrss)."""
         self._stop.set()
         self._t.join()
-        return max(self.peak / 2**20, _rss_mb())
+        return max(self.peak / 2**20, M.peak_rss_mb())
 
 
 def _speed(answer: Callable[[str], object], questions: Sequence[str]) -> dict:

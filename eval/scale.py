@@ -32,7 +32,6 @@ import json
 import os
 import random
 import re
-import resource
 import shutil
 import subprocess
 import sys
@@ -43,6 +42,8 @@ from pathlib import Path
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
+
+from eval.metrics import peak_rss_mb
 
 EVAL_DIR = Path(__file__).resolve().parent
 SCALE_JSON = EVAL_DIR / "scale.json"
@@ -276,17 +277,6 @@ def grow_corpus(src: Path, out: Path, factor: float, seed: int = 7) -> dict:
 # One measured point (in its own process)
 
 
-def _peak_rss_mb() -> float:
-    """This process's peak RSS in MiB (VmHWM; ru_maxrss would include the parent's size at exec on Linux)."""
-    try:
-        for line in Path("/proc/self/status").read_text(encoding="ascii").splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024.0
-    except (OSError, ValueError):
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-
-
 def _du_mb(path: Path) -> float:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 2**20
 
@@ -310,7 +300,7 @@ def measure_point(corpus: Path, data: Path, questions: Sequence[dict] | None = N
     t0 = time.perf_counter()
     report = build_index(settings, rebuild=True, embeddings=emb, chunker=chunker)
     index_s = time.perf_counter() - t0
-    rss_index = _peak_rss_mb()
+    rss_index = peak_rss_mb()
     index = store.open_index(settings, emb, emb.model_id, chunker.version)
     searcher = Searcher(index, emb)
     texts = {c.chunk_id: M.squash_evidence(c.text) for c in index.chunks}
