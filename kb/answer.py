@@ -50,6 +50,14 @@ RETRIEVAL_WEIGHT = 0.15  # weight of the passage's normalised retrieval score
 # A question that names a document ("按环境影响评价法…", "噪声污染防治法所称…") is answered from that document:
 # its sentences get this bonus (dev set: q087, q116, q128 were answered from another law quoting the same words).
 NAMED_DOC_BONUS = 0.3
+# A sentence that neither names nor follows the place the question names answers for another place ("伊宁市" asked,
+# "全区…平均下降18.3%" found); one that names only years or plan periods other than the question's answers for
+# another time ("到2020年" asked, "“十二五”期间…提高到4.7%" found).
+PLACE_MISS_PENALTY = 0.3
+TIME_CONFLICT_PENALTY = 0.3
+# The sentence states the asked-for fact next to the word the question asks it of ("罚多少" -> "…的罚款",
+# "按多少比例征收" -> "减按百分之七十五征收").
+ASKED_BONUS = 0.15
 CONTEXT_CREDIT = 0.5  # a word found earlier in the passage or in its title or section, not in the sentence
 PARTIAL_CREDIT = 0.5  # a long word not found whole, scaled by the share of its sub-words found
 EXTRA_SENTENCE_RATIO = 0.85  # list/general answers add sentences scoring at least this share of the best
@@ -131,6 +139,7 @@ _ENUMERATION_RE = re.compile(r"(?:[^、，。；]{1,20}、){2,}")  # at least th
 _ENUM_RE = re.compile(r"^(?:[（(][一二三四五六七八九十\d]+[）)]|[一二三四五六七八九十]+、|\d+[.、．])")
 _LEAD_CLAUSE_RE = re.compile(r"^(?:到|至|在|于|从)?\s*(?:(?:19|20)\d{2}\s*年|“?十[二三四]五”?)[^，,]{0,6}$")
 _ARTICLE_IN_Q = re.compile(rf"第[{_CN_NUM}]+条")
+_SCOPES = frozenset(("全区", "全疆"))  # the plan's default scope: a sentence need not repeat it
 _PLACE_NAMES = frozenset(fold_for_match(p) for p in PLACES if len(p) >= 2 and p not in ("城市", "村庄", "县城"))
 # "多少亿元", "多少微克/立方米": the unit an amount is asked in (个/次/天… are too generic to require).
 _ASKED_UNIT = re.compile(
@@ -138,8 +147,19 @@ _ASKED_UNIT = re.compile(
 )
 _ANCHOR_RE = re.compile(r"^(?:(?:19|20)\d{2}年?|“?十[一二三四五]五”?|.{2,8}(?:省|市|县|州|地区|盟))$")
 _TIME_ANCHOR_RE = re.compile(r"^(?:(?:19|20)\d{2}年?|“?十[一二三四五]五”?)$")
+# Words asking for the fact; the content word before one ("罚多少", "下降多少") or after it ("多少比例征收") names
+# what the fact is of.
+_ASK_WORDS = frozenset("多少 几 多久 多长 多大 多高 多远 多少钱 几年 几次 几天 几个 哪年 哪一年 何时".split())
+# Verbs of a target value ("达到多少"): every target sentence has one, so they only steer which value is quoted;
+# the change verbs among them still have to be in the answering sentence ("下降多少" is not answered by a level).
+_COMPARATORS = frozenset(
+    "达到 达 不低于 不高于 不超过 低于 高于 控制 控制在 提高 提高到 提升到 降低到 降至 保持在 累计 增加到".split()
+)
+_CHANGES = frozenset("下降 降低 减少 增长 增加 削减 降".split())
+_PERIOD_YEARS = {"十一五": (2006, 2010), "十二五": (2011, 2015), "十三五": (2016, 2020), "十四五": (2021, 2025)}
+_SENTENCE_TIME = re.compile(r"(?<!\d)((?:19|20)\d{2})(?=年)|(十[一二三四]五)")
 _SENT_END = re.compile(r"[。！？；!?;]+[”’」』]*|\n+")
-_CLAUSE_END = re.compile(r"[，,]")
+_CLAUSE_END = re.compile(r"[，,]|……")  # "……" joins the pieces of a quote
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _TRAILING_PUNCT = "。；;，,、：: \t"
 _SENTENCE_FINAL = "。！？；!?;：:"
@@ -158,6 +178,19 @@ class _AnyOf:
             if m:
                 return m
         return None
+
+
+class _Near:
+    """Matches where a feature matches in a text that also holds one of the asked words."""
+
+    def __init__(self, feature: re.Pattern[str] | _AnyOf, asked: Sequence[str]) -> None:
+        self.feature = feature
+        self.asked = tuple(asked)
+
+    def search(self, text: str) -> re.Match[str] | None:
+        """The feature's match, when the text holds an asked word."""
+        folded = fold_for_match(text)
+        return self.feature.search(text) if any(a in folded for a in self.asked) else None
 
 
 _FEATURES: dict[str, re.Pattern[str] | _AnyOf] = {
@@ -323,6 +356,44 @@ def _credit(term: _Term, text: str) -> float:
     return 0.0
 
 
+_NOT_ASKED_OF = frozenset("要 能 会 可能 可以 需要 应该 必须 大概 一共 总共 最多 最少 至少 按 为 是 有".split())
+
+
+def _asked_words(text: str) -> tuple[str, ...]:
+    """What the question asks a fact of: the content word before 多少/几/多久… and up to two after it, folded
+    ("个人可能被罚多少" -> 罚; "环保税按多少比例征收" -> 比例, 征收)."""
+    words = [fold_for_match(w) for w in tokenize.cut_words(text)]
+
+    def content(w: str) -> bool:
+        return bool(_CJK.search(w)) and w not in tokenize.STOPWORDS and w not in _NOT_ASKED_OF and (
+            w not in _QUESTION_WORDS and w not in _ASK_WORDS)
+
+    out: list[str] = []
+    for i, w in enumerate(words):
+        if w not in _ASK_WORDS:
+            continue
+        if i > 0 and content(words[i - 1].removeprefix("被") or words[i - 1]):
+            out.append(words[i - 1].removeprefix("被") or words[i - 1])
+        for after in words[i + 1:i + 3]:
+            if not _CJK.search(after):
+                break
+            if content(after):
+                out.append(after)
+    return tuple(dict.fromkeys(out))
+
+
+def _sentence_years(text: str) -> set[int]:
+    """Years a sentence names, plan periods ("十二五") expanded to the years they cover."""
+    years: set[int] = set()
+    for m in _SENTENCE_TIME.finditer(text):
+        if m.group(1):
+            years.add(int(m.group(1)))
+        else:
+            first, last = _PERIOD_YEARS[m.group(2)]
+            years.update(range(first, last + 1))
+    return years
+
+
 def _idf_weights(terms: list[_Term], sentences: list[_Sentence], idf: Mapping[str, float] | None) -> list[float]:
     if idf:
         top = max(idf.values())
@@ -351,12 +422,13 @@ def _clause_score(text: str, terms: list[_Term], weights: list[float]) -> float:
 
 def _cut_quote(
     sentence: str, terms: list[_Term], weights: list[float], feature: re.Pattern[str] | _AnyOf | None, limit: int,
-    detach_fact: bool = False,
+    detach_fact: bool = False, asked: Sequence[str] = (),
 ) -> str:
     """The sentence, or for a long one its best run of clauses (plus its leading time clause).
 
     The run starts at the clause that best matches the question, grows by neighbouring clauses that
     add question words, and reaches the nearest clause holding the asked-for fact when it lacks one.
+    With ``asked`` words, a clause holding both a fact and an asked word is the fact clause when there is one.
     With ``detach_fact``, a fact clause too far away to join the run is quoted on its own, joined to the
     run by "……" ("排放油烟的餐饮服务业经营者未安装油烟净化设施……处五千元以上五万元以下的罚款").
     """
@@ -368,6 +440,10 @@ def _cut_quote(
     lead = 0 if len(spans) > 1 and _LEAD_CLAUSE_RE.match(texts[0].strip()) else None
     scores = [_clause_score(t, terms, weights) for t in texts]
     has_fact = [bool(feature and feature.search(t)) for t in texts]
+    if asked and feature:  # the asked-for fact is the one stated next to what it is asked of
+        near = [bool(_Near(feature, asked).search(t)) for t in texts]
+        if any(near):
+            has_fact = near
     best = max((i for i in range(len(spans)) if i != lead), key=lambda i: (scores[i], has_fact[i], -i))
     lo = hi = best
 
@@ -402,6 +478,23 @@ def _cut_quote(
     if lead is not None and lo > 0:
         quote = f"{texts[lead].strip()}，{quote}"
     return quote
+
+
+def _introduces(sentence: str) -> bool:
+    """A sentence that introduces what follows it: a list lead-in ending in "：", or a title line (no final
+    punctuation, not a table row) that survived as a candidate because it names a figure."""
+    return sentence[-1] in "：:" or (sentence[-1] not in _SENTENCE_FINAL and "\t" not in sentence
+                                    and "|" not in sentence and len(sentence) <= 60)
+
+
+def _paragraph_end(text: str, spans: list[tuple[int, int]], j: int) -> int:
+    """End of the paragraph starting at sentence j: its sentences up to a line break, within MAX_LIST_CHARS."""
+    end = spans[j][1]
+    for s, e in spans[j + 1:]:
+        if "\n" in text[end:s] or e - spans[j][0] > MAX_LIST_CHARS:
+            break
+        end = e
+    return end
 
 
 def _list_lead(text: str, spans: list[tuple[int, int]], i: int, feature: re.Pattern[str] | _AnyOf,
@@ -443,11 +536,13 @@ def _party(clause: str) -> str | None:
     return m.group(0) if m else None
 
 
-def _key_facts(quote: str, cues: list[str], terms: list[_Term], weights: list[float]) -> list[str]:
+def _key_facts(quote: str, cues: list[str], terms: list[_Term], weights: list[float],
+               asked: Sequence[str] = ()) -> list[str]:
     """Facts like "期限：2017年底前", "数值：90%" that are substrings of the quote.
 
     Each fact is taken from the clause of the quote that best matches the question among those
-    holding such a fact (so "…达到71.6%，其中乌鲁木齐市达到75%" answers 75% for 乌鲁木齐市).
+    holding such a fact (so "…达到71.6%，其中乌鲁木齐市达到75%" answers 75% for 乌鲁木齐市), preferring a clause
+    that also holds an asked word (see ``_asked_words``).
     """
     clauses = [quote[s:e] for s, e in _clauses(quote)]
     # A clause opening with 其中 narrows the sentence to a sub-case; when it matches the question at
@@ -460,14 +555,15 @@ def _key_facts(quote: str, cues: list[str], terms: list[_Term], weights: list[fl
         if cue not in _LEAD_LABELS:
             continue
         patterns = (TARGET_VALUE_RE, TARGET_RE) if cue == "target" else (_FEATURES[cue],)
-        for pattern in patterns:
-            found = [(scores[i], -i, c) for i, c in enumerate(clauses) if pattern.search(c)]
-            if found:
-                clause = max(found)[2]
-                value = _party(clause) if cue == "party" else pattern.search(clause).group(0).strip()
-                if value:
-                    facts.append(f"{_LEAD_LABELS[cue]}：{value}")
-                break
+        # A clause holding an asked word first, then the more specific pattern, then the better-matching clause.
+        found = [(any(a in fold_for_match(c) for a in asked), -p, scores[i], -i, c)
+                 for p, pattern in enumerate(patterns) for i, c in enumerate(clauses) if pattern.search(c)]
+        if found:
+            _, p, *_, clause = max(found)
+            pattern = patterns[-p]
+            value = _party(clause) if cue == "party" else pattern.search(clause).group(0).strip()
+            if value:
+                facts.append(f"{_LEAD_LABELS[cue]}：{value}")
     return facts
 
 
@@ -531,7 +627,7 @@ def _missing_anchors(question: str, terms: list[_Term], best: _Sentence, passage
     missing = sum(1 for name in _proper_names(question)
                   if name not in known and not any(name in text for text in passages))
     for t in terms:
-        if not t.anchor:
+        if not t.anchor or t.forms[0] in _SCOPES:
             continue
         time_anchor = bool(_TIME_ANCHOR_RE.match(t.forms[0]))
         if not any(f in text for f in t.forms for text in (passages if time_anchor else [where])):
@@ -611,6 +707,11 @@ def compose(
     article = _ARTICLE_IN_Q.search(nq.text)
     feature = _definition_feature(terms) if chosen_route == "definition" and terms else _FEATURES.get(chosen_route)
     bonus = DEFINITION_BONUS if chosen_route == "definition" else ROUTE_BONUS
+    asked = _asked_words(nq.text) if chosen_route in _LEAD_LABELS else ()
+    specific = [a for a in asked if a not in _COMPARATORS and a not in _CHANGES]
+    near = _Near(feature, specific) if specific and feature else None
+    places = [t for t in terms if t.anchor and not _TIME_ANCHOR_RE.match(t.forms[0]) and t.forms[0] not in _SCOPES]
+    years = set(nq.years)
     for sent in sentences:
         chunk = hits[sent.hit][0]
         support = 0.0
@@ -631,10 +732,21 @@ def compose(
             sent.score += ARTICLE_BONUS
         if chunk.title in named:
             sent.score += NAMED_DOC_BONUS
+        where = sent.folded + "\n" + sent.context
+        if any(not any(f in where for f in t.forms) for t in places):
+            sent.score -= PLACE_MISS_PENALTY
+        named_years = _sentence_years(sent.folded)
+        if years and named_years and not named_years & years:
+            sent.score -= TIME_CONFLICT_PENALTY
+        if near and any(near.search(sent.folded[a:b]) for a, b in _clauses(sent.folded)):
+            sent.score += ASKED_BONUS
     ranked = sorted(sentences, key=lambda s: (-s.score, s.hit, s.start))
     best = ranked[0] if ranked else None
     missing = (_missing_anchors(nq.text, terms, best, passages, fold_for_match(_header(hits[best.hit][0])))
                if best else 0)
+    changes = [a for a in asked if a in _CHANGES]
+    if best and changes and "\t" not in best.folded and not any(a in best.folded for a in changes):
+        missing += 1  # "下降多少" answered by a sentence that states no change
     confidence = best.lex * ANCHOR_MISS_FACTOR**missing if best else 0.0
 
     if best is None or confidence < ABSTAIN_THRESHOLD:
@@ -646,8 +758,8 @@ def compose(
 
     # The answering sentences: the best one; list/general questions may add close runners-up.
     extra = {"list": 2, "general": 1}.get(chosen_route, 0)
-    if hits[best.hit][0].text[best.start:best.end][-1] in "：:":
-        extra = 0  # the best sentence introduces a list: its items are the answer
+    if _introduces(hits[best.hit][0].text[best.start:best.end]):
+        extra = 0  # the best sentence introduces a list or a paragraph: what follows it is the answer
     runners_up = [s for s in ranked[1:] if s.score >= EXTRA_SENTENCE_RATIO * best.score
                   and s.lex >= ABSTAIN_THRESHOLD]
     order: list[int] = []  # hit indices in citation order
@@ -657,16 +769,22 @@ def compose(
         chunk = hits[sent.hit][0]
         spans = spans_by_hit[sent.hit]
         text = chunk.text[sent.start:sent.end]
+        i = spans.index((sent.start, sent.end))
         if text[-1] in "：:":
-            end = spans[_list_end(chunk.text, spans, spans.index((sent.start, sent.end))) - 1][1]
+            end = spans[_list_end(chunk.text, spans, i) - 1][1]
             quote = chunk.text[sent.start:end].replace("\n", "").rstrip(_TRAILING_PUNCT)
+        elif _introduces(text) and i + 1 < len(spans):  # a title line ("2. …的北疆4个城市"): add what it titles
+            end = _paragraph_end(chunk.text, spans, i + 1)
+            quote = text + chunk.text[spans[i + 1][0]:end].replace("\n", "").rstrip(_TRAILING_PUNCT)
         else:
             end = sent.end
             limit = QUOTE_LIMITS.get(chosen_route, MAX_QUOTE_CHARS)
-            quote = _cut_quote(text, terms, weights, feature, limit, detach_fact=chosen_route in _LEAD_LABELS)
+            quote = _cut_quote(text, terms, weights, feature, limit, detach_fact=chosen_route in _LEAD_LABELS,
+                               asked=asked)
             if sent.lead:  # an item of a list whose lead-in states the fact: quote both
                 lead_text = chunk.text[sent.lead[0]:sent.lead[1]]
-                quote = f"{_cut_quote(lead_text, terms, weights, feature, limit, detach_fact=True)}……{quote}"
+                lead_quote = _cut_quote(lead_text, terms, weights, feature, limit, detach_fact=True, asked=asked)
+                quote = f"{lead_quote}……{quote}"
         if sent.hit not in highlights:
             order.append(sent.hit)
             highlights[sent.hit] = (sent.lead[0] if sent.lead else sent.start, end)
@@ -681,7 +799,7 @@ def compose(
     best_span = _best_spans(ranked)
     citations = [_citation(n + 1, hits[h][0], hits[h][1], highlights.get(h, best_span.get(h)))
                  for n, h in enumerate(order)]
-    facts = _key_facts(quotes[0][0], cues, terms, weights)
+    facts = _key_facts(quotes[0][0], cues, terms, weights, asked)
     best_chunk = hits[best.hit][0]
     if _ASKS_ARTICLE.search(nq.text) and best_chunk.article and best_chunk.article in best_chunk.text:
         facts.insert(0, f"条文：{best_chunk.article}")

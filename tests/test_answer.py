@@ -346,3 +346,56 @@ def test_compose_from_obligations_lists_cited_duties() -> None:
     ]
     assert len(ans.citations) == 1 and ans.citations[0].text == passage and ans.n_quoted == 1
     assert_grounded(ans)
+
+
+# Which sentence answers: place, time and the word the fact is asked of (real plan and law text).
+TAX = "laws/env-protection-tax-law-2018.md"
+P_PM25_TARGETS = _chunk(
+    PLAN, _between(PLAN, "1. 2015年细颗粒物平均浓度未达标的城市", "2. 2015年细颗粒物年均浓度已达标"),
+    "专栏3 “十三五”期间各城市细颗粒物浓度下降目标要求 > 一、北疆城市",
+)
+P_PM25_MET = _chunk(
+    PLAN, _between(PLAN, "2. 2015年细颗粒物年均浓度已达标的北疆4个城市", "(2015年4城市"),
+    "专栏3 “十三五”期间各城市细颗粒物浓度下降目标要求 > 一、北疆城市",
+)
+P_AIR_2020 = _chunk(PLAN, _line(PLAN, "到2020年，北疆未达标城市"), TASKS + " > （一）全面实施大气污染防治行动计划")
+P_REVIEW_ECO = _chunk(PLAN, _line(PLAN, "牧还草、生态修复、荒漠化治理等生态工程"), "一、环境保护基础与形势")
+
+
+def _tax_chunk() -> Chunk:
+    text = _line(TAX, "第十三条 ")
+    source = _source(TAX)
+    start = source.index(text)
+    return Chunk(chunk_id=f"tax#{start}", doc_id="env-protection-tax-law-2018", title="中华人民共和国环境保护税法",
+                 kind="law", section="第三章 税收减免", start=start, end=start + len(text), text=text,
+                 embed_text=f"中华人民共和国环境保护税法\n第三章 税收减免\n{text}", article="第十三条")
+
+
+def test_place_of_the_question_picks_its_sentence():
+    ans = compose("“十三五”期间伊宁市的PM2.5浓度要下降多少？", _hits(P_PM25_TARGETS, P_AIR_TARGETS))
+    assert not ans.abstained
+    assert ans.answer.startswith("数值：下降15%")
+    assert "18.3%" not in ans.answer
+    assert_grounded(ans)
+
+
+def test_sentence_about_another_plan_period_loses():
+    ans = compose("到2020年全区森林覆盖率要提高到多少？", _hits(P_REVIEW_ECO, P_ECO_TARGETS, P_AIR_2020))
+    assert not ans.abstained
+    assert "5.6%" in ans.answer and "4.7%" not in ans.answer
+    assert_grounded(ans)
+
+
+def test_fact_next_to_the_asked_word_is_quoted():
+    ans = compose("排放浓度低于标准百分之三十的，环境保护税按多少比例征收？", _hits(_tax_chunk()))
+    assert not ans.abstained
+    assert "减按百分之七十五征收" in ans.answer
+    assert ans.answer.startswith("数值：百分之七十五")
+    assert_grounded(ans)
+
+
+def test_title_line_is_quoted_with_its_paragraph():
+    ans = compose("2015年细颗粒物年均浓度已达标的北疆4个城市是哪些？", _hits(P_PM25_MET, P_PM25_TARGETS))
+    assert not ans.abstained
+    assert "克拉玛依市、博乐市、塔城市和阿勒泰市" in ans.answer
+    assert_grounded(ans)
