@@ -1,11 +1,11 @@
-"""Validate the gold question set eval/qa_dev.jsonl against the corpus.
+"""Validate a gold question set (eval/qa_dev.jsonl, eval/qa_test.jsonl) against the corpus.
 
 Checks, for every line:
   * schema: id/q/category/doc_id/answers/evidence/note present, ids unique,
     category in CATEGORIES;
   * unanswerable: answers == [], doc_id is None, evidence is None;
   * answerable: doc_id is in corpus/MANIFEST.tsv and points to a text file,
-    the evidence (10-60 chars after deleting all whitespace) occurs in the
+    the evidence (10-80 chars after deleting all whitespace) occurs in the
     document after deleting all whitespace from both sides, and every gold
     answer occurs in the evidence or, failing that, in the same sentence of
     the document (reported as a warning).
@@ -79,8 +79,8 @@ def check(path: Path) -> int:
             errors.append(f"{rid}: answers must be non-empty strings")
             continue
         ev = norm(r["evidence"] or "")
-        if not 10 <= len(ev) <= 60:
-            errors.append(f"{rid}: evidence length {len(ev)} not in 10..60")
+        if not 10 <= len(ev) <= 80:
+            errors.append(f"{rid}: evidence length {len(ev)} not in 10..80")
         text = docs[r["doc_id"]]
         pos = text.find(ev)
         if pos < 0:

@@ -510,6 +510,10 @@ def evaluate(settings, *, quick: bool = False, progress: Callable[[str], None] =
         "ours": ours,
         "runs": [ours],
     }
+    if not quick and M.TEST_PATH.exists():
+        progress("held-out test set …")
+        out["heldout"] = run_kb("heldout", "Ours, held-out test set", kb, ranker_for(ranking_searcher),
+                                M.load_questions(M.TEST_PATH))
     progress("obligations register …")
     reg = score_register(kb.register)
     out["register"] = {k: reg[k] for k in ("deadline_recall", "deadline_precision", "party_accuracy",
@@ -748,6 +752,8 @@ def render_markdown(data: dict, scale: dict | None = None, gpu: str | None = Non
                       fmt(r.summary.answer_accuracy), fmt(r.summary.citation_accuracy))
                      for r in data["runs"] if r.name in ("ours", "lc-dense", "jieba-bm25", "chatchat-rrf")])
 
+    if data.get("heldout"):
+        L += _heldout_section(data["heldout"], s)
     L += ["", "## Per category (ours)", ""]
     cat_rows = []
     for cat in (*M.CATEGORIES, "all"):
@@ -910,6 +916,33 @@ def render_markdown(data: dict, scale: dict | None = None, gpu: str | None = Non
     return "\n".join(L) + "\n"
 
 
+def _heldout_section(run: SystemRun, dev: Summary) -> list[str]:
+    """The held-out test set beside the dev set: the same metrics, per category and overall."""
+    h = run.summary
+    L = ["", f"## Held-out test set ({M.TEST_PATH.name}, {h.n} questions)", "",
+         "Written from the corpus by a separate session that saw neither the system's answers nor the dev set, and "
+         "never used to choose a weight, threshold or lexicon entry: where it is below the dev set, the difference "
+         "is what tuning on the dev set does not carry over.", ""]
+    metrics = [("Evidence Recall@5", "recall_at_5"), ("Evidence Recall@1", "recall_at_1"), ("MRR", "mrr"),
+               ("Answer accuracy", "answer_accuracy"), ("Citation accuracy", "citation_accuracy"),
+               ("Unanswerable abstained", "abstain_unanswerable"), ("Answerable wrongly abstained", "abstain_wrong")]
+    para_h = run.category("paraphrase")
+    rows = [(label, fmt(getattr(dev, key)), fmt(getattr(h, key))) for label, key in metrics]
+    rows.insert(1, ("Evidence Recall@5, paraphrases", "", fmt(para_h.recall_at_5)))
+    rows.insert(5, ("Answer accuracy, paraphrases", "", fmt(para_h.answer_accuracy)))
+    L += _table(["Metric", "Dev set", "Held-out"], rows)
+    L += ["", "Per category (held-out):", ""]
+    cat_rows = []
+    for cat in (*M.CATEGORIES, "all"):
+        sel = run.results if cat == "all" else [r for r in run.results if r.category == cat]
+        if sel:
+            c = M.summarize(sel)
+            cat_rows.append((cat, c.n, fmt(c.recall_at_5), fmt(c.answer_accuracy), fmt(c.citation_accuracy),
+                             fmt(c.abstain_unanswerable), fmt(c.abstain_wrong)))
+    L += _table(["Category", "n", "R@5", "Answer", "Citation", "Unans. abstained", "Wrongly abstained"], cat_rows)
+    return L
+
+
 def _scale_section(scale: dict, out_path: Path) -> list[str]:
     L = ["", "## Scale (eval/scale.py)", "",
          f"Measured {scale.get('date', '?')} ({scale.get('cpus', '?')} cores, shared). {scale.get('note', '')} "
@@ -1043,6 +1076,8 @@ def load_results(path: Path) -> dict:
 
     data["runs"] = [run_of(r) for r in data["runs"]]
     data["ours"] = next(r for r in data["runs"] if r.name == "ours")
+    if data.get("heldout"):
+        data["heldout"] = run_of(data["heldout"])
     return data
 
 

@@ -177,3 +177,11 @@ def test_kb_eval_quick_smoke(built_settings, embeddings, tmp_path):
     assert s["recall_at_5"] >= 0.5 and s["p50_ms"] > 0
     assert 0.0 <= data["register"]["deadline_recall"] <= 1.0
     assert elapsed < 120, f"kb eval --quick took {elapsed:.0f}s"
+
+
+@pytest.mark.parametrize("name", ["qa_dev.jsonl", "qa_test.jsonl"])
+def test_gold_sets_are_verbatim_corpus_evidence(name: str) -> None:
+    """Every evidence string of both question sets is in its document, and every gold answer in its evidence."""
+    from eval.check_qa import check
+
+    assert check(Path(__file__).resolve().parent.parent / "eval" / name) == 0
