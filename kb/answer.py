@@ -38,10 +38,9 @@ from kb.query import PLACES, NormalizedQuery, fold_for_match, normalize_query
 ROUTES = ("deadline", "target", "party", "list", "law", "definition", "general")
 
 # Abstain when the confidence is below this. Calibrated on eval/qa_dev.jsonl with the production hybrid
-# retriever (`kb eval`, "Abstention threshold"): 0.18 is the middle of the plateau 0.175-0.185 where 14/18
-# unanswerable questions are abstained on and 8/168 answerable ones (4.8%) are; at 0.16 it is 13/18 and 3.0%,
-# at 0.19 still 14/18 but 6.0%.
-ABSTAIN_THRESHOLD = 0.18
+# retriever (`kb eval`, "Abstention threshold"): at 0.17 14/18 unanswerable questions are abstained on and 5/168
+# answerable ones (3.0%) are; at 0.16 it is 13/18 and 2.4%, at 0.18-0.20 still 14/18 but 4.2-5.4%.
+ABSTAIN_THRESHOLD = 0.17
 ANCHOR_MISS_FACTOR = 0.25  # confidence factor per question anchor (year, period, place, unit) the answer lacks
 ROUTE_BONUS = 0.15  # the sentence carries the kind of fact the question asks for
 DEFINITION_BONUS = 0.3  # the sentence defines a word of a definition question ("X，是指…")
@@ -266,6 +265,7 @@ class _Sentence:
     lex: float = 0.0
     score: float = 0.0
     lead: tuple[int, int] | None = None  # an item's list lead-in sentence that holds the asked-for fact
+    follow: tuple[int, int] | None = None  # the next sentence of its paragraph, when it holds the asked-for fact
 
 
 def _cues(question: str) -> list[str]:
@@ -338,7 +338,11 @@ def _question_terms(nq: NormalizedQuery, sentences: list[_Sentence]) -> list[_Te
             continue
         words.append(w)
         previous_kept = True
-    terms: dict[str, _Term] = {}
+    # A colloquial phrase of the lexicon is one term, matched by any of its official wordings (its words alone
+    # would ask for what the documents never say: 放羊 is 放牧 there).
+    phrases = {fold_for_match(k): tuple(fold_for_match(f) for f in v) for k, v in nq.phrases.items()}
+    words = [w for w in words if not any(w in k for k in phrases)]
+    terms: dict[str, _Term] = {k: _Term(forms=(k, *v), pieces=(), anchor=False) for k, v in phrases.items()}
     for w in words:
         if w in terms:
             continue
@@ -356,6 +360,7 @@ def _credit(term: _Term, text: str) -> float:
     return 0.0
 
 
+_ASK_PREFIXES = "要被会能可将应需"  # jieba keeps "要罚", "被罚" as one word: the verb is what is asked of
 _NOT_ASKED_OF = frozenset("要 能 会 可能 可以 需要 应该 必须 大概 一共 总共 最多 最少 至少 按 为 是 有".split())
 
 
@@ -372,8 +377,9 @@ def _asked_words(text: str) -> tuple[str, ...]:
     for i, w in enumerate(words):
         if w not in _ASK_WORDS:
             continue
-        if i > 0 and content(words[i - 1].removeprefix("被") or words[i - 1]):
-            out.append(words[i - 1].removeprefix("被") or words[i - 1])
+        before = words[i - 1].lstrip(_ASK_PREFIXES) or words[i - 1] if i > 0 else ""
+        if before and content(before):
+            out.append(before)
         for after in words[i + 1:i + 3]:
             if not _CJK.search(after):
                 break
@@ -514,6 +520,16 @@ def _list_lead(text: str, spans: list[tuple[int, int]], i: int, feature: re.Patt
     found = [(_clause_score(text[a:b], terms, weights), -n, (a, b))
              for n, (a, b) in enumerate(spans[k:j + 1]) if feature.search(text[a:b])]
     return max(found)[2] if found else None
+
+
+def _fact_follow(text: str, spans: list[tuple[int, int]], i: int,
+                 feature: re.Pattern[str] | _AnyOf | _Near) -> tuple[int, int] | None:
+    """The next sentence of sentence i's paragraph when it holds the asked-for fact ("…的单位和个人，…责令停止违法
+    行为；对自然保护区造成破坏的，可以处以300元以上1万元以下的罚款")."""
+    if i + 1 >= len(spans) or "\n" in text[spans[i][1]:spans[i + 1][0]] or text[spans[i][1] - 1] not in "；;":
+        return None
+    a, b = spans[i + 1]
+    return (a, b) if feature.search(text[a:b]) else None
 
 
 def _list_end(text: str, spans: list[tuple[int, int]], i: int) -> int:
@@ -725,8 +741,10 @@ def compose(
             sent.score += bonus
         elif feature and chosen_route in _LEAD_LABELS:
             spans = spans_by_hit[sent.hit]
-            sent.lead = _list_lead(chunk.text, spans, spans.index((sent.start, sent.end)), feature, terms, weights)
-            if sent.lead:
+            i = spans.index((sent.start, sent.end))
+            sent.lead = _list_lead(chunk.text, spans, i, feature, terms, weights)
+            sent.follow = None if sent.lead else _fact_follow(chunk.text, spans, i, near or feature)
+            if sent.lead or sent.follow:
                 sent.score += bonus
         if article and (chunk.article == article.group(0) or chunk.text.startswith(article.group(0))):
             sent.score += ARTICLE_BONUS
@@ -785,6 +803,11 @@ def compose(
                 lead_text = chunk.text[sent.lead[0]:sent.lead[1]]
                 lead_quote = _cut_quote(lead_text, terms, weights, feature, limit, detach_fact=True, asked=asked)
                 quote = f"{lead_quote}……{quote}"
+            elif sent.follow:  # the offence in one sentence, its penalty in the next: quote both
+                end = sent.follow[1]
+                follow_text = chunk.text[sent.follow[0]:end]
+                follow_quote = _cut_quote(follow_text, terms, weights, feature, limit, detach_fact=True, asked=asked)
+                quote = f"{quote}……{follow_quote}"
         if sent.hit not in highlights:
             order.append(sent.hit)
             highlights[sent.hit] = (sent.lead[0] if sent.lead else sent.start, end)

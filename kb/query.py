@@ -8,9 +8,11 @@ concept are kept as ``alternates`` so that matching can accept either.
 
 from __future__ import annotations
 
+import csv
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from pathlib import Path
 
 # Colloquial or abbreviated form -> the form the documents use. Longest keys are matched first, and a
 # key is left alone where it is already part of its canonical form (兵团 inside 新疆生产建设兵团).
@@ -39,6 +41,29 @@ ALIASES: dict[str, str] = {
     "十二五": "“十二五”",
     "十四五": "“十四五”",
 }
+
+LEXICON_PATH = Path(__file__).resolve().parent / "lexicon.tsv"
+
+
+def load_lexicon(path: Path = LEXICON_PATH) -> dict[str, tuple[str, ...]]:
+    """Colloquial phrase -> the corpus' own wordings of it (first = main), from a TSV with a header line
+    ``colloquial, official, note`` where ``official`` lists alternatives separated by ``|``."""
+    if not path.exists():
+        return {}
+    with path.open(encoding="utf-8", newline="") as fh:
+        rows = csv.DictReader(fh, delimiter="\t")
+        return {
+            r["colloquial"].strip(): tuple(o.strip() for o in r["official"].split("|") if o.strip())
+            for r in rows
+            if (r.get("colloquial") or "").strip() and (r.get("official") or "").strip()
+        }
+
+
+# The colloquial lexicon (kb/lexicon.tsv, written from the corpus' vocabulary, not from the evaluation questions).
+# Unlike ALIASES its phrases are not replaced: the question keeps its words and the official wordings are added
+# (replacing them measured worse on the dev set: a long official phrase outweighs the rest of the question in BM25,
+# and a loose equivalence replaced loses what the user said).
+LEXICON: dict[str, tuple[str, ...]] = {k: v for k, v in load_lexicon().items() if k not in ALIASES}
 
 # Words the laws' definition articles use ("本法中下列用语的含义：……是指……"): a keyword search for a question
 # asking what something means also looks for them (dev set: Evidence R@5 0.946 -> 0.958, q114 and q128).
@@ -100,6 +125,8 @@ _ROMAN_VALUES = {"i": "一", "ii": "二", "iii": "三", "iv": "四", "v": "五"}
 _CN_CLASS = re.compile(r"(?<![一二三四五六七八九十])([一二三四五])([级类])")
 _CN_TO_ROMAN = {"一": "Ⅰ", "二": "Ⅱ", "三": "Ⅲ", "四": "Ⅳ", "五": "Ⅴ"}
 _ALIAS_RE = re.compile("|".join(re.escape(k) for k in sorted(ALIASES, key=len, reverse=True)))
+_CANONICAL_RE = re.compile("|".join(re.escape(v) for v in sorted(set(ALIASES.values()), key=len, reverse=True)))
+_LEXICON_RE = re.compile("|".join(re.escape(k) for k in sorted(LEXICON, key=len, reverse=True))) if LEXICON else None
 
 # Traditional characters common in questions about this corpus, folded to simplified (the corpus' script).
 # Deliberately small: only characters that never occur in the simplified corpus (著 and 乾, also simplified, stay).
@@ -126,7 +153,8 @@ class NormalizedQuery:
 
     ``text`` is the normalised question; ``expansions`` are extra surface forms a keyword search may
     add (alias sources and synonyms); ``alternates`` maps a canonical term in ``text`` to its other
-    surface forms; ``years`` are the years the question names, including those a plan period covers.
+    surface forms; ``years`` are the years the question names, including those a plan period covers;
+    ``phrases`` maps each colloquial phrase of the lexicon found in ``text`` to the corpus' wordings of it.
     """
 
     original: str
@@ -134,6 +162,7 @@ class NormalizedQuery:
     expansions: list[str] = field(default_factory=list)
     years: list[int] = field(default_factory=list)
     alternates: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    phrases: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 def strip_control(text: str) -> str:
@@ -198,9 +227,7 @@ def int_to_cn(n: int) -> str:
 
 
 def _replace_aliases(text: str, alternates: dict[str, list[str]]) -> str:
-    covered: list[tuple[int, int]] = []
-    for canonical in set(ALIASES.values()):
-        covered += [(m.start(), m.end()) for m in re.finditer(re.escape(canonical), text)]
+    covered = [(m.start(), m.end()) for m in _CANONICAL_RE.finditer(text)]
 
     def sub(m: re.Match[str]) -> str:
         if any(s <= m.start() and m.end() <= e for s, e in covered):
@@ -242,11 +269,16 @@ def normalize_query(question: str) -> NormalizedQuery:
         if 0 < n < 1000:
             alternates.setdefault(m.group(0), []).append(int_to_cn(n) + m.group(2))
 
+    covered = [(m.start(), m.end()) for m in _CANONICAL_RE.finditer(text)]
+    phrases = {m.group(0): LEXICON[m.group(0)] for m in (_LEXICON_RE.finditer(text) if _LEXICON_RE else ())
+               if not any(s <= m.start() and m.end() <= e for s, e in covered)}
+
     years = {int(y) for y in _YEAR.findall(text)}
     for period, (first, last) in PLAN_PERIODS.items():
         if period in text:
             years.update(range(first, last + 1))
     expansions = list(dict.fromkeys(form for forms in alternates.values() for form in forms))
+    # (the lexicon's wordings are not search expansions: on the dev set they moved Recall@5 down, not up)
     if _DEFINITION_CUE.search(text):
         expansions += [w for w in DEFINITION_EXPANSION if w not in text and w not in expansions]
     return NormalizedQuery(
@@ -255,6 +287,7 @@ def normalize_query(question: str) -> NormalizedQuery:
         expansions=expansions,
         years=sorted(years),
         alternates={k: tuple(dict.fromkeys(v)) for k, v in alternates.items()},
+        phrases=phrases,
     )
 
 

@@ -399,3 +399,18 @@ def test_title_line_is_quoted_with_its_paragraph():
     assert not ans.abstained
     assert "克拉玛依市、博乐市、塔城市和阿勒泰市" in ans.answer
     assert_grounded(ans)
+
+
+def test_lexicon_phrase_finds_the_official_wording() -> None:
+    """"放羊、打猎" is "放牧、狩猎" in the regulation: the composer matches it and does not abstain."""
+    rel = "laws/nature-reserve-regs-2017.md"
+    text = _line(rel, "第三十五条 ")
+    start = _source(rel).index(text)
+    title = "中华人民共和国自然保护区条例"
+    chunk = Chunk(chunk_id=f"nr#{start}", doc_id="nature-reserve-regs-2017", title=title, kind="regulation",
+                  section="第四章 法律责任", start=start, end=start + len(text), text=text,
+                  embed_text=f"{title}\n第四章 法律责任\n{text}", article="第三十五条")
+    ans = compose("在保护区里放羊打猎，把保护区搞坏了罚多少？", _hits(chunk, P_AIR_TASKS))
+    assert not ans.abstained
+    assert "300元以上1万元以下" in ans.answer
+    assert_grounded(ans)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from kb.query import (
@@ -11,6 +14,7 @@ from kb.query import (
     fold_for_match,
     fold_pm,
     int_to_cn,
+    load_lexicon,
     normalize_query,
     strip_control,
     to_halfwidth,
@@ -153,3 +157,27 @@ def test_entity_pattern_swaps_places_pollutants_and_years() -> None:
     assert ENTITY_PATTERN.sub("伊宁市", "乌鲁木齐市PM2.5要下降多少？", count=1) == "伊宁市PM2.5要下降多少？"
     assert ENTITY_PATTERN.search("氮氧化物排放总量").group(0) == "氮氧化物"
     assert ENTITY_PATTERN.search("2017年底前").group(0) == "2017年"
+
+
+# The colloquial lexicon (kb/lexicon.tsv): official wordings are the corpus' own, colloquial keys are not.
+def _corpus_text() -> str:
+    root = Path(__file__).resolve().parent.parent / "corpus"
+    files = [*sorted((root / "laws").glob("*.md")), *sorted((root / "plan").glob("*.txt"))]
+    return "\n".join(re.sub(r"\s", "", f.read_text(encoding="utf-8")) for f in files)
+
+
+def test_lexicon_maps_words_the_corpus_lacks_to_words_it_has() -> None:
+    lexicon = load_lexicon()
+    assert len(lexicon) > 300
+    corpus = _corpus_text()
+    missing = [(k, f) for k, forms in lexicon.items() for f in forms if re.sub(r"\s", "", f) not in corpus]
+    assert missing == []
+    assert [k for k in lexicon if k in corpus] == []
+    assert all(len(k) >= 2 for k in lexicon)
+
+
+def test_lexicon_phrase_keeps_the_question_and_offers_official_wordings() -> None:
+    nq = normalize_query("在自然保护区里放羊、打猎会被怎么处理？")
+    assert nq.text == "在自然保护区里放羊、打猎会被怎么处理？"
+    assert "放牧" in nq.phrases["放羊"] and "狩猎" in nq.phrases["打猎"]
+    assert normalize_query("新疆生产建设兵团").phrases == {}  # never inside an official name
