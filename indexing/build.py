@@ -119,7 +119,8 @@ def _up_to_date(settings: Settings, fingerprint: str, model_id: str, chunker_ver
         meta = store.read_meta(live)
     except store.KBIndexError:
         return None
-    same = (meta.fingerprint, meta.model_id, meta.chunker_version) == (fingerprint, model_id, chunker_version)
+    same = (meta.fingerprint, meta.model_id, meta.chunker_version, meta.bm25) == (
+        fingerprint, model_id, chunker_version, store.BM25_PARAMS)
     healthy = (live / "chunks.jsonl").exists() and (live / "bm25").is_dir()
     if not settings.chroma_url:
         healthy = healthy and (live / "chroma").is_dir()
@@ -310,6 +311,7 @@ def _build_locked(settings, rebuild, embeddings, chunker, sinks, progress, load_
             created=time.strftime("%Y-%m-%dT%H:%M:%S"),
             stats={},
             warnings=warnings,
+            bm25=dict(store.BM25_PARAMS),
         )
         t["写入"] = time.perf_counter() - t0 - t_embed
         meta.stats = dict(t)

@@ -121,7 +121,12 @@ class KnowledgeBase:
             self._progress("首次运行：正在建立索引……")
             self.build()
             index = store.open_index(self.settings, self.embeddings, self.embeddings.model_id, self.chunker.version)
-        except (store.IndexCorrupt, store.IndexIncompatible) as e:
+        except store.IndexIncompatible as e:
+            # Not rebuild=True: vectors of chunks whose embedded text and model are unchanged are still good.
+            self._progress(f"{e} 正在重建索引……")
+            self.build()
+            index = store.open_index(self.settings, self.embeddings, self.embeddings.model_id, self.chunker.version)
+        except store.IndexCorrupt as e:
             self._progress(f"{e} 正在重建索引……")
             self.build(rebuild=True)
             index = store.open_index(self.settings, self.embeddings, self.embeddings.model_id, self.chunker.version)

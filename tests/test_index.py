@@ -133,3 +133,21 @@ def test_articles_kept_whole_and_tables_repeat_header() -> None:
     box2 = [c for c in chunker.split_document(plan, psecs) if "专栏2" in c.section]
     assert len(box2) >= 2
     assert all("基准年" in c.embed_text for c in box2)
+
+
+def test_index_built_with_other_bm25_parameters_is_rebuilt_reusing_vectors(
+    tmp_path: Path, small_corpus: Path, embeddings
+) -> None:
+    settings = _settings(tmp_path, small_corpus)
+    first = build_index(settings, embeddings=embeddings)
+    live = store.live_generation(settings)
+    meta = json.loads((live / store.META).read_text(encoding="utf-8"))
+    del meta["bm25"]  # as written before the parameters were recorded (bm25s defaults)
+    (live / store.META).write_text(json.dumps(meta), encoding="utf-8")
+    with pytest.raises(store.IndexIncompatible, match="BM25"):
+        store.open_index(settings, embeddings, embeddings.model_id, JiebaChunker().version)
+    report = build_index(settings, embeddings=embeddings)
+    assert report.status != "unchanged" and report.embedded == 0 and report.n_chunks == first.n_chunks
+    index = store.open_index(settings, embeddings, embeddings.model_id, JiebaChunker().version)
+    assert index.meta.bm25 == store.BM25_PARAMS
+    assert (index.bm25.k1, index.bm25.b) == (store.BM25_PARAMS["k1"], store.BM25_PARAMS["b"])
