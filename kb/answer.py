@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 
 from indexing import tokenize
 from indexing.types import Chunk, Citation, Obligation
-from kb.query import PLACES, NormalizedQuery, fold_for_match, normalize_query
+from kb.query import PLACES, POLLUTANTS, NormalizedQuery, fold_for_match, normalize_query
 
 ROUTES = ("deadline", "target", "party", "list", "law", "definition", "general")
 
@@ -140,6 +140,10 @@ _LEAD_CLAUSE_RE = re.compile(r"^(?:到|至|在|于|从)?\s*(?:(?:19|20)\d{2}\s*�
 _ARTICLE_IN_Q = re.compile(rf"第[{_CN_NUM}]+条")
 _SCOPES = frozenset(("全区", "全疆"))  # the plan's default scope: a sentence need not repeat it
 _PLACE_NAMES = frozenset(fold_for_match(p) for p in PLACES if len(p) >= 2 and p not in ("城市", "村庄", "县城"))
+# A pollutant or an indicator ("…率") a target question names is an anchor like a place: the figure for 细颗粒物 does
+# not answer a question about 二氧化碳, nor 污泥无害化处理处置率 one about 绿化覆盖率.
+_POLLUTANT_NAMES = frozenset(fold_for_match(p) for p in POLLUTANTS)
+_INDICATOR_RE = re.compile(r"^[\u4e00-\u9fff]{2,8}率$")
 # "多少亿元", "多少微克/立方米": the unit an amount is asked in (个/次/天… are too generic to require).
 _ASKED_UNIT = re.compile(
     r"多少(" + "|".join(re.escape(u) for u in _UNITS if len(u) >= 2 and u not in ("个百分点",)) + ")"
@@ -315,8 +319,8 @@ def _is_heading(sentence: str) -> bool:
     )
 
 
-def _question_terms(nq: NormalizedQuery, sentences: list[_Sentence]) -> list[_Term]:
-    """Content words of the question.
+def _question_terms(nq: NormalizedQuery, sentences: list[_Sentence], indicators: bool = False) -> list[_Term]:
+    """Content words of the question; with ``indicators`` (target questions) an indicator word ("…率") is an anchor.
 
     jieba splits words it does not know into a word and a lone character (环境/日); such a pair is
     joined back when the joined form occurs in a candidate sentence, and the lone character is
@@ -348,7 +352,8 @@ def _question_terms(nq: NormalizedQuery, sentences: list[_Sentence]) -> list[_Te
             continue
         pieces = tuple(p for p in tokenize.cut(w) if len(p) >= 2 and p != w) if len(w) >= 3 else ()
         terms[w] = _Term(forms=(w, *alternates.get(w, ())), pieces=pieces,
-                         anchor=bool(_ANCHOR_RE.match(w)) or w in _PLACE_NAMES)
+                         anchor=bool(_ANCHOR_RE.match(w)) or w in _PLACE_NAMES or w in _POLLUTANT_NAMES
+                         or (indicators and bool(_INDICATOR_RE.match(w))))
     return list(terms.values())
 
 
@@ -713,7 +718,7 @@ def compose(
                 sentences.append(_Sentence(hit=h, start=s, end=e, folded=folded, context=context))
             context += "\n" + folded
 
-    terms = _question_terms(nq, sentences)
+    terms = _question_terms(nq, sentences, indicators=chosen_route == "target")
     weights = _idf_weights(terms, sentences, idf)
     total = sum(weights)
     scores = [float(s) for _, s in hits]

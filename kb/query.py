@@ -96,6 +96,7 @@ _POLLUTANTS = (
     "烟粉尘 二氧化碳"
 ).split()
 PLACES: tuple[str, ...] = tuple(_PLACES)  # place and scope names of the plan (public, for the composer)
+POLLUTANTS: tuple[str, ...] = tuple(_POLLUTANTS)
 ENTITY_PATTERN = re.compile(
     "|".join(re.escape(n) for n in sorted(_PLACES + _POLLUTANTS, key=len, reverse=True))
     + r"|(?:19|20)\d{2}年|“?十[二三四]五”?"

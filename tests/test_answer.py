@@ -414,3 +414,17 @@ def test_lexicon_phrase_finds_the_official_wording() -> None:
     assert not ans.abstained
     assert "300元以上1万元以下" in ans.answer
     assert_grounded(ans)
+
+
+@pytest.mark.parametrize(
+    "question, passages",
+    [
+        # The plan sets no CO2 target: the PM2.5 decline is another pollutant's figure.
+        ("“十三五”期间单位GDP二氧化碳排放要下降多少？", (P_PM25_TARGETS, P_AIR_2020)),
+        # The plan sets no green-coverage rate: the sludge treatment rate is another indicator's figure.
+        ("城市建成区绿化覆盖率到2020年要达到多少？", (P_POLLUTION_TARGETS, P_AIR_2020)),
+    ],
+)
+def test_figure_of_another_pollutant_or_indicator_is_no_answer(question: str, passages: tuple[Chunk, ...]) -> None:
+    ans = compose(question, _hits(*passages))
+    assert ans.abstained, ans.answer
