@@ -105,7 +105,11 @@ _UNIT = "|".join(re.escape(u) for u in _UNITS)
 _ARABIC_AMOUNT = (
     rf"(?<![\d.])\d+(?:\.\d+)?(?:\s*[-—~～]\s*\d+(?:\.\d+)?)?\s*(?:{_UNIT})(?:以上|以下|左右|以内)?"
 )
-_CN_AMOUNT = r"(?:百分之[零〇一二两三四五六七八九十点]+|[零〇一二两三四五六七八九十百千]+万?元)(?:以上|以下)?"
+# Amounts the laws write in Chinese numerals: 百分之七十五, 五百元, and periods such as 六十日 or 三个月.
+_CN_AMOUNT = (
+    r"(?:百分之[零〇一二两三四五六七八九十点]+|[零〇一二两三四五六七八九十百千]+万?元"
+    r"|[一二两三四五六七八九十百]+(?:个工作日|个月|日|天|年|小时|分钟))(?:以上|以下|以内|内)?"
+)
 TARGET_RE = re.compile(rf"(?:{_ARABIC_AMOUNT}|{_CN_AMOUNT})(?:\s*[、至到]?\s*(?:{_ARABIC_AMOUNT}|{_CN_AMOUNT}))?")
 # A target value with its comparator (不低于94%, 控制在550亿立方米以内, 下降18.3%).
 TARGET_VALUE_RE = re.compile(

@@ -428,3 +428,12 @@ def test_lexicon_phrase_finds_the_official_wording() -> None:
 def test_figure_of_another_pollutant_or_indicator_is_no_answer(question: str, passages: tuple[Chunk, ...]) -> None:
     ans = compose(question, _hits(*passages))
     assert ans.abstained, ans.answer
+
+
+def test_period_in_chinese_numerals_is_the_fact() -> None:
+    art22 = _chunk(EIA, _between(EIA, "第二十二条 ", "第二十三条 "), "第三章 建设项目的环境影响评价", "第二十二条")
+    ans = compose("审批部门收到环境影响报告书后要在多少日内作出审批决定？", _hits(art22, EIA_ART13))
+    assert not ans.abstained
+    assert ans.answer.startswith("数值：六十日内")
+    assert "三十日" in ans.answer or "报告书之日起六十日内" in ans.answer
+    assert_grounded(ans)
