@@ -272,7 +272,7 @@ class _Sentence:
     context: str  # folded title, section path and the passage's text before the sentence
     lex: float = 0.0
     score: float = 0.0
-    lead: tuple[int, int] | None = None  # an item's list lead-in sentence that holds the asked-for fact
+    lead: tuple[int, int] | None = None  # an item's list lead-in sentence, quoted before it
     follow: tuple[int, int] | None = None  # the next sentence of its paragraph, when it holds the asked-for fact
 
 
@@ -512,16 +512,22 @@ def _paragraph_end(text: str, spans: list[tuple[int, int]], j: int) -> int:
     return end
 
 
-def _list_lead(text: str, spans: list[tuple[int, int]], i: int, feature: re.Pattern[str] | _AnyOf,
-               terms: list[_Term], weights: list[float]) -> tuple[int, int] | None:
-    """For an enumerated item (sentence i: "（二）通过暗管…"), the sentence of its list's lead-in that holds the
-    asked-for fact ("…处十日以上十五日以下拘留；情节较轻的，…："), the best-matching one when several do."""
+def _lead_in(text: str, spans: list[tuple[int, int]], i: int) -> int | None:
+    """Index of the sentence ending in "：" that introduces the list whose item is sentence i, if it is one."""
     if not _ENUM_RE.match(text[spans[i][0]:spans[i][1]]):
         return None
     j = i - 1
     while j >= 0 and _ENUM_RE.match(text[spans[j][0]:spans[j][1]]):
         j -= 1
-    if j < 0 or text[spans[j][1] - 1] not in "：:":
+    return j if j >= 0 and text[spans[j][1] - 1] in "：:" else None
+
+
+def _list_lead(text: str, spans: list[tuple[int, int]], i: int, feature: re.Pattern[str] | _AnyOf,
+               terms: list[_Term], weights: list[float]) -> tuple[int, int] | None:
+    """For an enumerated item (sentence i: "（二）通过暗管…"), the sentence of its list's lead-in that holds the
+    asked-for fact ("…处十日以上十五日以下拘留；情节较轻的，…："), the best-matching one when several do."""
+    j = _lead_in(text, spans, i)
+    if j is None:
         return None
     k = j  # the lead-in: sentences of the same paragraph up to the colon
     while k > 0 and "\n" not in text[spans[k - 1][1]:spans[k][0]] and text[spans[k - 1][1] - 1] not in "。！？":
@@ -817,6 +823,11 @@ def compose(
                 follow_text = chunk.text[sent.follow[0]:end]
                 follow_quote = _cut_quote(follow_text, terms, weights, feature, limit, detach_fact=True, asked=asked)
                 quote = f"{quote}……{follow_quote}"
+            elif chosen_route not in _LEAD_LABELS and (j := _lead_in(chunk.text, spans, i)) is not None:
+                # An item means what its list's lead-in says of it ("下列情形，暂予免征环境保护税：……（一）农业生产…").
+                sent.lead = spans[j]
+                lead_text = chunk.text[spans[j][0]:spans[j][1]]
+                quote = f"{_cut_quote(lead_text, terms, weights, None, limit)}……{quote}"
         if sent.hit not in highlights:
             order.append(sent.hit)
             highlights[sent.hit] = (sent.lead[0] if sent.lead else sent.start, end)

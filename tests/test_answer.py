@@ -437,3 +437,15 @@ def test_period_in_chinese_numerals_is_the_fact() -> None:
     assert ans.answer.startswith("数值：六十日内")
     assert "三十日" in ans.answer or "报告书之日起六十日内" in ans.answer
     assert_grounded(ans)
+
+
+def test_list_item_is_quoted_with_its_lead_in() -> None:
+    text = _between(TAX, "第十二条 ", "第十三条 ")
+    start = _source(TAX).index(text)
+    art12 = Chunk(chunk_id=f"tax#{start}", doc_id="env-protection-tax-law-2018", title="中华人民共和国环境保护税法",
+                  kind="law", section="第三章 税收减免", start=start, end=start + len(text), text=text,
+                  embed_text=f"中华人民共和国环境保护税法\n第三章 税收减免\n{text}", article="第十二条")
+    ans = compose("农业生产排放污染物要缴纳环境保护税吗？", _hits(art12, _tax_chunk()))
+    assert not ans.abstained
+    assert "暂予免征环境保护税……（一）农业生产" in ans.answer
+    assert_grounded(ans)
