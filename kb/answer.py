@@ -78,6 +78,9 @@ _QUESTION_WORDS = frozenset(
 )
 
 _CN_NUM = "〇○零一二两三四五六七八九十百千"
+# A count with its measure word ("一次", "两个"): how a question is phrased, not what it is about (多久算一次 is not
+# about 一次性办公用品).
+_COUNT_WORD = re.compile(r"^[一二两三四五六七八九十几]+[次个回遍趟下]$")
 
 # (route, cue) in priority order: the first route whose cue matches the question wins.
 _ROUTE_CUES: list[tuple[str, re.Pattern[str]]] = [
@@ -335,7 +338,7 @@ def _question_terms(nq: NormalizedQuery, sentences: list[_Sentence], indicators:
     previous_kept = False
     for word in tokenize.cut_words(nq.text):
         w = fold_for_match(word)
-        if not w or w in tokenize.STOPWORDS or w in _QUESTION_WORDS or not re.search(r"\w", w):
+        if not w or w in tokenize.STOPWORDS or w in _QUESTION_WORDS or _COUNT_WORD.match(w) or not re.search(r"\w", w):
             previous_kept = False
             continue
         if len(w) == 1 and _CJK.match(w):

@@ -449,3 +449,22 @@ def test_list_item_is_quoted_with_its_lead_in() -> None:
     assert not ans.abstained
     assert "暂予免征环境保护税……（一）农业生产" in ans.answer
     assert_grounded(ans)
+
+
+def _law_chunk(rel: str, doc_id: str, title: str, first: str, section: str, article: str | None = None) -> Chunk:
+    text = _line(rel, first)
+    start = _source(rel).index(text)
+    return Chunk(chunk_id=f"{doc_id}#{start}", doc_id=doc_id, title=title, kind="law", section=section, start=start,
+                 end=start + len(text), text=text, embed_text=f"{title}\n{section}\n{text}", article=article)
+
+
+def test_a_count_in_the_question_is_not_a_topic_word() -> None:
+    """"多久算一次" is about a period, not about "一次性办公用品"."""
+    office = _law_chunk("laws/solid-waste-law-2020.md", "solid-waste-law-2020", "中华人民共和国固体废物污染环境防治法",
+                        "机关、企业事业单位等的办公场所应当使用", "第四章 生活垃圾")
+    tax18 = _law_chunk(TAX, "env-protection-tax-law-2018", "中华人民共和国环境保护税法", "第十八条 ", "第四章 征收管理",
+                       "第十八条")
+    ans = compose("环境保护税多久算一次、多久交一次？", _hits(office, tax18))
+    assert not ans.abstained
+    assert "按月计算，按季申报缴纳" in ans.answer and "一次性" not in ans.answer
+    assert_grounded(ans)
