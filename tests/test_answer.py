@@ -451,8 +451,9 @@ def test_list_item_is_quoted_with_its_lead_in() -> None:
     assert_grounded(ans)
 
 
-def _law_chunk(rel: str, doc_id: str, title: str, first: str, section: str, article: str | None = None) -> Chunk:
-    text = _line(rel, first)
+def _law_chunk(rel: str, doc_id: str, title: str, first: str, section: str, article: str | None = None,
+               stop: str | None = None) -> Chunk:
+    text = _between(rel, first, stop) if stop else _line(rel, first)
     start = _source(rel).index(text)
     return Chunk(chunk_id=f"{doc_id}#{start}", doc_id=doc_id, title=title, kind="law", section=section, start=start,
                  end=start + len(text), text=text, embed_text=f"{title}\n{section}\n{text}", article=article)
@@ -467,4 +468,15 @@ def test_a_count_in_the_question_is_not_a_topic_word() -> None:
     ans = compose("环境保护税多久算一次、多久交一次？", _hits(office, tax18))
     assert not ans.abstained
     assert "按月计算，按季申报缴纳" in ans.answer and "一次性" not in ans.answer
+    assert_grounded(ans)
+
+
+def test_asking_whether_something_is_allowed_is_not_a_topic_word() -> None:
+    """"能不能" asks for permission; it is not a word the answering sentence has to contain."""
+    rel = "laws/construction-project-env-regs-2017.md"
+    art13 = _law_chunk(rel, "construction-project-env-regs-2017", "建设项目环境保护管理条例", "第十三条 ",
+                       "第二章 环境影响评价", "第十三条", stop="第十四条 ")
+    ans = compose("环保部门能不能指定企业找哪家机构做环评？", _hits(art13, P_PERMITS))
+    assert not ans.abstained
+    assert "任何行政机关不得为建设单位指定" in ans.answer
     assert_grounded(ans)
