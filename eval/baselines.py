@@ -14,7 +14,8 @@ Ablations of ours (everything else as in production: query normalisation, regist
 * ``no-structure``: plain sentence packing over the whole document text (same budget and overlap), no section
   paths in the chunks (the embedded text is title + body);
 * ``no-userdict``: BM25 tokens (index and query) from a jieba without our domain user dictionary;
-* ``dense-only`` and ``bm25-only``: one retriever of our hybrid alone.
+* ``no-bigram``: the hybrid without the character-bigram BM25 (jieba BM25 + dense at 0.7/0.3, the fusion before it);
+* ``dense-only``, ``bm25-only`` and ``bigram-only``: one retriever of our hybrid alone.
 
 Vectors of chunks that are not in the live index are embedded once with the real model and kept in a
 :class:`VectorCache` under ``<data dir>/eval-cache``, keyed by the SHA-1 of the embedded text, so reruns are cheap.

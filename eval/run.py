@@ -47,9 +47,12 @@ WARMUP = 3
 BUDGETS = (60, 80, 120, 160, 200, 240, 320)
 DENSE_CONFIRM_BUDGETS = (80,)  # re-embedded (once, cached) to confirm the BM25 sweep with the hybrid
 ABSTAIN_GRID = tuple(round(0.025 * i, 3) for i in range(0, 21))
-FUSION_GRID: tuple[tuple[str, float, int], ...] = (
-    *(("rrf", w, k) for k in (10, 60) for w in (0.5, 0.6, 0.7, 0.8, 0.9)),
-    *(("convex", w, 0) for w in (0.4, 0.5, 0.6, 0.7, 0.8, 0.9)),
+# (method, w_bm25, w_bigram, rrf k); w_dense = 1 - w_bm25 - w_bigram.
+FUSION_GRID: tuple[tuple[str, float, float, int], ...] = (
+    *(("rrf", w, 0.0, k) for k in (10, 60) for w in (0.5, 0.7, 0.9)),
+    *(("rrf", w, 0.25, k) for k in (10, 60) for w in (0.4, 0.5)),
+    *(("convex", w, 0.0, 0) for w in (0.5, 0.6, 0.7, 0.8)),
+    *(("convex", w, b, 0) for b in (0.15, 0.25, 0.35) for w in (0.4, 0.5, 0.6) if w + b < 1.0),
 )
 TARGETS = {  # issue #3
     "recall_at_5": 0.97, "recall_at_5_paraphrase": 0.90, "answer_accuracy": 0.90, "citation_accuracy": 0.95,
@@ -66,11 +69,20 @@ def _log(msg: str) -> None:
 
 
 def query_text(question: str) -> str:
-    """The retrieval query ``KnowledgeBase.ask`` sends for a question (no history): normalised text + expansions."""
+    """The jieba BM25 / dense query ``KnowledgeBase.ask`` sends for a question (no history): normalised text +
+    expansions."""
     from kb.query import normalize_query
 
     nq = normalize_query(question)
     return " ".join([nq.text, *nq.expansions])
+
+
+def search_question(searcher, question: str, k: int, mode: str = "hybrid"):
+    """Retrieve for a question exactly as ``KnowledgeBase.ask`` does (normalised text, expansions)."""
+    from kb.query import normalize_query
+
+    nq = normalize_query(question)
+    return searcher.search(nq.text, k=k, mode=mode, expansions=nq.expansions)
 
 
 class MemoEmbeddings:
@@ -108,9 +120,9 @@ class ModeSearcher:
         self.searcher = searcher
         self.mode = mode
 
-    def search(self, text: str, k: int = 8, filters=None, mode: str = "hybrid"):
+    def search(self, text: str, k: int = 8, filters=None, mode: str = "hybrid", expansions=()):
         """Search in this searcher's fixed mode."""
-        return self.searcher.search(text, k=k, filters=filters, mode=self.mode)
+        return self.searcher.search(text, k=k, filters=filters, mode=self.mode, expansions=expansions)
 
 
 def swapped_kb(base, searcher):
@@ -161,12 +173,12 @@ def _score_answer(gold: dict, ranking: Sequence[str], ans, ms: float) -> Questio
 
 
 def run_kb(name: str, label: str, kb, ranker, questions: Sequence[dict], warmup: int = WARMUP) -> SystemRun:
-    """Answer every question with ``kb.ask`` (timed) and rank with ``ranker(query) -> hits`` (untimed)."""
+    """Answer every question with ``kb.ask`` (timed) and rank with ``ranker(question) -> hits`` (untimed)."""
     for g in questions[:warmup]:
         kb.ask(g["q"], k=ASK_K)
     results = []
     for g in questions:
-        ranking = [c.text for c, _ in ranker(query_text(g["q"]))]
+        ranking = [c.text for c, _ in ranker(g["q"])]
         t0 = time.perf_counter()
         ans = kb.ask(g["q"], k=ASK_K)
         ms = (time.perf_counter() - t0) * 1000
@@ -255,6 +267,7 @@ def _evidence_rows(chunks, questions: Sequence[dict]) -> dict[str, set[int]]:
 
 def fusion_sweep(searcher, questions: Sequence[dict]) -> list[dict]:
     """Retrieval of each fusion method and weight over the live index's BM25 and dense candidate lists."""
+    from kb.query import normalize_query
     from kb.retrieve import Filters, convex, rrf
 
     depth = searcher.fusion.depth
@@ -264,20 +277,23 @@ def fusion_sweep(searcher, questions: Sequence[dict]) -> list[dict]:
         if g["id"] in ev:
             qt = query_text(g["q"])
             lists[g["id"]] = (searcher.bm25_scored(searcher.tokenize(qt), Filters(), depth),
+                              searcher.bigram_scored(normalize_query(g["q"]).text, Filters(), depth),
                               searcher.dense_rank(qt, Filters(), depth))
     rows = []
-    for label, fuse in [("bm25 only", lambda b, d: [r for r, _ in b]), ("dense only", lambda b, d: [r for r, _ in d])]:
-        ranks = {q: _rank_of(fuse(*lists[q]), ev[q]) for q in lists}
-        rows.append({"method": label, "w_bm25": None, "rrf_k": None, **_retrieval_scores(ranks, questions)})
-    for method, w, k in FUSION_GRID:
-        def fuse(b, d, method=method, w=w, k=k):
+    for i, label in enumerate(("bm25 only", "bigram only", "dense only")):
+        ranks = {q: _rank_of([r for r, _ in lists[q][i]], ev[q]) for q in lists}
+        rows.append({"method": label, "w_bm25": None, "w_bigram": None, "rrf_k": None,
+                     **_retrieval_scores(ranks, questions)})
+    for method, w, wb, k in FUSION_GRID:
+        def fuse(b, g, d, method=method, w=w, wb=wb, k=k):
             if method == "rrf":
-                f = rrf([([r for r, _ in b], w), ([r for r, _ in d], 1 - w)], k)
+                f = rrf([([r for r, _ in b], w), ([r for r, _ in g], wb), ([r for r, _ in d], 1 - w - wb)], k)
             else:
-                f = convex([(b, w, "max"), (d, 1 - w, "minmax")])
+                f = convex([(b, w, "max"), (g, wb, "max"), (d, 1 - w - wb, "minmax")])
             return [r for r, _ in sorted(f.items(), key=lambda kv: -kv[1])]
         ranks = {q: _rank_of(fuse(*lists[q]), ev[q]) for q in lists}
-        rows.append({"method": method, "w_bm25": w, "rrf_k": k or None, **_retrieval_scores(ranks, questions)})
+        rows.append({"method": method, "w_bm25": w, "w_bigram": wb, "rrf_k": k or None,
+                     **_retrieval_scores(ranks, questions)})
     return rows
 
 
@@ -494,7 +510,7 @@ def evaluate(settings, *, quick: bool = False, progress: Callable[[str], None] =
     ranking_searcher = Searcher(index, memo, kb.searcher.fusion)
 
     def ranker_for(searcher, mode: str = "hybrid"):
-        return lambda qt: searcher.search(qt, k=RANK_DEPTH, mode=mode)
+        return lambda q: search_question(searcher, q, RANK_DEPTH, mode)
 
     progress(f"ours: {len(questions)} questions …")
     ours = run_kb("ours", "Ours (hybrid, structure-aware)", kb, ranker_for(ranking_searcher), questions)
@@ -563,8 +579,8 @@ def evaluate(settings, *, quick: bool = False, progress: Callable[[str], None] =
                                   CachedEmbeddings(kb.embeddings, cache, f"budget-{budget}"), progress)
         vs = Searcher(vindex, memo, kb.searcher.fusion)
         ev = _evidence_rows(vindex.chunks, questions)
-        ranks = {g["id"]: _rank_of([vindex.row_of[c.chunk_id] for c, _ in vs.search(query_text(g["q"]),
-                                                                                    k=RANK_DEPTH)], ev[g["id"]])
+        ranks = {g["id"]: _rank_of([vindex.row_of[c.chunk_id] for c, _ in search_question(vs, g["q"], RANK_DEPTH)],
+                                   ev[g["id"]])
                  for g in questions if g["id"] in ev}
         confirm.append({"budget": budget, "chunks": len(vindex.chunks), **_retrieval_scores(ranks, questions)})
     out["budget_confirm"] = confirm
@@ -585,7 +601,13 @@ def evaluate(settings, *, quick: bool = False, progress: Callable[[str], None] =
     out["runs"].append(run_kb("no-userdict", "Ours − user dictionary (BM25 tokens)", swapped_kb(kb, nu_search),
                               ranker_for(Searcher(nu_index, memo, kb.searcher.fusion, tokenize=no_userdict_cut)),
                               questions))
-    for mode, label in (("dense", "Ours − BM25 (dense only)"), ("bm25", "Ours − dense (BM25 only)")):
+    progress("ablation: no character bigrams …")
+    two = dataclasses.replace(kb.searcher.fusion, w_bm25=0.7, w_bigram=0.0, w_dense=0.3)
+    out["runs"].append(run_kb("no-bigram", "Ours − character bigrams (jieba BM25 + dense, 0.7/0.3)",
+                              swapped_kb(kb, Searcher(index, kb.embeddings, two)),
+                              ranker_for(Searcher(index, memo, two)), questions))
+    for mode, label in (("dense", "Ours, dense only"), ("bm25", "Ours, jieba BM25 only"),
+                        ("bigram", "Ours, character-bigram BM25 only")):
         progress(f"ablation: {mode} only …")
         out["runs"].append(run_kb(f"{mode}-only", label, swapped_kb(kb, ModeSearcher(kb.searcher, mode)),
                                   ranker_for(ranking_searcher, mode), questions))
@@ -693,6 +715,7 @@ def render_markdown(data: dict, scale: dict | None = None, gpu: str | None = Non
         "",
         f"Index `{idx['generation']}`: {idx['n_docs']} documents, {idx['n_chunks']} chunks, chunker "
         f"`{idx['chunker']}`, model `{idx['model_id']}`; fusion `{f['method']}` w_bm25={f['w_bm25']} "
+        f"w_bigram={f.get('w_bigram', 0)} "
         f"w_dense={f['w_dense']} (depth {f['depth']}).",
         "",
         "Matching (eval/metrics.py): evidence and answers are compared with all whitespace deleted on both sides "
@@ -789,8 +812,9 @@ def render_markdown(data: dict, scale: dict | None = None, gpu: str | None = Non
               "(jieba's dictionary, punctuation dropped) of our chunks' text; (c) Chatchat-style recursive splitter "
               "750/150 with separators `\\n\\n`, `\\n`, `。|！|？`, `；`, `，` + RRF(dense, BM25) 0.5/0.5, k=60. "
               "Ablations: − structure = same budget, sentences packed across headings, no section path in chunks; "
-              "− user dictionary = BM25 index and query tokens without indexing/userdict.txt; dense/BM25 only = "
-              "one retriever of the hybrid."]
+              "− user dictionary = BM25 index and query tokens without indexing/userdict.txt; − character bigrams "
+              "= jieba BM25 + dense at 0.7/0.3 (the fusion before the bigram BM25 was added); \"… only\" = one "
+              "retriever of the hybrid."]
 
     sp = data.get("speed") or {}
     if sp.get("ours") and sp.get("lc-dense"):
@@ -865,12 +889,14 @@ def render_markdown(data: dict, scale: dict | None = None, gpu: str | None = Non
 
     if data.get("fusion_sweep"):
         L += ["", "## Calibration (dev set)", "", "### Fusion sweep", "",
-              "BM25 and dense candidate lists of the live index (depth "
-              f"{f['depth']}) fused offline. convex = w·BM25/max + (1−w)·min-max(cosine); rrf = Σ w/(k+rank). "
+              "jieba BM25, character-bigram BM25 and dense candidate lists of the live index (depth "
+              f"{f['depth']}) fused offline. convex = w·BM25/max + w_bigram·bigram/max + (1−w−w_bigram)·min-max"
+              "(cosine); rrf = Σ w/(k+rank). "
               "R@5 odd/even: the same on the odd- and even-numbered questions (a check that a choice is not carried "
               "by a handful of questions).", ""]
-        L += _table(["Method", "w_bm25", "k", "R@1", "R@5", "MRR", "Para. R@5", "R@5 odd", "R@5 even"],
-                    [(r["method"], r["w_bm25"] if r["w_bm25"] is not None else "", r["rrf_k"] or "", fmt(r["r1"]),
+        L += _table(["Method", "w_bm25", "w_bigram", "k", "R@1", "R@5", "MRR", "Para. R@5", "R@5 odd", "R@5 even"],
+                    [(r["method"], r["w_bm25"] if r["w_bm25"] is not None else "",
+                      r.get("w_bigram") if r.get("w_bigram") is not None else "", r["rrf_k"] or "", fmt(r["r1"]),
                       fmt(r["r5"]), fmt(r["mrr"]), fmt(r["para_r5"]), fmt(r["r5_odd"]), fmt(r["r5_even"]))
                      for r in data["fusion_sweep"]])
     if data.get("budget_sweep"):

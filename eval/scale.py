@@ -309,14 +309,14 @@ def measure_point(corpus: Path, data: Path, questions: Sequence[dict] | None = N
         hits = 0
         for g in questions:
             nq = normalize_query(g["q"])
-            top = searcher.search(" ".join([nq.text, *nq.expansions]), k=5, mode=mode)
+            top = searcher.search(nq.text, k=5, mode=mode, expansions=nq.expansions)
             ev = M.squash_evidence(g["evidence"])
             hits += any((c.doc_id == g["doc_id"] or not own_doc) and ev in texts[c.chunk_id] for c, _ in top)
         return hits / len(questions) if questions else float("nan")
 
     def ask(q: str) -> None:
         nq = normalize_query(q)
-        compose(q, searcher.search(" ".join([nq.text, *nq.expansions]), k=8), k=5, route=route(nq.text))
+        compose(q, searcher.search(nq.text, k=8, expansions=nq.expansions), k=5, route=route(nq.text))
 
     for g in questions[:3]:
         ask(g["q"])

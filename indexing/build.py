@@ -21,7 +21,7 @@ from indexing.config import Settings
 from indexing.loaders import LoadError, corpus_files, load_document
 from indexing.manifest import read_manifest
 from indexing.structure import parse_sections
-from indexing.tokenize import cut
+from indexing.tokenize import char_bigrams, cut
 from indexing.types import Chunk, Document, Section
 
 log = logging.getLogger(__name__)
@@ -121,7 +121,7 @@ def _up_to_date(settings: Settings, fingerprint: str, model_id: str, chunker_ver
         return None
     same = (meta.fingerprint, meta.model_id, meta.chunker_version, meta.bm25) == (
         fingerprint, model_id, chunker_version, store.BM25_PARAMS)
-    healthy = (live / "chunks.jsonl").exists() and (live / "bm25").is_dir()
+    healthy = (live / "chunks.jsonl").exists() and (live / "bm25").is_dir() and (live / store.BIGRAM_DIR).is_dir()
     if not settings.chroma_url:
         healthy = healthy and (live / "chroma").is_dir()
     return live.name if same and healthy else None
@@ -229,12 +229,14 @@ def _build_locked(settings, rebuild, embeddings, chunker, sinks, progress, load_
     t0 = time.perf_counter()
     chunks: list[Chunk] = []
     tokens = TokenIds()
+    bigrams = TokenIds()
     doc_hashes: dict[str, str] = {}
     for doc, sections in iter_corpus_sections(settings, warnings):
         doc_hashes[doc.doc_id] = doc.sha256
         for c in chunker.split_document(doc, sections):
             chunks.append(c)
             tokens.add(cut(c.embed_text))
+            bigrams.add(char_bigrams(c.embed_text))
         for sink in sinks:
             sink.add(doc, sections)
     t["加载与切分"] = time.perf_counter() - t0
@@ -296,6 +298,7 @@ def _build_locked(settings, rebuild, embeddings, chunker, sinks, progress, load_
         store.write_vector_keys(gen_dir, keys)
         store.write_chunks(gen_dir, chunks)
         store.write_bm25(gen_dir, tokens.ids, tokens.vocab)
+        store.write_bm25(gen_dir, bigrams.ids, bigrams.vocab, store.BIGRAM_DIR)
         for sink in sinks:
             sink.finish(gen_dir)
         meta = store.IndexMeta(

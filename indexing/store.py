@@ -40,6 +40,7 @@ BM25_PARAMS: dict[str, float] = {"k1": 1.2, "b": 0.3}
 # Chroma's default ef_search (100) made the 50 dense candidates differ from the exact top 50 for 73 of 256 eval
 # questions; min-max normalisation then moved every fused score, so answers flipped between runs. 512 is exact on
 # the 256 questions for this corpus and costs about 1 ms a query (Chroma query p50 3.5 -> 4.7 ms).
+BIGRAM_DIR = "bm25-bigrams"  # the character-bigram BM25 (indexing.tokenize.char_bigrams) beside the jieba one
 HNSW_METADATA = {"hnsw:space": "cosine", "hnsw:search_ef": 512, "hnsw:construction_ef": 512}
 
 
@@ -216,14 +217,14 @@ def read_vector_cache(gen_dir: Path | None, model_id: str) -> dict[str, np.ndarr
     return dict(zip(keys, vectors, strict=True))
 
 
-def write_bm25(gen_dir: Path, ids: list[np.ndarray], vocab: dict[str, int]) -> None:
-    """Build and save the jieba BM25 index from the chunks' token ids."""
+def write_bm25(gen_dir: Path, ids: list[np.ndarray], vocab: dict[str, int], name: str = "bm25") -> None:
+    """Build and save a BM25 index (the jieba one, or the bigram one under BIGRAM_DIR) from the chunks' token ids."""
     import bm25s
     from bm25s.tokenization import Tokenized
 
     retriever = bm25s.BM25(**BM25_PARAMS)
     retriever.index(Tokenized(ids=ids, vocab=vocab), show_progress=False)
-    retriever.save(str(gen_dir / "bm25"), show_progress=False)
+    retriever.save(str(gen_dir / name), show_progress=False)
 
 
 def write_meta(gen_dir: Path, meta: IndexMeta) -> None:
@@ -294,7 +295,7 @@ def remove_generation(settings: Settings, gen_dir: Path) -> None:
 
 @dataclass
 class OpenIndex:
-    """A loaded generation: chunk records, BM25 and the Chroma vector store."""
+    """A loaded generation: chunk records, the jieba and character-bigram BM25 indexes and the Chroma vector store."""
 
     gen_dir: Path
     meta: IndexMeta
@@ -302,12 +303,19 @@ class OpenIndex:
     bm25: object
     store: object  # langchain_chroma.Chroma
     row_of: dict[str, int]
+    bigrams: object = None  # bm25s.BM25 over char_bigrams
 
     def bm25_scores(self, tokens: list[str]) -> np.ndarray:
-        """BM25 score of every chunk for the query tokens."""
+        """BM25 score of every chunk for the query's jieba tokens."""
         if not tokens:
             return np.zeros(len(self.chunks), dtype=np.float32)
         return np.asarray(self.bm25.get_scores(tokens), dtype=np.float32)
+
+    def bigram_scores(self, tokens: list[str]) -> np.ndarray:
+        """BM25 score of every chunk for the query's character bigrams."""
+        if not tokens or self.bigrams is None:
+            return np.zeros(len(self.chunks), dtype=np.float32)
+        return np.asarray(self.bigrams.get_scores(tokens), dtype=np.float32)
 
     def dense(self, query_vector: list[float], k: int, where: dict | None = None) -> list[tuple[int, float]]:
         """Top-k chunk rows by cosine similarity to the query vector."""
@@ -336,13 +344,16 @@ def open_index(settings: Settings, embeddings: Embeddings, model_id: str, chunke
         )
     if meta.bm25 != BM25_PARAMS:
         raise IndexIncompatible(f"索引的 BM25 参数 {meta.bm25 or '（旧版默认）'} 与当前 {BM25_PARAMS} 不同，需要重建。")
+    if not (gen_dir / BIGRAM_DIR).is_dir():
+        raise IndexIncompatible("索引缺少字符二元组 BM25（旧版索引），需要重建。")
     try:
         chunks = read_chunks(gen_dir)
         retriever = bm25s.BM25.load(str(gen_dir / "bm25"), show_progress=False)
+        bigrams = bm25s.BM25.load(str(gen_dir / BIGRAM_DIR), show_progress=False)
         store = vectorstore(settings, gen_dir, embeddings)
         count = store._collection.count()
     except Exception as e:
         raise IndexCorrupt(f"索引无法读取（{type(e).__name__}: {e}），需要重建。") from e
     if len(chunks) != meta.n_chunks or count != meta.n_chunks:
         raise IndexCorrupt(f"索引不完整：记录 {len(chunks)}、向量 {count}、应为 {meta.n_chunks}，需要重建。")
-    return OpenIndex(gen_dir, meta, chunks, retriever, store, {c.chunk_id: i for i, c in enumerate(chunks)})
+    return OpenIndex(gen_dir, meta, chunks, retriever, store, {c.chunk_id: i for i, c in enumerate(chunks)}, bigrams)

@@ -51,6 +51,25 @@ def cut_words(text: str) -> list[str]:
     return [w for w in words if w.strip()]
 
 
+_RUN = re.compile(r"[\u4e00-\u9fff]+|[a-z0-9.]+")
+
+
+def char_bigrams(text: str) -> list[str]:
+    """Tokens of the character-bigram BM25: overlapping pairs of each run of Chinese characters (a lone character
+    stays), and each run of letters and digits whole. Independent of word segmentation, so 排污证 shares 排污 with
+    排污许可证 however jieba cuts either."""
+    out: list[str] = []
+    for m in _RUN.finditer(_prepare(text)):
+        run = m.group(0)
+        if run[0].isascii():
+            out.append(run)
+        elif len(run) == 1:
+            out.append(run)
+        else:
+            out.extend(run[i : i + 2] for i in range(len(run) - 1))
+    return out
+
+
 def cut(text: str) -> list[str]:
     """Retrieval tokens: jieba search-mode pieces without punctuation or stop words."""
     with _lock:

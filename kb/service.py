@@ -191,8 +191,7 @@ class KnowledgeBase:
             ans = compose_from_obligations(question, records, route=r)
         else:
             t1 = time.perf_counter()
-            query_text = " ".join([nq.text, *nq.expansions])
-            hits = self.searcher.search(query_text, k=max(k, 8), filters=filters)
+            hits = self.searcher.search(nq.text, k=max(k, 8), filters=filters, expansions=nq.expansions)
             retrieve_ms = (time.perf_counter() - t1) * 1000
             ans = compose(question, hits, k=k, route=r, searched_docs=self.searched_titles)
             ans.timings_ms["retrieve"] = round(retrieve_ms, 1)

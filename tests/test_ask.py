@@ -96,3 +96,20 @@ def test_llm_rewrite_is_checked_and_falls_back(built_settings: Settings, embeddi
         server.reply("到2020年秸秆收集利用率达到95% [1]。")
         bad = kb.ask("秸秆收集利用率要在哪年达到多少？")
         assert bad.llm["path"] == "fallback-unsupported" and "95%" not in bad.answer and "90%" in bad.answer
+
+
+def test_character_bigrams_find_what_jieba_cuts_differently(knowledge_base: KnowledgeBase) -> None:
+    """A colloquial question (dev q149) whose evidence only the character-bigram BM25 brings into the top 5; jieba
+    BM25 + dense alone leave it out of the 8 passages the composer reads."""
+    from dataclasses import replace
+
+    from eval.run import search_question
+    from kb.retrieve import Searcher
+
+    question = "找不到是谁污染了这块地，修复的活由谁来干？"
+    evidence = "土壤污染责任人无法认定的，土地使用权人应当实施土壤污染风险管控和修复"
+    searcher = knowledge_base.searcher
+    assert any(evidence in c.text for c, _ in search_question(searcher, question, 5))
+    two = Searcher(searcher.index, searcher.embeddings,
+                   replace(searcher.fusion, w_bm25=0.7, w_bigram=0.0, w_dense=0.3))
+    assert not any(evidence in c.text for c, _ in search_question(two, question, 8))

@@ -151,3 +151,12 @@ def test_index_built_with_other_bm25_parameters_is_rebuilt_reusing_vectors(
     index = store.open_index(settings, embeddings, embeddings.model_id, JiebaChunker().version)
     assert index.meta.bm25 == store.BM25_PARAMS
     assert (index.bm25.k1, index.bm25.b) == (store.BM25_PARAMS["k1"], store.BM25_PARAMS["b"])
+
+
+def test_character_bigrams_ignore_word_boundaries() -> None:
+    from indexing.tokenize import char_bigrams
+
+    assert char_bigrams("排污证") == ["排污", "污证"]
+    assert char_bigrams("PM2.5浓度，下降") == ["pm2.5", "浓度", "下降"]
+    assert char_bigrams("省") == ["省"]
+    assert set(char_bigrams("排污证")) & set(char_bigrams("排污许可证")) == {"排污"}
