@@ -1,10 +1,12 @@
-"""On-disk index: generations holding Chroma vectors, a jieba BM25 index and chunk records, swapped atomically.
+"""On-disk index: generations holding Chroma vectors, jieba and character-bigram BM25 indexes and chunk records,
+swapped atomically.
 
 Layout under ``settings.index_dir``::
 
     CURRENT            name of the live generation (replaced atomically)
     .lock              held by the one indexer allowed at a time
-    g-<time>-<rand>/   meta.json, chunks.jsonl, vectors.npy, vector_keys.json, bm25/, chroma/ (embedded mode)
+    g-<time>-<rand>/   meta.json, chunks.jsonl, vectors.npy, vector_keys.json, bm25/, bm25-bigrams/,
+                       chroma/ (embedded mode)
 
 In server mode (KB_CHROMA_URL) the vectors live in the server's collection ``kb-<generation>`` and the rest
 stays local, so the same metadata checks apply to both.
