@@ -39,10 +39,10 @@ KEEP_GENERATIONS = 2  # the live one and the one before it (another process may 
 # at bm25s' defaults k1=1.5 b=0.75 -> 0.780, R@5 unchanged): chunks range from a heading with one sentence to a
 # whole article, and full length normalisation let short chunks that merely repeat a question word win.
 BM25_PARAMS: dict[str, float] = {"k1": 1.2, "b": 0.3}
+BIGRAM_DIR = "bm25-bigrams"  # the character-bigram BM25 (indexing.tokenize.char_bigrams) beside the jieba one
 # Chroma's default ef_search (100) made the 50 dense candidates differ from the exact top 50 for 73 of 256 eval
 # questions; min-max normalisation then moved every fused score, so answers flipped between runs. 512 is exact on
 # the 256 questions for this corpus and costs about 1 ms a query (Chroma query p50 3.5 -> 4.7 ms).
-BIGRAM_DIR = "bm25-bigrams"  # the character-bigram BM25 (indexing.tokenize.char_bigrams) beside the jieba one
 HNSW_METADATA = {"hnsw:space": "cosine", "hnsw:search_ef": 512, "hnsw:construction_ef": 512}
 
 

@@ -5,7 +5,7 @@ run of its clauses, optionally preceded by the sentence's own leading time claus
 number, date and party it states can be found in a citation. The key-fact lead (期限/数值/责任主体/条文)
 is itself a substring of the quoted text or the cited passage.
 
-Scoring of a candidate sentence = lexical support + route bonus + retrieval bonus:
+Scoring of a candidate sentence = lexical support + route bonus + retrieval bonus ± anchors:
   * lexical support: IDF-weighted share of the question's content words present in the sentence
     (full credit), present only before it in the same passage or in the passage's title or section
     path (half credit: a sentence inherits the topic set by what precedes it, not by what follows),
@@ -14,12 +14,15 @@ Scoring of a candidate sentence = lexical support + route bonus + retrieval bonu
     same characters differently in a question and in a passage, and avoids tokenising passages.
   * route bonus: the sentence has what the question asks for (a date for deadline questions, a
     number with a unit for target questions, a party for party questions, a duty verb for law ones).
-  * retrieval bonus: the passage's retrieval score, min-max normalised over the hits.
+  * retrieval bonus: the passage's retrieval score, min-max normalised over the hits;
+  * penalties for a sentence that misses the question's place (in it or before it) or names only other years, and
+    a bonus when it states the fact next to the word the question asks it of ("罚多少" -> "…的罚款").
+A colloquial phrase of the lexicon (kb/lexicon.tsv) counts as present when any of its official wordings is.
 The answer's ``confidence`` is the lexical support of the chosen sentence, scaled down for each
-anchor of the question the answer lacks (a year or plan period no passage mentions, a place the
-answering sentence and its context do not name, a foreign name no passage has, an asked-for unit the
-sentence does not use; see ``_missing_anchors``); below
-``ABSTAIN_THRESHOLD`` the composer abstains and returns the nearest passages instead.
+anchor of the question the answer lacks (a year or plan period no passage mentions, a place, pollutant or
+"…率" indicator the answering sentence and its context do not name, a foreign name no passage has, an asked-for
+unit the sentence does not use, a change asked for that the sentence does not state; see ``_missing_anchors``);
+below ``ABSTAIN_THRESHOLD`` the composer abstains and returns the nearest passages instead.
 """
 
 from __future__ import annotations
@@ -74,7 +77,7 @@ _QUESTION_WORDS = frozenset(
     "何时 时候 什么时候 时间 哪一年 哪一天 哪天 哪里 多久 多长 多大 多高 几年 几个 几次 哪几 哪几项 哪几个 "
     "哪项 哪种 哪一条 哪条 第几条 需要 应该 能否 可否 能不能 可不可以 是不是 有没有 规定 要求 内容 情况 问题 "
     "包括 主要 具体 分别 目前 现在 现行 开始 最晚 最迟 一共 总共 共有 大概 一般 态度 程度 可能 什么样 定义 "
-    "含义 意思 多少钱 期间 我国 不能 能不能 可不可以 能否 哪家 哪类 哪种 什么样 要不要 需不需要".split()
+    "含义 意思 多少钱 期间 我国 不能 哪家 哪类 要不要 需不需要".split()
 )
 
 _CN_NUM = "〇○零一二两三四五六七八九十百千"

@@ -159,7 +159,7 @@ class Searcher:
         full = " ".join([text, *expansions])
         on = {name: mode in ("hybrid", name) for name in ("bm25", "bigram", "dense")}
         bm25 = self.bm25_scored(self.tokenize(full), filters, f.depth) if on["bm25"] else []
-        bigram = self.bigram_scored(text, filters, f.depth) if on["bigram"] and f.w_bigram > 0 else []
+        bigram = self.bigram_scored(text, filters, f.depth) if on["bigram"] and (mode == "bigram" or f.w_bigram) else []
         dense = self.dense_rank(full, filters, f.depth) if on["dense"] else []
         w_bm25, w_bigram, w_dense = (f.w_bm25, f.w_bigram, f.w_dense) if mode == "hybrid" else (1.0, 1.0, 1.0)
         if f.method == "rrf":
