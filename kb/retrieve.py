@@ -112,23 +112,21 @@ class Searcher:
             mask &= np.isin(self._kinds, list(filters.kinds))
         return mask
 
-    def bm25_scored(self, tokens: list[str], filters: Filters, depth: int) -> list[tuple[int, float]]:
-        """Row ids with BM25 scores, best first, zero scores dropped."""
-        scores = self.index.bm25_scores(tokens)
+    def _top(self, scores: np.ndarray, filters: Filters, depth: int) -> list[tuple[int, float]]:
+        """The ``depth`` best rows of a score per chunk that pass the filters, zero scores dropped."""
         mask = self._mask(filters)
         if mask is not None:
             scores = np.where(mask, scores, 0.0)
         top = np.argsort(-scores, kind="stable")[:depth]
         return [(int(i), float(scores[i])) for i in top if scores[i] > 0]
 
+    def bm25_scored(self, tokens: list[str], filters: Filters, depth: int) -> list[tuple[int, float]]:
+        """Row ids with BM25 scores, best first, zero scores dropped."""
+        return self._top(self.index.bm25_scores(tokens), filters, depth)
+
     def bigram_scored(self, text: str, filters: Filters, depth: int) -> list[tuple[int, float]]:
         """Row ids with character-bigram BM25 scores for a text, best first, zero scores dropped."""
-        scores = self.index.bigram_scores(char_bigrams(text))
-        mask = self._mask(filters)
-        if mask is not None:
-            scores = np.where(mask, scores, 0.0)
-        top = np.argsort(-scores, kind="stable")[:depth]
-        return [(int(i), float(scores[i])) for i in top if scores[i] > 0]
+        return self._top(self.index.bigram_scores(char_bigrams(text)), filters, depth)
 
     def bm25_rank(self, tokens: list[str], filters: Filters, depth: int) -> list[int]:
         """Row ids by BM25 score, best first, zero scores dropped."""
