@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 
 from indexing import tokenize
 from indexing.types import Chunk, Citation, Obligation
-from kb.query import PLACES, POLLUTANTS, NormalizedQuery, fold_for_match, normalize_query
+from kb.query import PLACES, PLAN_PERIODS, POLLUTANTS, NormalizedQuery, fold_for_match, normalize_query
 
 ROUTES = ("deadline", "target", "party", "list", "law", "definition", "general")
 
@@ -169,8 +169,7 @@ _COMPARATORS = frozenset(
     "达到 达 不低于 不高于 不超过 低于 高于 控制 控制在 提高 提高到 提升到 降低到 降至 保持在 累计 增加到".split()
 )
 _CHANGES = frozenset("下降 降低 减少 增长 增加 削减 降".split())
-_PERIOD_YEARS = {"十一五": (2006, 2010), "十二五": (2011, 2015), "十三五": (2016, 2020), "十四五": (2021, 2025)}
-_SENTENCE_TIME = re.compile(r"(?<!\d)((?:19|20)\d{2})(?=年)|(十[一二三四]五)")
+_SENTENCE_TIME = re.compile(r"(?<!\d)((?:19|20)\d{2})(?=年)|(" + "|".join(PLAN_PERIODS) + ")")
 _SENT_END = re.compile(r"[。！？；!?;]+[”’」』]*|\n+")
 _CLAUSE_END = re.compile(r"[，,]|……")  # "……" joins the pieces of a quote
 _CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -410,7 +409,7 @@ def _sentence_years(text: str) -> set[int]:
         if m.group(1):
             years.add(int(m.group(1)))
         else:
-            first, last = _PERIOD_YEARS[m.group(2)]
+            first, last = PLAN_PERIODS[m.group(2)]
             years.update(range(first, last + 1))
     return years
 

@@ -73,6 +73,7 @@ _DEFINITION_CUE = re.compile(r"是指|什么是|什么叫|何谓|定义|含义|�
 
 # Five-year plan periods and the years they cover.
 PLAN_PERIODS: dict[str, tuple[int, int]] = {
+    "十一五": (2006, 2010),
     "十二五": (2011, 2015),
     "十三五": (2016, 2020),
     "十四五": (2021, 2025),
