@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from indexing.manifest import read_manifest
 from indexing.types import Chunk, Obligation
 from kb import answer as answer_mod
 from kb.answer import (
@@ -28,6 +29,7 @@ from kb.answer import (
 )
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
+MANIFEST = read_manifest(CORPUS)
 PLAN = "plan/xinjiang-env-protection-13th-fyp-2017.txt"
 EIA = "laws/eia-law-2018.md"
 PLAN_TITLE = "新疆维吾尔自治区环境保护“十三五”规划"
@@ -53,11 +55,11 @@ def _between(rel: str, first: str, stop: str) -> str:
 
 
 def _chunk(rel: str, text: str, section: str, article: str | None = None) -> Chunk:
+    """A passage of a corpus file as the index would hold it, with the document's manifest metadata."""
     source = _source(rel)
     assert text in source, "test passages must be verbatim corpus text"
-    doc_id, title, kind = (
-        ("xj-env-13fyp-2017", PLAN_TITLE, "plan") if rel == PLAN else ("eia-law-2018", EIA_TITLE, "law")
-    )
+    entry = MANIFEST[rel]
+    doc_id, title, kind = entry.doc_id, entry.title, entry.kind
     start = source.index(text)
     return Chunk(
         chunk_id=f"{doc_id}#{start}",
@@ -363,12 +365,7 @@ P_REVIEW_ECO = _chunk(PLAN, _line(PLAN, "牧还草、生态修复、荒漠化治
 
 
 def _tax_chunk() -> Chunk:
-    text = _line(TAX, "第十三条 ")
-    source = _source(TAX)
-    start = source.index(text)
-    return Chunk(chunk_id=f"tax#{start}", doc_id="env-protection-tax-law-2018", title="中华人民共和国环境保护税法",
-                 kind="law", section="第三章 税收减免", start=start, end=start + len(text), text=text,
-                 embed_text=f"中华人民共和国环境保护税法\n第三章 税收减免\n{text}", article="第十三条")
+    return _chunk(TAX, _line(TAX, "第十三条 "), "第三章 税收减免", "第十三条")
 
 
 def test_place_of_the_question_picks_its_sentence():
@@ -404,12 +401,7 @@ def test_title_line_is_quoted_with_its_paragraph():
 def test_lexicon_phrase_finds_the_official_wording() -> None:
     """"放羊、打猎" is "放牧、狩猎" in the regulation: the composer matches it and does not abstain."""
     rel = "laws/nature-reserve-regs-2017.md"
-    text = _line(rel, "第三十五条 ")
-    start = _source(rel).index(text)
-    title = "中华人民共和国自然保护区条例"
-    chunk = Chunk(chunk_id=f"nr#{start}", doc_id="nature-reserve-regs-2017", title=title, kind="regulation",
-                  section="第四章 法律责任", start=start, end=start + len(text), text=text,
-                  embed_text=f"{title}\n第四章 法律责任\n{text}", article="第三十五条")
+    chunk = _chunk(rel, _line(rel, "第三十五条 "), "第四章 法律责任", "第三十五条")
     ans = compose("在保护区里放羊打猎，把保护区搞坏了罚多少？", _hits(chunk, P_AIR_TASKS))
     assert not ans.abstained
     assert "300元以上1万元以下" in ans.answer
@@ -440,31 +432,18 @@ def test_period_in_chinese_numerals_is_the_fact() -> None:
 
 
 def test_list_item_is_quoted_with_its_lead_in() -> None:
-    text = _between(TAX, "第十二条 ", "第十三条 ")
-    start = _source(TAX).index(text)
-    art12 = Chunk(chunk_id=f"tax#{start}", doc_id="env-protection-tax-law-2018", title="中华人民共和国环境保护税法",
-                  kind="law", section="第三章 税收减免", start=start, end=start + len(text), text=text,
-                  embed_text=f"中华人民共和国环境保护税法\n第三章 税收减免\n{text}", article="第十二条")
+    art12 = _chunk(TAX, _between(TAX, "第十二条 ", "第十三条 "), "第三章 税收减免", "第十二条")
     ans = compose("农业生产排放污染物要缴纳环境保护税吗？", _hits(art12, _tax_chunk()))
     assert not ans.abstained
     assert "暂予免征环境保护税……（一）农业生产" in ans.answer
     assert_grounded(ans)
 
 
-def _law_chunk(rel: str, doc_id: str, title: str, first: str, section: str, article: str | None = None,
-               stop: str | None = None) -> Chunk:
-    text = _between(rel, first, stop) if stop else _line(rel, first)
-    start = _source(rel).index(text)
-    return Chunk(chunk_id=f"{doc_id}#{start}", doc_id=doc_id, title=title, kind="law", section=section, start=start,
-                 end=start + len(text), text=text, embed_text=f"{title}\n{section}\n{text}", article=article)
-
-
 def test_a_count_in_the_question_is_not_a_topic_word() -> None:
     """"多久算一次" is about a period, not about "一次性办公用品"."""
-    office = _law_chunk("laws/solid-waste-law-2020.md", "solid-waste-law-2020", "中华人民共和国固体废物污染环境防治法",
-                        "机关、企业事业单位等的办公场所应当使用", "第四章 生活垃圾")
-    tax18 = _law_chunk(TAX, "env-protection-tax-law-2018", "中华人民共和国环境保护税法", "第十八条 ", "第四章 征收管理",
-                       "第十八条")
+    waste = "laws/solid-waste-law-2020.md"
+    office = _chunk(waste, _line(waste, "机关、企业事业单位等的办公场所应当使用"), "第四章 生活垃圾")
+    tax18 = _chunk(TAX, _line(TAX, "第十八条 "), "第四章 征收管理", "第十八条")
     ans = compose("环境保护税多久算一次、多久交一次？", _hits(office, tax18))
     assert not ans.abstained
     assert "按月计算，按季申报缴纳" in ans.answer and "一次性" not in ans.answer
@@ -474,8 +453,7 @@ def test_a_count_in_the_question_is_not_a_topic_word() -> None:
 def test_asking_whether_something_is_allowed_is_not_a_topic_word() -> None:
     """"能不能" asks for permission; it is not a word the answering sentence has to contain."""
     rel = "laws/construction-project-env-regs-2017.md"
-    art13 = _law_chunk(rel, "construction-project-env-regs-2017", "建设项目环境保护管理条例", "第十三条 ",
-                       "第二章 环境影响评价", "第十三条", stop="第十四条 ")
+    art13 = _chunk(rel, _between(rel, "第十三条 ", "第十四条 "), "第二章 环境影响评价", "第十三条")
     ans = compose("环保部门能不能指定企业找哪家机构做环评？", _hits(art13, P_PERMITS))
     assert not ans.abstained
     assert "任何行政机关不得为建设单位指定" in ans.answer
