@@ -42,6 +42,9 @@ import gradio as gr
 log = logging.getLogger(__name__)
 
 ALL = "全部"
+# The obligations filters when nothing is chosen (text, year, due before, party, domain, document, binding,
+# dated only): what the page opens with and what 重置 restores.
+OB_FILTER_DEFAULTS = ("", ALL, "", ALL, ALL, "", ALL, True)
 ALLOWED_UPLOADS = (".txt", ".md", ".pdf")
 UPLOAD_SUBDIR = "uploads"
 STREAM_STEP_CHARS = 6  # characters per streamed piece of an extractive answer
@@ -877,7 +880,7 @@ def build_obligations_tab(ctx: AppContext, ui: Any) -> None:
         api_name="obligations",
     )
     reset.click(
-        fn=lambda: ("", ALL, "", ALL, ALL, "", ALL, True), outputs=inputs, api_visibility="undocumented"
+        fn=lambda: OB_FILTER_DEFAULTS, outputs=inputs, api_visibility="undocumented"
     ).then(fn=run, inputs=inputs, outputs=outputs, api_visibility="undocumented")
 
     def show(ob_ids: list[str], evt: gr.SelectData) -> tuple[str, Any, Any]:
@@ -1205,7 +1208,7 @@ def populate(ctx: AppContext, ui: _UI) -> dict[Any, Any]:
         updates[ui.ob_party] = gr.update(choices=[ALL, *parties])
         updates[ui.ob_domain] = gr.update(choices=[ALL, *domains])
         updates[ui.ob_doc] = gr.update(choices=[(ALL, ""), *ob_docs])
-        values = ui.ob_run("", ALL, "", ALL, ALL, "", ALL, True)
+        values = ui.ob_run(*OB_FILTER_DEFAULTS)
         updates.update(dict(zip(ui.ob_outputs, values, strict=True)))
     return updates
 
