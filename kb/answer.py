@@ -328,7 +328,8 @@ def _is_heading(sentence: str) -> bool:
     )
 
 
-def _question_terms(nq: NormalizedQuery, sentences: list[_Sentence], indicators: bool = False) -> list[_Term]:
+def _question_terms(nq: NormalizedQuery, words_of_question: Sequence[str], sentences: list[_Sentence],
+                    indicators: bool = False) -> list[_Term]:
     """Content words of the question; with ``indicators`` (target questions) an indicator word ("…率") is an anchor.
 
     jieba splits words it does not know into a word and a lone character (环境/日); such a pair is
@@ -338,7 +339,7 @@ def _question_terms(nq: NormalizedQuery, sentences: list[_Sentence], indicators:
     alternates = {fold_for_match(k): tuple(fold_for_match(a) for a in v) for k, v in nq.alternates.items()}
     words: list[str] = []
     previous_kept = False
-    for word in tokenize.cut_words(nq.text):
+    for word in words_of_question:
         w = fold_for_match(word)
         if not w or w in tokenize.STOPWORDS or w in _QUESTION_WORDS or _COUNT_WORD.match(w) or not re.search(r"\w", w):
             previous_kept = False
@@ -378,10 +379,10 @@ _ASK_PREFIXES = "要被会能可将应需"  # jieba keeps "要罚", "被罚" as 
 _NOT_ASKED_OF = frozenset("要 能 会 可能 可以 需要 应该 必须 大概 一共 总共 最多 最少 至少 按 为 是 有".split())
 
 
-def _asked_words(text: str) -> tuple[str, ...]:
-    """What the question asks a fact of: the content word before 多少/几/多久… and up to two after it, folded
-    ("个人可能被罚多少" -> 罚; "环保税按多少比例征收" -> 比例, 征收)."""
-    words = [fold_for_match(w) for w in tokenize.cut_words(text)]
+def _asked_words(words_of_question: Sequence[str]) -> tuple[str, ...]:
+    """What the question (its jieba words) asks a fact of: the content word before 多少/几/多久… and up to two
+    after it, folded ("个人可能被罚多少" -> 罚; "环保税按多少比例征收" -> 比例, 征收)."""
+    words = [fold_for_match(w) for w in words_of_question]
 
     def content(w: str) -> bool:
         return bool(_CJK.search(w)) and w not in tokenize.STOPWORDS and w not in _NOT_ASKED_OF and (
@@ -733,7 +734,8 @@ def compose(
                 sentences.append(_Sentence(hit=h, start=s, end=e, folded=folded, context=context))
             context += "\n" + folded
 
-    terms = _question_terms(nq, sentences, indicators=chosen_route == "target")
+    question_words = tokenize.cut_words(nq.text)  # jieba once, for the terms and for the asked-of words
+    terms = _question_terms(nq, question_words, sentences, indicators=chosen_route == "target")
     weights = _idf_weights(terms, sentences, idf)
     total = sum(weights)
     scores = [float(s) for _, s in hits]
@@ -743,7 +745,7 @@ def compose(
     article = _ARTICLE_IN_Q.search(nq.text)
     feature = _definition_feature(terms) if chosen_route == "definition" and terms else _FEATURES.get(chosen_route)
     bonus = DEFINITION_BONUS if chosen_route == "definition" else ROUTE_BONUS
-    asked = _asked_words(nq.text) if chosen_route in _LEAD_LABELS else ()
+    asked = _asked_words(question_words) if chosen_route in _LEAD_LABELS else ()
     specific = [a for a in asked if a not in _COMPARATORS and a not in _CHANGES]
     near = _Near(feature, specific) if specific and feature else None
     places = [t for t in terms if t.anchor and not _TIME_ANCHOR_RE.match(t.forms[0]) and t.forms[0] not in _SCOPES]
