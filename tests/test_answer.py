@@ -458,3 +458,95 @@ def test_asking_whether_something_is_allowed_is_not_a_topic_word() -> None:
     assert not ans.abstained
     assert "任何行政机关不得为建设单位指定" in ans.answer
     assert_grounded(ans)
+
+
+PERMIT_REGS = "laws/pollutant-discharge-permit-regs-2021.md"
+NOISE = "laws/noise-pollution-law-2021.md"
+P_REVIEW_TABLE = _chunk(
+    PLAN, _between(PLAN, "专栏1 “十二五”环境保护规划指标完成情况", "水质好于III类的区控河流断面比例"),
+    "一、环境保护基础与形势 > （一）环境保护工作取得积极进展 > 5. 环境监管得到提升 > "
+    "专栏1 “十二五”环境保护规划指标完成情况",
+)
+P_WATER_TARGETS = _chunk(PLAN, _line(PLAN, "全区79条主要监测河流"), TARGETS_SECTION + " > 1. 环境质量目标")
+
+
+def test_an_item_whose_lead_in_states_the_penalty_asked_for_wins() -> None:
+    """"罚多少" is answered next to "罚款": in article 33 that is the lead-in of the item the question describes."""
+    art33 = _chunk(PERMIT_REGS, _between(PERMIT_REGS, "第三十三条 ", "第三十四条 "), "第五章 法律责任", "第三十三条")
+    art40 = _chunk(PERMIT_REGS, _line(PERMIT_REGS, "第四十条 "), "第五章 法律责任", "第四十条")
+    ans = compose("没拿到排污证就偷偷排污，按排污许可管理条例要罚多少？", _hits(art33, art40))
+    assert not ans.abstained
+    assert ans.answer.startswith("数值：20万元以上100万元以下")
+    assert "(一)未取得排污许可证排放污染物" in ans.answer
+    assert_grounded(ans)
+
+
+def test_a_word_of_a_lexicon_phrase_said_again_on_its_own_still_counts() -> None:
+    """"装修噪音" is a lexicon phrase; "对装修有什么要求" asks about 装修 again, outside it."""
+    life = "第七章　社会生活噪声污染防治"
+    old_law = "laws/env-noise-pollution-law-2018.md"
+    hits = [_passage(NOISE, 7776, 7844, life, "第六十六条"),
+            _passage(old_law, 4526, 4592, "第六章 社会生活噪声污染防治", "第四十七条"),
+            _passage(NOISE, 10539, 10830, "第八章　法律责任", "第八十二条"),
+            _passage(NOISE, 8170, 8301, life, "第七十条"),
+            _passage(NOISE, 3006, 3119, "第三章　噪声污染防治的监督管理", "第二十六条"),
+            _passage(old_law, 2846, 2984, "第四章 建筑施工噪声污染防治", "第三十条"),
+            _passage(NOISE, 2217, 2289, "第二章　噪声污染防治标准和规划", "第十九条")]
+    ans = compose("按噪声污染防治法，楼上装修噪音扰民，对装修有什么要求？", _hits(*hits))
+    assert not ans.abstained
+    assert "限定作业时间" in ans.answer
+    assert_grounded(ans)
+
+
+def _passage(rel: str, start: int, end: int, section: str, article: str | None = None) -> Chunk:
+    """A passage by its character span in a corpus file (the spans of the index's top hits for a question)."""
+    return _chunk(rel, _source(rel)[start:end], section, article)
+
+
+def test_question_words_joined_as_in_the_question_pick_the_sentence() -> None:
+    """"县城污水集中处理率" is written so in the targets, not in "县城、城市污水处理率分别达到80%、90%左右"."""
+    water = TASKS + " > （二）全面推进水污染防治行动计划，持续改善水环境质量 > 3. 加快推进重点污染源治理"
+    table = _between(PLAN, "3. 污染防治（7项）", "医疗废物无害化处置率")
+    indicators = _chunk(PLAN, table, f"{TARGETS_SECTION} > 专栏2")
+    hits = [_chunk(PLAN, _line(PLAN, "现有城镇污水处理设施因地制宜进行提标改造"), water), P_POLLUTION_TARGETS,
+            indicators, P_PROGRESS]
+    ans = compose("县城污水集中处理率到2020年要达到多少？", _hits(*hits))
+    assert not ans.abstained
+    assert "县城污水集中处理率达到80%以上" in ans.answer
+    assert_grounded(ans)
+
+
+def test_a_plan_question_without_a_time_asks_for_the_plan_period() -> None:
+    """A target asked with no year is the 十三五 one, not the 十二五 review table's."""
+    ans = compose("城镇喝的水的水源地，水质达标比例目标是多少？", _hits(P_WATER_TARGETS, P_REVIEW_TABLE))
+    assert not ans.abstained
+    assert ans.answer.startswith("数值：不低于91%")
+    assert "92.1" not in ans.answer
+    assert_grounded(ans)
+
+
+def test_how_many_years_asks_for_a_period() -> None:
+    art14 = _chunk(PERMIT_REGS, _line(PERMIT_REGS, "第十四条 "), "第二章 申请与审批", "第十四条")
+    art13 = _chunk(PERMIT_REGS, _between(PERMIT_REGS, "第十三条 ", "第十四条 "), "第二章 申请与审批", "第十三条")
+    assert route("排污许可证有效期是几年？") == "target"
+    assert route("高考那几天能不能施工？") != "target"
+    ans = compose("排污证一次能管几年？", _hits(art14, art13))
+    assert not ans.abstained
+    assert ans.answer.startswith("数值：5年")
+    assert_grounded(ans)
+
+
+def test_place_words_and_numerals_no_passage_has_do_not_make_it_abstain() -> None:
+    """"天上" and "一年" say how the question is put; the monitoring sentence answers it."""
+    nr = "laws/nature-reserve-regs-2017.md"
+    space = TASKS + " > （四）全面推进国土空间管控，维护生态系统服务功能 > 1. 建立生态空间保障体系"
+    hits = [_passage(nr, 2685, 2852, "第三章 自然保护区的管理", "第二十一条"),
+            _chunk(PLAN, _line(PLAN, "开展自然保护区人类活动遥感监测"), space),
+            _passage(nr, 1836, 1962, "第二章 自然保护区的建设", "第十六条"),
+            _passage(nr, 1036, 1246, "第二章 自然保护区的建设", "第十一条"),
+            _passage(nr, 1248, 1615, "第二章 自然保护区的建设", "第十二条"),
+            _passage(nr, 2544, 2683, "第三章 自然保护区的管理", "第二十条")]
+    ans = compose("天上卫星看自然保护区，省级保护区一年看几次？", _hits(*hits))
+    assert not ans.abstained
+    assert "省级自然保护区每年遥感监测1次" in ans.answer
+    assert_grounded(ans)
