@@ -150,6 +150,12 @@ PARTY_RE = re.compile(
 _PARTY_BY = re.compile(rf"由([\u4e00-\u9fff]{{2,20}}?{_PARTY_SUFFIX})")
 _DUTY_RE = re.compile(r"应当|不得|禁止|必须|严禁|可以|予以|责令")
 _DEFINITION_RE = re.compile(r"是指|所称|指的是")
+# A question asking whether something is allowed ("水源地保护区里能不能开个口子排污水？", "法律允许生产和卖吗？") is
+# answered by a sentence that permits or forbids it (dev: q148; held-out: t052; no question lost).
+_PERMISSION_CUE = re.compile(
+    r"能不能|可不可以|能否|可否|是否可以|允不允许|允许|让不让|准不准|行不行|(?:可以|能)[^，。？]{0,12}吗"
+)
+_PERMISSION_RE = re.compile(r"禁止|不得|严禁|不准|可以|允许")
 _ENUMERATION_RE = re.compile(r"(?:[^、，。；]{1,20}、){2,}")  # at least three items joined by 、
 _ENUM_RE = re.compile(r"^(?:[（(][一二三四五六七八九十\d]+[）)]|[一二三四五六七八九十]+、|\d+[.、．])")
 _LEAD_CLAUSE_RE = re.compile(r"^(?:到|至|在|于|从)?\s*(?:(?:19|20)\d{2}\s*年|“?十[二三四]五”?)[^，,]{0,6}$")
@@ -785,6 +791,8 @@ def compose(
     passages = [fold_for_match(f"{c.title}\n{c.section}\n{c.text}") for c, _ in hits]
     article = _ARTICLE_IN_Q.search(nq.text)
     feature = _definition_feature(terms) if chosen_route == "definition" and terms else _FEATURES.get(chosen_route)
+    if chosen_route == "general" and _PERMISSION_CUE.search(nq.text):
+        feature = _PERMISSION_RE  # "能不能…" is answered by what the documents permit or forbid
     bonus = DEFINITION_BONUS if chosen_route == "definition" else ROUTE_BONUS
     asked = _asked_words(question_words) if chosen_route in _LEAD_LABELS else ()
     specific = [a for a in asked if a not in _COMPARATORS and a not in _CHANGES]

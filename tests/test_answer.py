@@ -550,3 +550,17 @@ def test_place_words_and_numerals_no_passage_has_do_not_make_it_abstain() -> Non
     assert not ans.abstained
     assert "省级自然保护区每年遥感监测1次" in ans.answer
     assert_grounded(ans)
+
+
+def test_asking_whether_it_is_allowed_is_answered_by_what_forbids_it() -> None:
+    """"能不能…排污水" is answered by "禁止设置排污口", not only by the plan's clean-up task."""
+    water_law = "laws/water-pollution-law-2017.md"
+    special = "第五章 饮用水水源和其他特殊水体保护"
+    hits = [_passage(PLAN, 12173, 12431, TASKS + " > （二）全面推进水污染防治行动计划，持续改善水环境质量"),
+            _passage(water_law, 8600, 8625, special, "第六十四条"),
+            _passage(water_law, 9834, 9911, special, "第七十五条"),
+            _passage(water_law, 8103, 8598, special, "第六十三条")]
+    ans = compose("水源地保护区里能不能开个口子往里排污水？", _hits(*hits))
+    assert not ans.abstained
+    assert "禁止设置排污口" in ans.answer
+    assert_grounded(ans)
