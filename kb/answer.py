@@ -104,6 +104,8 @@ _ROUTE_CUES: list[tuple[str, re.Pattern[str]]] = [
     ("law", re.compile(r"法律规定|依照|依据|违反|处罚|罚款|法律责任|规定")),
 ]
 _ASKS_ARTICLE = re.compile(r"哪一?条|第几条|哪个条款")
+_ASKS_AUTHORITY = re.compile(r"(?:哪个|哪些|哪一?级|什么|哪类)(?:部门|机关|政府|单位负责监管)|归谁管")
+_AUTHORITY = re.compile(r"部门|机关|政府|委员会")
 
 _UNITS = sorted(
     "% ％ ‰ 个百分点 万吨/日 吨/日 万吨 吨 千克 公斤 亿千瓦时 万千瓦时 千瓦时 万千瓦 亿立方米 万立方米 立方米 "
@@ -147,7 +149,11 @@ PARTY_RE = re.compile(
     rf"(?<![^，。；：、\s（“由对向经将和与及并或同当])[\u4e00-\u9fff]{{0,10}}?{_PARTY_SUFFIX}"
     rf"(?:[\u4e00-\u9fff]{{0,6}}?{_PARTY_SUFFIX})?"
 )
-_PARTY_BY = re.compile(rf"由([\u4e00-\u9fff]{{2,20}}?{_PARTY_SUFFIX})")
+# "由县级以上地方人民政府市场监督管理部门…": the party runs on to a second suffix close after the first, unless a
+# second party joins it ("由国务院生态环境主管部门会同国务院有关部门制定": the first leads).
+_PARTY_BY = re.compile(
+    rf"由([\u4e00-\u9fff]{{2,20}}?{_PARTY_SUFFIX}(?:(?!会同|和|与|及|或)[\u4e00-\u9fff]{{0,8}}?{_PARTY_SUFFIX})?)"
+)
 _DUTY_RE = re.compile(r"应当|不得|禁止|必须|严禁|可以|予以|责令")
 _DEFINITION_RE = re.compile(r"是指|所称|指的是")
 # A question asking whether something is allowed ("水源地保护区里能不能开个口子排污水？", "法律允许生产和卖吗？") is
@@ -589,12 +595,13 @@ def _party(clause: str) -> str | None:
 
 
 def _key_facts(quote: str, cues: list[str], terms: list[_Term], weights: list[float],
-               asked: Sequence[str] = ()) -> list[str]:
+               asked: Sequence[str] = (), authority: bool = False) -> list[str]:
     """Facts like "期限：2017年底前", "数值：90%" that are substrings of the quote.
 
     Each fact is taken from the clause of the quote that best matches the question among those
     holding such a fact (so "…达到71.6%，其中乌鲁木齐市达到75%" answers 75% for 乌鲁木齐市), preferring a clause
-    that also holds an asked word (see ``_asked_words``).
+    that also holds an asked word (see ``_asked_words``). With ``authority`` (the question asks which department or
+    government) a clause whose party is one comes first.
     """
     clauses = [quote[s:e] for s, e in _clauses(quote)]
     # A clause opening with 其中 narrows the sentence to a sub-case; when it matches the question at
@@ -608,10 +615,11 @@ def _key_facts(quote: str, cues: list[str], terms: list[_Term], weights: list[fl
             continue
         patterns = (TARGET_VALUE_RE, TARGET_RE) if cue == "target" else (_FEATURES[cue],)
         # A clause holding an asked word first, then the more specific pattern, then the better-matching clause.
-        found = [(any(a in fold_for_match(c) for a in asked), -p, scores[i], -i, c)
+        found = [(cue == "party" and authority and bool(_AUTHORITY.search(_party(c) or "")),
+                  any(a in fold_for_match(c) for a in asked), -p, scores[i], -i, c)
                  for p, pattern in enumerate(patterns) for i, c in enumerate(clauses) if pattern.search(c)]
         if found:
-            _, p, *_, clause = max(found)
+            _, _, p, *_, clause = max(found)
             pattern = patterns[-p]
             value = _party(clause) if cue == "party" else pattern.search(clause).group(0).strip()
             if value:
@@ -907,7 +915,7 @@ def compose(
     best_span = _best_spans(ranked)
     citations = [_citation(n + 1, hits[h][0], hits[h][1], highlights.get(h, best_span.get(h)))
                  for n, h in enumerate(order)]
-    facts = _key_facts(quotes[0][0], cues, terms, weights, asked)
+    facts = _key_facts(quotes[0][0], cues, terms, weights, asked, authority=bool(_ASKS_AUTHORITY.search(nq.text)))
     best_chunk = hits[best.hit][0]
     if _ASKS_ARTICLE.search(nq.text) and best_chunk.article and best_chunk.article in best_chunk.text:
         facts.insert(0, f"条文：{best_chunk.article}")

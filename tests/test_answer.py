@@ -564,3 +564,12 @@ def test_asking_whether_it_is_allowed_is_answered_by_what_forbids_it() -> None:
     assert not ans.abstained
     assert "禁止设置排污口" in ans.answer
     assert_grounded(ans)
+
+
+def test_which_department_is_answered_with_the_department() -> None:
+    """"归哪个部门管" is answered with the authority of the article, not the producer it is about."""
+    waste = "laws/solid-waste-law-2020.md"
+    art105 = _chunk(waste, _line(waste, "第一百零五条 "), "第八章  法律责任", "第一百零五条")
+    ans = compose("商品包装搞得太夸张，归哪个部门管？", _hits(art105))
+    assert ans.answer.startswith("责任主体：县级以上地方人民政府市场监督管理部门。")
+    assert_grounded(ans)
