@@ -181,3 +181,11 @@ def test_lexicon_phrase_keeps_the_question_and_offers_official_wordings() -> Non
     assert nq.text == "在自然保护区里放羊、打猎会被怎么处理？"
     assert "放牧" in nq.phrases["放羊"] and "狩猎" in nq.phrases["打猎"]
     assert normalize_query("新疆生产建设兵团").phrases == {}  # never inside an official name
+
+
+def test_lexicon_phrase_holding_an_alias_is_found_and_named_as_rewritten() -> None:
+    """"交环保税" holds the alias 环保税: it is matched before the rewrite and keyed as the text now has it."""
+    nq = normalize_query("企业交环保税怎么算？")
+    assert nq.text == "企业交环境保护税怎么算？"
+    assert "缴纳环境保护税" in nq.phrases["交环境保护税"]
+    assert "交环保税" not in nq.phrases
