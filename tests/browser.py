@@ -289,9 +289,22 @@ def open_app(page: object, url: str, timeout_ms: float = 60_000) -> float:
     return time.monotonic() - t0
 
 
-def select_tab(page: object, label: str) -> None:
-    """Click the tab button with this label."""
-    page.get_by_role("tab", name=label).click()
+def select_tab(page: object, label: str, tries: int = 3) -> None:
+    """Click the tab button with this label until it is the selected one (a click before the page's scripts are
+    ready is lost; the full suite on a busy machine showed it once)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    tab = page.get_by_role("tab", name=label)
+    for _ in range(tries):
+        tab.click()
+        try:
+            page.wait_for_function(
+                "el => el.getAttribute('aria-selected') === 'true'", arg=tab.element_handle(), timeout=10_000
+            )
+            return
+        except PlaywrightTimeout:
+            continue
+    raise AssertionError(f"tab {label!r} did not open after {tries} clicks")
 
 
 def choose(page: object, elem_id: str, option: str, exact: bool = True, timeout_ms: float = 15_000) -> None:
