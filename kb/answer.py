@@ -672,11 +672,16 @@ def _pos_tokenizer():
     return jieba.posseg.POSTokenizer(tokenize._tokenizer())
 
 
+@functools.lru_cache(maxsize=256)
+def _pos_tags(question: str) -> tuple[tuple[str, str], ...]:
+    """(word, part-of-speech tag) pairs of a question by jieba; cached, since one answer asks for them twice."""
+    with tokenize._lock:
+        return tuple((p.word, p.flag) for p in _pos_tokenizer().lcut(question))
+
+
 def _proper_names(question: str) -> set[str]:
     """Place and transliterated names in a question by jieba's part-of-speech tags (ns, nrt), folded."""
-    with tokenize._lock:
-        pairs = _pos_tokenizer().lcut(question)
-    return {fold_for_match(p.word) for p in pairs if p.flag in ("ns", "nrt") and len(p.word) >= 2}
+    return {fold_for_match(w) for w, flag in _pos_tags(question) if flag in ("ns", "nrt") and len(w) >= 2}
 
 
 # jieba's tags for place words and numerals (天上, 楼上, 家里; 一年, 四周): a question's setting, not its topic.
@@ -686,9 +691,7 @@ _SETTING_TAGS = frozenset(("s", "m"))
 
 def _setting_words(question: str) -> set[str]:
     """Place words and numerals of a question by jieba's part-of-speech tags (天上, 楼上, 一年), folded."""
-    with tokenize._lock:
-        pairs = _pos_tokenizer().lcut(question)
-    return {fold_for_match(p.word) for p in pairs if p.flag in _SETTING_TAGS}
+    return {fold_for_match(w) for w, flag in _pos_tags(question) if flag in _SETTING_TAGS}
 
 
 def _missing_anchors(question: str, terms: list[_Term], best: _Sentence, passages: Sequence[str],
@@ -844,8 +847,8 @@ def compose(
             named_years = named_years or _sentence_years(fold_for_match(chunk.section))
         if asked_years and named_years and not named_years & asked_years:
             sent.score -= TIME_CONFLICT_PENALTY
-        pieces = _quoted_with(sent, chunk.text)
-        if near and any(near.search(piece[a:b]) for piece in pieces for a, b in _clauses(piece)):
+        if near and any(near.search(piece[a:b])
+                        for piece in _quoted_with(sent, chunk.text) for a, b in _clauses(piece)):
             sent.score += ASKED_BONUS
     ranked = sorted(sentences, key=lambda s: (-s.score, s.hit, s.start))
     best = ranked[0] if ranked else None
