@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -38,7 +39,17 @@ def corpus_docs(corpus_dir: Path) -> dict[str, Document]:
 @pytest.fixture(scope="session")
 def models_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A data dir whose models/ holds the materialised default model, shared by the session."""
-    return tmp_path_factory.mktemp("kb-models")
+    return _cached_dir(tmp_path_factory, "kb-models")
+
+
+def _cached_dir(tmp_path_factory: pytest.TempPathFactory, name: str) -> Path:
+    """A fresh temp dir, or with KB_TEST_CACHE set a folder kept between runs (a developer's speed-up, never CI's)."""
+    cache = os.environ.get("KB_TEST_CACHE")
+    if not cache:
+        return tmp_path_factory.mktemp(name)
+    path = Path(cache) / name
+    path.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 @pytest.fixture(scope="session")
@@ -56,8 +67,9 @@ def built_settings(tmp_path_factory: pytest.TempPathFactory, embeddings, models_
     from indexing.config import Settings
     from kb.service import KnowledgeBase
 
-    data = tmp_path_factory.mktemp("kb-built")
-    (data / "models").symlink_to(models_data_dir / "models", target_is_directory=True)
+    data = _cached_dir(tmp_path_factory, "kb-built")
+    if not (data / "models").exists():
+        (data / "models").symlink_to(models_data_dir / "models", target_is_directory=True)
     settings = Settings(data_dir=data, corpus_dir=REPO_ROOT / "corpus")
     KnowledgeBase(settings, embeddings=embeddings).build()
     return settings
