@@ -124,6 +124,10 @@ class ModeSearcher:
         """Search in this searcher's fixed mode."""
         return self.searcher.search(text, k=k, filters=filters, mode=self.mode, expansions=expansions)
 
+    def search_with_signals(self, text: str, k: int = 8, filters=None, mode: str = "hybrid", expansions=()):
+        """Search in this searcher's fixed mode, with the retrievers' raw top scores."""
+        return self.searcher.search_with_signals(text, k=k, filters=filters, mode=self.mode, expansions=expansions)
+
 
 def swapped_kb(base, searcher):
     """A KnowledgeBase that answers exactly like ``base`` (same index, register, composer) but retrieves with
@@ -205,13 +209,14 @@ def run_baseline(baseline, questions: Sequence[dict], warmup: int = WARMUP) -> S
 def abstention_calibration(kb, questions: Sequence[dict], run: SystemRun) -> list[dict]:
     """Sweep the abstention threshold: re-answer the abstained questions with the threshold at 0, so every
     question has an answer and a confidence, then count what each threshold would abstain on."""
-    import kb.answer as answer_mod
+    import dataclasses
 
     by_id = {g["id"]: g for g in questions}
     full: list[QuestionResult] = []
-    saved = answer_mod.ABSTAIN_THRESHOLD
-    try:
-        answer_mod.ABSTAIN_THRESHOLD = 0.0
+    saved = kb.config
+    try:  # the same composer with the threshold at 0, passed in as its config
+        model = saved.answerability and dataclasses.replace(saved.answerability, threshold=0.0)
+        kb.config = dataclasses.replace(saved, abstain_threshold=0.0, answerability=model)
         for r in run.results:
             if r.abstained and r.route != "invalid":
                 g = by_id[r.id]
@@ -222,7 +227,7 @@ def abstention_calibration(kb, questions: Sequence[dict], run: SystemRun) -> lis
             else:
                 full.append(r)
     finally:
-        answer_mod.ABSTAIN_THRESHOLD = saved
+        kb.config = saved
     return M.abstention_sweep(full, ABSTAIN_GRID)
 
 
@@ -911,11 +916,12 @@ def render_markdown(data: dict, scale: dict | None = None, gpu: str | None = Non
                      fmt(s.mrr), fmt(para.recall_at_5)))
         L += _table(["Budget", "Retrieval", "Chunks", "Chars/chunk", "R@1", "R@5", "MRR", "Para. R@5"], rows)
     if data.get("abstention_sweep"):
-        from kb.answer import ABSTAIN_THRESHOLD
+        from kb.answer import DEFAULT_CONFIG
 
-        L += ["", "### Abstention threshold", "", f"Current `ABSTAIN_THRESHOLD` = {ABSTAIN_THRESHOLD}. What abstaining "
-              "below each threshold on `Answer.confidence` would give (abstained questions re-answered at threshold "
-              "0; answers from the obligations register have confidence 1).", ""]
+        threshold = DEFAULT_CONFIG.threshold
+        L += ["", "### Abstention threshold", "", f"Current threshold = {threshold} (kb/answerability.json). "
+              "What abstaining below each threshold on `Answer.confidence` would give (abstained questions "
+              "re-answered at threshold 0; answers from the obligations register have confidence 1).", ""]
         L += _table(["Threshold", "Unans. abstained", "Wrongly abstained", "Answer acc."],
                     [(fmt(r["threshold"], 3), fmt(r["abstain_unanswerable"]), fmt(r["abstain_wrong"]),
                       fmt(r["answer_accuracy"])) for r in data["abstention_sweep"]])

@@ -26,7 +26,8 @@ that only say how the question is put: "能管", "天上", "一年"), scaled dow
 anchor of the question the answer lacks (a year or plan period no passage mentions, a place, pollutant or
 "…率" indicator the answering sentence and its context do not name, a foreign name no passage has, an asked-for
 unit the sentence does not use, a change asked for that the sentence does not state; see ``_missing_anchors``);
-below ``ABSTAIN_THRESHOLD`` the composer abstains and returns the nearest passages instead.
+below ``ComposerConfig.threshold`` (the answerability model's, else the lexical one) the composer abstains and
+returns the nearest passages instead.
 """
 
 from __future__ import annotations
@@ -41,37 +42,56 @@ from dataclasses import dataclass, field
 
 from indexing import tokenize
 from indexing.types import Chunk, Citation, Obligation
+from kb.answerability import AnswerabilityModel, load_model
 from kb.query import PLACES, PLAN_PERIODS, POLLUTANTS, NormalizedQuery, fold_for_match, normalize_query
 
 ROUTES = ("deadline", "target", "party", "list", "law", "definition", "general")
 
-# Abstain when the confidence is below this. Calibrated on eval/qa_dev.jsonl with the production hybrid
-# retriever (`kb eval`, "Abstention threshold"): at 0.17 16/18 unanswerable questions are abstained on and 2/168
-# answerable ones (1.2%) are; at 0.15 it is 12/18 and 1.2%, at 0.20 still 16/18 but 1.8%.
-ABSTAIN_THRESHOLD = 0.17
-ANCHOR_MISS_FACTOR = 0.25  # confidence factor per question anchor (year, period, place, unit) the answer lacks
-ROUTE_BONUS = 0.15  # the sentence carries the kind of fact the question asks for
-DEFINITION_BONUS = 0.3  # the sentence defines a word of a definition question ("X，是指…")
-ARTICLE_BONUS = 0.5  # the passage is the law article the question names (第十条)
-# The sentence joins question words as the question does ("县城污水集中处理率", not "县城、城市污水处理率"): this
-# bonus times the share of adjacent question-word pairs found joined. Dev citations are equal from 0.1 to 0.2 and
-# lose an answer at 0.25; 0.15 is the middle (eval/RESULTS.md).
-PHRASE_BONUS = 0.15
-RETRIEVAL_WEIGHT = 0.15  # weight of the passage's normalised retrieval score
-# A question that names a document ("按环境影响评价法…", "噪声污染防治法所称…") is answered from that document:
-# its sentences get this bonus (dev set: q087, q116, q128 were answered from another law quoting the same words).
-NAMED_DOC_BONUS = 0.3
-# A sentence that neither names nor follows the place the question names answers for another place ("伊宁市" asked,
-# "全区…平均下降18.3%" found); one that names only years or plan periods other than the question's answers for
-# another time ("到2020年" asked, "“十二五”期间…提高到4.7%" found).
-PLACE_MISS_PENALTY = 0.3
-TIME_CONFLICT_PENALTY = 0.3
-# The sentence states the asked-for fact next to the word the question asks it of ("罚多少" -> "…的罚款",
-# "按多少比例征收" -> "减按百分之七十五征收").
-ASKED_BONUS = 0.15
-CONTEXT_CREDIT = 0.5  # a word found earlier in the passage or in its title or section, not in the sentence
+
+@dataclass(frozen=True)
+class ComposerConfig:
+    """Every weight and threshold of the composer, in one object that is passed in (eval passes its own)."""
+
+    # The lexical threshold, used when no answerability model is loaded. Calibrated on eval/qa_dev.jsonl with the
+    # production hybrid retriever: at 0.17 16/18 unanswerable questions are abstained on and 2/168 answerable ones
+    # (1.2%) are. With the shipped model its threshold decides instead (see ``threshold``).
+    abstain_threshold: float = 0.17
+    anchor_miss_factor: float = 0.25  # confidence factor per question anchor (year, period, place, unit) missing
+    route_bonus: float = 0.15  # the sentence carries the kind of fact the question asks for
+    definition_bonus: float = 0.3  # the sentence defines a word of a definition question ("X，是指…")
+    article_bonus: float = 0.5  # the passage is the law article the question names (第十条)
+    # The sentence joins question words as the question does ("县城污水集中处理率", not "县城、城市污水处理率"):
+    # this bonus times the share of adjacent question-word pairs found joined. Dev citations are equal from 0.1
+    # to 0.2 and lose an answer at 0.25; 0.15 is the middle (eval/RESULTS.md).
+    phrase_bonus: float = 0.15
+    retrieval_weight: float = 0.15  # weight of the passage's normalised retrieval score
+    # A question that names a document ("按环境影响评价法…") is answered from that document (dev set: q087, q116,
+    # q128 were answered from another law quoting the same words).
+    named_doc_bonus: float = 0.3
+    # A sentence that neither names nor follows the place the question names answers for another place ("伊宁市"
+    # asked, "全区…平均下降18.3%" found); one that names only years or plan periods other than the question's
+    # answers for another time ("到2020年" asked, "“十二五”期间…提高到4.7%" found).
+    place_miss_penalty: float = 0.3
+    time_conflict_penalty: float = 0.3
+    # The sentence states the asked-for fact next to the word the question asks it of ("罚多少" -> "…的罚款").
+    asked_bonus: float = 0.15
+    context_credit: float = 0.5  # a word found earlier in the passage or in its title or section, not in the sentence
+    extra_sentence_ratio: float = 0.85  # list/general answers add sentences scoring at least this share of the best
+    # An abstention quotes the closest sentence as what the documents do say when at least this share of the
+    # question's words is in it (a near miss); below it the question is out of scope and nothing is quoted.
+    neighbour_min_support: float = 0.3
+    # A calibrated model of "this answer is right" (kb/answerability.json, fitted by eval/fit_answerability.py):
+    # when set, its probability is the confidence and its threshold decides abstention.
+    answerability: AnswerabilityModel | None = None
+
+    @property
+    def threshold(self) -> float:
+        """The confidence below which the composer abstains: the model's threshold when there is a model."""
+        return self.answerability.threshold if self.answerability else self.abstain_threshold
+
+
+DEFAULT_CONFIG = ComposerConfig(answerability=load_model())
 PARTIAL_CREDIT = 0.5  # a long word not found whole, scaled by the share of its sub-words found
-EXTRA_SENTENCE_RATIO = 0.85  # list/general answers add sentences scoring at least this share of the best
 MAX_QUOTE_CHARS = 100  # longer sentences are cut to their answering clauses
 # Fact questions get a tight quote around the fact; law, definition and list ones need more of it.
 QUOTE_LIMITS = {"deadline": 60, "target": 60, "party": 80, "definition": 160, "law": 160, "list": 300}
@@ -243,7 +263,7 @@ class Answer:
     """A composed answer; the first ``n_quoted`` citations are the passages the answer quotes.
 
     When ``abstained`` is true the citations are the nearest passages found, not support.
-    ``confidence`` (0..1) is the score compared with ``ABSTAIN_THRESHOLD``.
+    ``confidence`` (0..1) is the score compared with ``ComposerConfig.threshold``.
     """
 
     question: str
@@ -257,6 +277,7 @@ class Answer:
     n_quoted: int = 0
     resolved_question: str | None = None  # the question as answered, when a follow-up was expanded
     llm: dict | None = None  # kb.llm.LLMResult.to_dict() when an LLM rewrote the answer
+    features: dict[str, float] = field(default_factory=dict)  # what the answerability model read (not in the JSON)
 
     def to_dict(self, id: object = None) -> dict:
         """JSON shape of `kb ask --json` (design.md); each citation also says its role."""
@@ -695,25 +716,25 @@ def _setting_words(question: str) -> set[str]:
 
 
 def _missing_anchors(question: str, terms: list[_Term], best: _Sentence, passages: Sequence[str],
-                     header: str) -> int:
+                     header: str) -> list[str]:
     """Anchors of the question missing from the answer: a year or plan period that no passage mentions, a place
     that neither the answering sentence nor what precedes it in its passage (title, section path, earlier text)
     mentions (another city's target is another question), a place or foreign name (jieba tags ns/nrt) that no
-    passage mentions, plus 1 when the question asks for an amount in a unit ("多少亿元") that neither the
-    sentence nor its passage's header (title, section, table header) uses."""
+    passage mentions, and the unit when the question asks for an amount in one ("多少亿元") that neither the
+    sentence nor its passage's header (title, section, table header) uses. Returns the missing names."""
     where = best.folded + "\n" + best.context
     known = {f for t in terms if t.anchor for f in t.forms}
-    missing = sum(1 for name in _proper_names(question)
-                  if name not in known and not any(name in text for text in passages))
+    missing = [name for name in _proper_names(question)
+               if name not in known and not any(name in text for text in passages)]
     for t in terms:
         if not t.anchor or t.forms[0] in _SCOPES:
             continue
         time_anchor = bool(_TIME_ANCHOR_RE.match(t.forms[0]))
         if not any(f in text for f in t.forms for text in (passages if time_anchor else [where])):
-            missing += 1
+            missing.append(t.forms[0])
     unit = _ASKED_UNIT.search(question)
     if unit and fold_for_match(unit.group(1)) not in best.folded + "\n" + header:
-        missing += 1
+        missing.append(unit.group(1))
     return missing
 
 
@@ -755,6 +776,35 @@ def _titles_line(titles: Sequence[str]) -> str:
     return "、".join(shown) + more if shown else "（无）"
 
 
+def _answer_features(best: _Sentence, ranked: list[_Sentence], hits: list[tuple[Chunk, float]],
+                     feature: re.Pattern[str] | _AnyOf | None,
+                     terms: list[_Term], weights: list[float], passages: Sequence[str], support: float,
+                     lexical: float, missing: list[str], signals: Mapping[str, float] | None) -> dict[str, float]:
+    """What decides whether the best sentence answers the question (kb.answerability reads these)."""
+    total = sum(weights) or 1.0
+    chunk = hits[best.hit][0]
+    text = chunk.text[best.start:best.end]
+    found_anywhere = sum(w for t, w in zip(terms, weights, strict=True)
+                         if any(f in p for p in passages for f in t.forms))
+    found_in_best = sum(w for t, w in zip(terms, weights, strict=True)
+                        if any(f in passages[best.hit] for f in t.forms))
+    second = ranked[1].score if len(ranked) > 1 else 0.0
+    out = {
+        "support": support,
+        "lexical": lexical,
+        "missing": float(len(missing)),
+        "route_fact": float(bool(feature and feature.search(text)) or bool(best.lead or best.follow)),
+        "margin": best.score - second,
+        "coverage_hits": found_anywhere / total,
+        "coverage_best": found_in_best / total,
+        "best_rank": float(best.hit),
+        "n_terms": float(len(terms)),
+    }
+    for key, value in (signals or {}).items():
+        out[key] = float(value)
+    return out
+
+
 def compose(
     question: str,
     hits: list[tuple[Chunk, float]],
@@ -763,13 +813,18 @@ def compose(
     *,
     idf: Mapping[str, float] | None = None,
     searched_docs: Sequence[str] | None = None,
+    config: ComposerConfig | None = None,
+    signals: Mapping[str, float] | None = None,
 ) -> Answer:
     """Answer a question from ranked retrieval hits by quoting the best sentence(s), with citations.
 
     ``route`` overrides the routing of the question. ``idf`` optionally gives corpus IDF weights of
     words (otherwise they are computed over the candidate sentences). ``searched_docs`` are the titles
     of the documents searched, named when the composer abstains (default: the titles of the hits).
+    ``config`` holds the weights and thresholds (default ``DEFAULT_CONFIG``); ``signals`` are the retriever's
+    raw scores of the question (``Searcher.search_with_signals``), read by the answerability model.
     """
+    cfg = config or DEFAULT_CONFIG
     t0 = time.perf_counter()
     nq = normalize_query(question)
     cues = _cues(nq.text)
@@ -807,7 +862,7 @@ def compose(
     feature = _definition_feature(terms) if chosen_route == "definition" and terms else _FEATURES.get(chosen_route)
     if chosen_route == "general" and _PERMISSION_CUE.search(nq.text):
         feature = _PERMISSION_RE  # "能不能…" is answered by what the documents permit or forbid
-    bonus = DEFINITION_BONUS if chosen_route == "definition" else ROUTE_BONUS
+    bonus = cfg.definition_bonus if chosen_route == "definition" else cfg.route_bonus
     asked = _asked_words(question_words) if chosen_route in _LEAD_LABELS else ()
     specific = [a for a in asked if a not in _COMPARATORS and a not in _CHANGES]
     near = _Near(feature, specific) if specific and feature else None
@@ -818,12 +873,12 @@ def compose(
         support = 0.0
         for t, w in zip(terms, weights, strict=True):
             if w > 0:
-                support += w * max(_credit(t, sent.folded), CONTEXT_CREDIT * _credit(t, sent.context))
+                support += w * max(_credit(t, sent.folded), cfg.context_credit * _credit(t, sent.context))
         sent.lex = support / total if total > 0 else 0.0
         retrieval = (scores[sent.hit] - lo_s) / (hi_s - lo_s) if hi_s > lo_s else 1.0
-        sent.score = sent.lex + RETRIEVAL_WEIGHT * retrieval
+        sent.score = sent.lex + cfg.retrieval_weight * retrieval
         if pairs:
-            sent.score += PHRASE_BONUS * sum(p in sent.folded for p in pairs) / len(pairs)
+            sent.score += cfg.phrase_bonus * sum(p in sent.folded for p in pairs) / len(pairs)
         if feature and feature.search(chunk.text[sent.start:sent.end]):
             sent.score += bonus
         elif feature and chosen_route in _LEAD_LABELS:
@@ -834,46 +889,61 @@ def compose(
             if sent.lead or sent.follow:
                 sent.score += bonus
         if article and (chunk.article == article.group(0) or chunk.text.startswith(article.group(0))):
-            sent.score += ARTICLE_BONUS
+            sent.score += cfg.article_bonus
         if chunk.title in named:
-            sent.score += NAMED_DOC_BONUS
+            sent.score += cfg.named_doc_bonus
         where = sent.folded + "\n" + sent.context
         if any(not any(f in where for f in t.forms) for t in places):
-            sent.score -= PLACE_MISS_PENALTY
+            sent.score -= cfg.place_miss_penalty
         named_years = _sentence_years(sent.folded)
         asked_years = years
         if not years and chunk.kind == "plan":  # the plan's own period ("十三五") is the time a plan question means
             asked_years = _sentence_years(fold_for_match(chunk.title))
             named_years = named_years or _sentence_years(fold_for_match(chunk.section))
         if asked_years and named_years and not named_years & asked_years:
-            sent.score -= TIME_CONFLICT_PENALTY
+            sent.score -= cfg.time_conflict_penalty
         if near and any(near.search(piece[a:b])
                         for piece in _quoted_with(sent, chunk.text) for a, b in _clauses(piece)):
-            sent.score += ASKED_BONUS
+            sent.score += cfg.asked_bonus
     ranked = sorted(sentences, key=lambda s: (-s.score, s.hit, s.start))
     best = ranked[0] if ranked else None
     missing = (_missing_anchors(nq.text, terms, best, passages, fold_for_match(_header(hits[best.hit][0])))
-               if best else 0)
+               if best else [])
     changes = [a for a in asked if a in _CHANGES]
     if best and changes and "\t" not in best.folded and not any(a in best.folded for a in changes):
-        missing += 1  # "下降多少" answered by a sentence that states no change
+        missing.append(changes[0])  # "下降多少" answered by a sentence that states no change
     phrasing = _phrasing_weight(terms, weights, passages, _setting_words(nq.text))
     support = min(1.0, best.lex * total / (total - phrasing)) if best and total > phrasing else 0.0
-    confidence = support * ANCHOR_MISS_FACTOR**missing
-
-    if best is None or confidence < ABSTAIN_THRESHOLD:
+    lexical = support * cfg.anchor_miss_factor ** len(missing)
+    features = _answer_features(best, ranked, hits, feature, terms, weights, passages, support, lexical,
+                                missing, signals) if best else {}
+    model = cfg.answerability
+    confidence = model.probability(features) if model and best else lexical
+    # No question word is found whole in any passage: whatever matched, matched in part ("个人" of 个人所得税).
+    nothing_found = best is not None and features.get("coverage_hits", 1.0) == 0.0
+    if best is None or nothing_found or confidence < cfg.threshold:
+        neighbour = best if best is not None and best.lex >= cfg.neighbour_min_support else None
+        order = [h for h in range(min(k, len(hits))) if neighbour is None or h != neighbour.hit]
+        text = ABSTAIN_MESSAGE
+        if neighbour is not None:  # a near miss: say what the documents lack, and what they do say
+            order = [neighbour.hit, *order][:k]
+            chunk = hits[neighbour.hit][0]
+            quote = _cut_quote(chunk.text[neighbour.start:neighbour.end], terms, weights, feature, MAX_QUOTE_CHARS)
+            lack = f"文件没有提到问题中的“{'、'.join(dict.fromkeys(missing))}”。" if missing else ""
+            text += f"{lack}文件中与此最接近的内容是：{quote} [1]。"
         best_span = _best_spans(ranked)
-        citations = [_citation(i + 1, c, sc, best_span.get(i)) for i, (c, sc) in enumerate(hits[:k])]
-        return Answer(question=question, answer=f"{ABSTAIN_MESSAGE}已检索：{_titles_line(titles)}",
+        citations = [_citation(n + 1, hits[h][0], hits[h][1], best_span.get(h)) for n, h in enumerate(order)]
+        return Answer(question=question, answer=f"{text}已检索：{_titles_line(titles)}",
                       abstained=True, route=chosen_route, citations=citations, searched_docs=titles,
-                      timings_ms={"compose": (time.perf_counter() - t0) * 1000}, confidence=confidence)
+                      timings_ms={"compose": (time.perf_counter() - t0) * 1000}, confidence=confidence,
+                      features=features)
 
     # The answering sentences: the best one; list/general questions may add close runners-up.
     extra = {"list": 2, "general": 1}.get(chosen_route, 0)
     if _introduces(hits[best.hit][0].text[best.start:best.end]):
         extra = 0  # the best sentence introduces a list or a paragraph: what follows it is the answer
-    runners_up = [s for s in ranked[1:] if s.score >= EXTRA_SENTENCE_RATIO * best.score
-                  and s.lex >= ABSTAIN_THRESHOLD]
+    runners_up = [s for s in ranked[1:] if s.score >= cfg.extra_sentence_ratio * best.score
+                  and s.lex >= cfg.abstain_threshold]
     order: list[int] = []  # hit indices in citation order
     highlights: dict[int, tuple[int, int]] = {}
     quotes: list[tuple[str, int]] = []
@@ -929,7 +999,7 @@ def compose(
     text = lead + "；".join(f"{q} [{n}]" for q, n in quotes)
     return Answer(question=question, answer=text, abstained=False, route=chosen_route, citations=citations,
                   searched_docs=titles, timings_ms={"compose": (time.perf_counter() - t0) * 1000},
-                  confidence=confidence, n_quoted=n_quoted)
+                  confidence=confidence, n_quoted=n_quoted, features=features)
 
 
 def compose_from_obligations(

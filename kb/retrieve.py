@@ -137,15 +137,16 @@ class Searcher:
         vector = self.embeddings.embed_query(text)
         return self.index.dense(vector, k=depth, where=filters.where())
 
-    def search(
+    def search_with_signals(
         self,
         text: str,
         k: int = 8,
         filters: Filters | None = None,
         mode: str = "hybrid",
         expansions: Sequence[str] = (),
-    ) -> list[tuple[Chunk, float]]:
-        """Top-k chunks with fused scores; mode is hybrid, bm25 (jieba), bigram or dense.
+    ) -> tuple[list[tuple[Chunk, float]], dict[str, float]]:
+        """Top-k chunks with fused scores, and the raw top score of each retriever; mode is hybrid, bm25 (jieba),
+        bigram or dense.
 
         ``expansions`` (other surface forms of the question's terms, kb.query) join the text for the jieba BM25
         and the dense query; the bigram BM25 gets the text alone, so added words do not outweigh the question.
@@ -168,7 +169,23 @@ class Searcher:
         else:
             raise ValueError(f"unknown fusion method: {f.method}")
         best = sorted(fused.items(), key=lambda kv: -kv[1])[:k]
-        return [(self.index.chunks[row], score) for row, score in best]
+        signals = {  # raw top scores: how well anything matched at all (read by the answerability model)
+            "dense_top": dense[0][1] if dense else 0.0,
+            "bm25_top": bm25[0][1] if bm25 else 0.0,
+            "bigram_top": bigram[0][1] if bigram else 0.0,
+        }
+        return [(self.index.chunks[row], score) for row, score in best], signals
+
+    def search(
+        self,
+        text: str,
+        k: int = 8,
+        filters: Filters | None = None,
+        mode: str = "hybrid",
+        expansions: Sequence[str] = (),
+    ) -> list[tuple[Chunk, float]]:
+        """Top-k chunks with fused scores; mode is hybrid, bm25 (jieba), bigram or dense (see `search_with_signals`)."""
+        return self.search_with_signals(text, k, filters, mode, expansions)[0]
 
 
 class HybridRetriever(BaseRetriever):

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from indexing import store
@@ -18,7 +18,6 @@ from kb.retrieve import Filters, Searcher
 
 log = logging.getLogger(__name__)
 REGISTER_FILE = "obligations.json"
-_FOLLOW_UP = re.compile(r"^(那么?|那|还有|再问一下|另外)?(.{1,14}?)(呢|怎么样|如何)?[？?。]*$")
 
 
 class RegisterSink:
@@ -40,43 +39,32 @@ class RegisterSink:
         save_register(self.builder.register(), gen_dir / REGISTER_FILE)
 
 
-def _entity_kind(name: str) -> str:
-    """Coarse class of a follow-up's focus, so a place replaces a place and a year a year."""
-    from kb.query import PLACES
-
-    if re.fullmatch(r"(?:19|20)\d{2}年?", name):
-        return "year"
-    if "五" in name and name.strip("“”").startswith("十"):
-        return "period"
-    if name in PLACES or name.endswith(("市", "州", "县", "地区", "区")):
-        return "place"
-    return "other"
-
-
 def resolve_follow_up(question: str, history: list[str]) -> str:
-    """Expand an elliptical follow-up ("那乌鲁木齐呢？") with the previous question's wording."""
-    if not history:
-        return question
-    q = question.strip()
-    m = _FOLLOW_UP.match(q)
-    if not m or not (m.group(1) or m.group(3)):
-        return question
-    focus = m.group(2).strip()
-    previous = history[-1]
-    from kb.query import ENTITY_PATTERN
+    """Expand a follow-up that leans on the previous question ("那乌鲁木齐呢？", "罚多少？"); others stay as asked."""
+    from kb.dialogue import resolve
 
-    kind = _entity_kind(focus)
-    for hit in ENTITY_PATTERN.finditer(previous):
-        if _entity_kind(hit.group()) == kind:
-            return previous[: hit.start()] + focus + previous[hit.end() :]
-    return f"{focus} {previous}"
+    return resolve(question, history).text
+
+
+@dataclass
+class Query:
+    """A question as it travels through the service: as asked, as resolved against the chat, and its parts."""
+
+    original: str
+    resolved: str
+    parts: list[str] = field(default_factory=list)
+    history: list[str] = field(default_factory=list)
 
 
 class KnowledgeBase:
     """Everything a question needs, loaded once: embeddings, the open index, the register."""
 
-    def __init__(self, settings: Settings, embeddings=None, progress: Callable[[str], None] | None = None) -> None:
+    def __init__(self, settings: Settings, embeddings=None, progress: Callable[[str], None] | None = None,
+                 config=None) -> None:
+        from kb.answer import DEFAULT_CONFIG
+
         self.settings = settings
+        self.config = config or DEFAULT_CONFIG
         self._embeddings = embeddings
         self._progress = progress or (lambda msg: log.info(msg))
         self._lock = threading.Lock()
@@ -161,6 +149,53 @@ class KnowledgeBase:
         index = self.open()
         return list(dict.fromkeys(c.title for c in index.chunks))
 
+    def read(self, question: str, history: list[str] | None = None) -> Query:
+        """The question resolved against the chat history and split into the things it asks."""
+        from kb.dialogue import resolve, split_parts
+
+        resolved = resolve(question, history or []).text
+        return Query(original=question, resolved=resolved, parts=split_parts(resolved), history=list(history or []))
+
+    def _answer_part(self, text: str, k: int, filters: Filters | None):
+        """Answer one question (one part): the register for aggregate questions, else retrieval and composition."""
+        from kb.answer import compose, compose_from_obligations, route
+        from kb.obligations import answer_aggregate
+        from kb.query import normalize_query
+
+        nq = normalize_query(text)
+        r = route(nq.text)
+        filtered = filters is not None and bool(filters.doc_ids or filters.kinds)
+        records = None if filtered else answer_aggregate(self.register, nq.text)
+        if records:
+            return compose_from_obligations(text, records, route=r)
+        t1 = time.perf_counter()
+        hits, signals = self.searcher.search_with_signals(nq.text, k=max(k, 8), filters=filters,
+                                                          expansions=nq.expansions)
+        retrieve_ms = (time.perf_counter() - t1) * 1000
+        ans = compose(text, hits, k=k, route=r, searched_docs=self.searched_titles, config=self.config,
+                      signals=signals)
+        ans.timings_ms["retrieve"] = round(retrieve_ms, 1)
+        return ans
+
+    def _extractive(self, question: str, k: int, filters: Filters | None, history: list[str] | None):
+        """The extractive answer (no LLM), every part of the question answered, with the resolved question."""
+        from kb.answer import Answer
+        from kb.parts import combine
+        from kb.query import validate_question
+
+        t0 = time.perf_counter()
+        problem = validate_question(question, self.settings.max_question_chars)
+        if problem:
+            return Answer(question=question, answer=problem, abstained=True, route="invalid", citations=[])
+        query = self.read(question, history)
+        answers = [self._answer_part(part, k, filters) for part in query.parts]
+        ans = answers[0] if len(answers) == 1 else combine(query.resolved, answers, k=k)
+        ans.question = question
+        if query.resolved != question:
+            ans.resolved_question = query.resolved
+        ans.timings_ms["total"] = round((time.perf_counter() - t0) * 1000, 1)
+        return ans
+
     def ask(
         self,
         question: str,
@@ -171,38 +206,46 @@ class KnowledgeBase:
     ):
         """Answer a question with numbered verbatim citations (kb.answer.Answer).
 
-        With an LLM configured (KB_LLM_*), a grounded answer is rewritten by it and checked sentence by
-        sentence against the citations; anything unsupported falls back to the extractive answer.
+        A follow-up is read with the previous question of ``history``; a question asking several things is
+        answered part by part. With an LLM configured (KB_LLM_*), a grounded answer is rewritten by it once and
+        checked sentence by sentence against the citations; anything unsupported falls back to the extractive one.
         """
-        from kb.answer import Answer, compose, compose_from_obligations, route
-        from kb.obligations import answer_aggregate
-        from kb.query import normalize_query, validate_question
-
-        t0 = time.perf_counter()
-        problem = validate_question(question, self.settings.max_question_chars)
-        if problem:
-            return Answer(question=question, answer=problem, abstained=True, route="invalid", citations=[])
-        resolved = resolve_follow_up(question, history or [])
-        nq = normalize_query(resolved)
-        r = route(nq.text)
-        filtered = filters is not None and bool(filters.doc_ids or filters.kinds)
-        records = None if filtered else answer_aggregate(self.register, nq.text)
-        if records:
-            ans = compose_from_obligations(question, records, route=r)
-        else:
-            t1 = time.perf_counter()
-            hits = self.searcher.search(nq.text, k=max(k, 8), filters=filters, expansions=nq.expansions)
-            retrieve_ms = (time.perf_counter() - t1) * 1000
-            ans = compose(question, hits, k=k, route=r, searched_docs=self.searched_titles)
-            ans.timings_ms["retrieve"] = round(retrieve_ms, 1)
-        if resolved != question:
-            ans.resolved_question = resolved
-        if use_llm and not ans.abstained:
+        ans = self._extractive(question, k, filters, history)
+        if use_llm and not ans.abstained and ans.citations:
             from kb.llm import llm_enabled, synthesize
 
             if llm_enabled(self.settings):
-                result = synthesize(resolved, ans.answer, ans.citations, self.settings)
+                result = synthesize(ans.resolved_question or question, ans.answer, ans.citations, self.settings)
                 ans.answer = result.text
                 ans.llm = result.to_dict()
-        ans.timings_ms["total"] = round((time.perf_counter() - t0) * 1000, 1)
+                ans.timings_ms["total"] = round(ans.timings_ms.get("total", 0.0) + result.elapsed_ms, 1)
         return ans
+
+    def ask_stream(
+        self,
+        question: str,
+        k: int = 5,
+        filters: Filters | None = None,
+        history: list[str] | None = None,
+        use_llm: bool = True,
+    ) -> Iterator:
+        """Like `ask`, streaming: yields the LLM's unverified text deltas (str), if any, then the final Answer.
+
+        The LLM, when configured, is called exactly once per question; the web chat shows the deltas while they
+        arrive and then replaces them with the final, verified answer.
+        """
+        t0 = time.perf_counter()
+        ans = self._extractive(question, k, filters, history)
+        if use_llm and not ans.abstained and ans.citations:
+            from kb.llm import LLMResult, llm_enabled, stream_synthesize
+
+            if llm_enabled(self.settings):
+                for item in stream_synthesize(ans.resolved_question or question, ans.answer, ans.citations,
+                                              self.settings):
+                    if isinstance(item, LLMResult):
+                        ans.answer = item.text
+                        ans.llm = item.to_dict()
+                    else:
+                        yield item
+        ans.timings_ms["total"] = round((time.perf_counter() - t0) * 1000, 1)
+        yield ans

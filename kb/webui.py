@@ -710,9 +710,17 @@ def build_chat_tab(ctx: AppContext, ui: Any) -> None:
             history[-1]["content"] = answer_html(ctx.error or "索引尚未就绪，请稍后再试。")
             yield history, asked, "", gr.skip()
             return
-        try:
-            filters = Filters(doc_ids=(doc_id,)) if doc_id else None
-            ans = ctx.kb.ask(message, k=5, filters=filters, history=list(asked))
+        filters = Filters(doc_ids=(doc_id,)) if doc_id else None
+        ans = None
+        pieces: list[str] = []
+        try:  # the service calls the LLM (when configured) once, streaming its unverified text first
+            for item in ctx.kb.ask_stream(message, k=5, filters=filters, history=list(asked)):
+                if isinstance(item, str):
+                    pieces.append(item)
+                    history[-1]["content"] = answer_html("".join(pieces))
+                    yield history, asked, "", gr.skip()
+                else:
+                    ans = item
         except Exception as e:  # a failed question must not break the chat
             log.exception("question failed")
             history[-1]["content"] = answer_html(f"处理问题时出错（{type(e).__name__}），请换个说法再试。")
@@ -721,22 +729,7 @@ def build_chat_tab(ctx: AppContext, ui: Any) -> None:
         resolved = getattr(ans, "resolved_question", None)
         note = f"理解为：{resolved}" if resolved and resolved != message else ""
         final_text = ans.answer
-        streamed = False
-        if ans.citations and not ans.abstained:
-            from kb.llm import llm_enabled
-
-            if llm_enabled(ctx.settings):
-                from kb.llm import LLMResult, stream_synthesize
-
-                pieces: list[str] = []
-                for item in stream_synthesize(resolved or message, ans.answer, ans.citations, ctx.settings):
-                    if isinstance(item, LLMResult):
-                        final_text = item.text
-                    else:
-                        streamed = True
-                        pieces.append(item)
-                        history[-1]["content"] = answer_html("".join(pieces), note=note)
-                        yield history, asked, "", gr.skip()
+        streamed = bool(pieces)
         if not streamed:
             step = max(STREAM_STEP_CHARS, -(-len(final_text) // STREAM_MAX_STEPS))
             for part in stream_pieces(final_text, step):

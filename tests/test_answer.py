@@ -6,6 +6,7 @@ by hand: these tests need neither an index nor an embedding model.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import statistics
@@ -16,12 +17,12 @@ import pytest
 
 from indexing.manifest import read_manifest
 from indexing.types import Chunk, Obligation
-from kb import answer as answer_mod
 from kb.answer import (
     ABSTAIN_MESSAGE,
-    ABSTAIN_THRESHOLD,
+    DEFAULT_CONFIG,
     ROUTES,
     Answer,
+    ComposerConfig,
     compose,
     compose_from_obligations,
     route,
@@ -177,7 +178,7 @@ def test_compose_target_and_year_quotes_the_clause() -> None:
     a, b = first.highlight
     assert first.text[a:b].startswith("到2020年，非化石能源") and first.text[a:b].endswith("60%以上。")
     assert ans.n_quoted == 1 and len(ans.citations) == 3
-    assert ans.confidence >= ABSTAIN_THRESHOLD
+    assert ans.confidence >= DEFAULT_CONFIG.threshold
     assert_grounded(ans)
 
 
@@ -237,7 +238,7 @@ def test_compose_abstains_off_corpus() -> None:
     ans = compose("个人所得税起征点是多少？", hits)
     assert ans.abstained
     assert ans.answer == f"{ABSTAIN_MESSAGE}已检索：《{PLAN_TITLE}》、《{EIA_TITLE}》"
-    assert ans.confidence < ABSTAIN_THRESHOLD
+    assert ans.confidence < DEFAULT_CONFIG.threshold
     assert ans.n_quoted == 0
     assert [c.text for c in ans.citations] == [c.text for c, _ in hits]  # the nearest passages
     d = ans.to_dict(id="q173")
@@ -324,11 +325,20 @@ def test_compose_is_fast() -> None:
     assert statistics.median(times) < 20
 
 
-def test_threshold_is_a_named_constant_the_confidence_is_compared_with(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_threshold_is_a_config_value_the_confidence_is_compared_with() -> None:
     hits = _hits(P_POLLUTION_TARGETS)
+    lexical = ComposerConfig(answerability=None)
+    ans = compose("秸秆收集利用率要在哪年达到多少？", hits, config=lexical)
+    assert not ans.abstained
+    stricter = dataclasses.replace(lexical, abstain_threshold=ans.confidence + 0.01)
+    assert compose("秸秆收集利用率要在哪年达到多少？", hits, config=stricter).abstained
+    model = DEFAULT_CONFIG.answerability
+    assert model is not None  # the shipped kb/answerability.json
     ans = compose("秸秆收集利用率要在哪年达到多少？", hits)
-    monkeypatch.setattr(answer_mod, "ABSTAIN_THRESHOLD", ans.confidence + 0.01)
-    assert compose("秸秆收集利用率要在哪年达到多少？", hits).abstained
+    assert not ans.abstained and ans.confidence == model.probability(ans.features)
+    stricter_model = dataclasses.replace(model, threshold=ans.confidence + 0.01)
+    stricter = dataclasses.replace(DEFAULT_CONFIG, answerability=stricter_model)
+    assert compose("秸秆收集利用率要在哪年达到多少？", hits, config=stricter).abstained
 
 
 def test_compose_from_obligations_lists_cited_duties() -> None:
@@ -573,3 +583,19 @@ def test_which_department_is_answered_with_the_department() -> None:
     ans = compose("商品包装搞得太夸张，归哪个部门管？", _hits(art105))
     assert ans.answer.startswith("责任主体：县级以上地方人民政府市场监督管理部门。")
     assert_grounded(ans)
+
+
+def test_a_near_miss_abstention_says_what_is_missing_and_quotes_what_the_documents_say() -> None:
+    """The plan gives the region's 秸秆 figure, not 伊宁市's: abstain, name the missing place, quote the neighbour."""
+    lexical = ComposerConfig(answerability=None)
+    ans = compose("伊宁市秸秆收集利用率要达到多少？", _hits(P_POLLUTION_TARGETS, P_AIR_TARGETS), config=lexical)
+    assert ans.abstained
+    assert ans.answer.startswith(ABSTAIN_MESSAGE) and "“伊宁市”" in ans.answer
+    assert "秸秆收集利用率达到90%" in _squash(ans.answer) and "[1]" in ans.answer
+    assert ans.citations[0].text == P_POLLUTION_TARGETS.text
+
+
+def test_an_out_of_scope_abstention_quotes_nothing() -> None:
+    ans = compose("火车票改签要收多少手续费？", _hits(P_POLLUTION_TARGETS, P_AIR_TARGETS),
+                  config=ComposerConfig(answerability=None))
+    assert ans.abstained and "最接近" not in ans.answer and "[1]" not in ans.answer
