@@ -61,11 +61,12 @@ from kb.quiz_model import _same_value as _same_value
 from kb.quiz_rules import rule_blank_key_short, rule_key_not_in_stem
 
 PLAN_PERIOD_LABEL = "十三五（2016–2020）"
-# A mixed quiz's slots: plan and law alternate (5 plan, 7 law: the plan's pool is small) and every difficulty
-# tag gets a fair share (记忆: deadline, number, period; 理解: party, permit, ban; 应用: penalty).
+# A mixed quiz's slots: plan and law alternate (5 plan, 7 law: the plan's pool is small, and it names only two
+# parties, so plan party facts come in only when a filter leaves little else) and every difficulty tag gets a
+# fair share (记忆: deadline, number, period; 理解: party, permit, ban; 应用: penalty).
 SCHEDULE = (
     ("plan", "deadline"), ("law", "penalty"), ("plan", "number"), ("law", "ban"), ("plan", "deadline"),
-    ("law", "permit"), ("plan", "number"), ("law", "penalty"), ("plan", "party"), ("law", "period"),
+    ("law", "permit"), ("plan", "number"), ("law", "penalty"), ("plan", "deadline"), ("law", "period"),
     ("law", "party"), ("law", "penalty"),
 )
 END_YEAR_SHARE = 3  # at most one deadline in this many is the plan's end year (while others remain)
@@ -274,9 +275,10 @@ def generate(
     stalled = 0
     while len(items) < n and stalled < len(kind_list):
         kind = kind_list[slot % len(kind_list)]
-        start = (offset + slot) % len(order)
+        start = (offset + slot) % len(SCHEDULE)
         slot += 1
-        turn = [order[(start + j) % len(order)] for j in range(len(order))]
+        turn = [SCHEDULE[(start + j) % len(SCHEDULE)] for j in range(len(SCHEDULE))]
+        turn += [b for b in order if b not in turn]  # kinds of fact outside the schedule: only as a fallback
         own = turn[0][0]
         turn.sort(key=lambda b: b[0] != own)  # the slot's own source first (stable: schedule order)
         made = None

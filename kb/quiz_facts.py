@@ -227,7 +227,7 @@ class _Pools:
     deadlines: list[tuple[str, str]]  # (text, deadline kind)
     numbers: dict[str, list[str]]  # unit -> values as written (bare)
     parties: list[tuple[str, str, str]]  # (party, doc_id, doc kind)
-    law: dict[str, list[str]] = field(default_factory=dict)  # fines and approving bodies of the laws
+    law: dict[str, list] = field(default_factory=dict)  # fines and approving bodies of the laws
 
 
 def _unit_key(unit: str) -> str:
@@ -323,7 +323,8 @@ def distractors(fact: Fact, pools: _Pools, rng: random.Random, k: int = N_DISTRA
     ``near_miss`` asks for a swap fit for a false true/false statement (:func:`kb.quiz_rules.rule_near_miss`).
     """
     if fact.fact_type in LAW_FACT_TYPES:
-        return law_distractors(fact, pools.law, [p for p, _, kd in pools.parties if kd == "law"], rng, k, near_miss)
+        parties = [(p, d) for p, d, kd in pools.parties if kd == "law"]
+        return law_distractors(fact, pools.law, parties, rng, k, near_miss)
     if fact.fact_type == "deadline":
         return _deadline_distractors(fact, rng, k)
     if fact.fact_type == "number":

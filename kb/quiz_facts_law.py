@@ -46,6 +46,7 @@ _LIST_ITEM = re.compile(r"^[（(][一二三四五六七八九十\d]{1,3}[）)]")
 _DEPENDS = re.compile(r"前款|前两款|前三款|依照前|上述")
 _OFFENCE_LEAD = re.compile(r"^.*?有下列(?:行为|情形)之一的，?")
 _SENT = re.compile(r"[^。]+。?")
+_LEANS_ON = re.compile(r"该类|此类|前述|上述|下列")  # refers to text the statement does not carry
 _FOLLOW_ON = re.compile(r"^(?:造成|情节|拒不|逾期|有前款|其中|对直接负责|并)")
 
 
@@ -111,7 +112,8 @@ class _Article:
         """A fact when the value is unambiguous and the texts fit the limits."""
         a, b = span
         passage = self.doc.text[a:b]
-        if (not _once(value, statement, passage) or len(statement) > MAX_STATEMENT_CHARS
+        if (not _once(value, statement, passage) or len(statement) > MAX_STATEMENT_CHARS or _LEANS_ON.search(statement)
+                or re.search(r"[：:]。?$", statement)
                 or len(passage) > MAX_SPAN_CHARS or "\t" in passage):
             return None
         return LawFact(ftype, value, statement, self.doc.doc_id, self.doc.title, " > ".join(self.sec.path),
@@ -162,8 +164,11 @@ def _penalty_facts(art: _Article, lead: str, sent: str, span, items) -> list[Law
     out: list[LawFact] = []
     for value, sub in values:
         if items and _OFFENCE_LEAD.match(sent):
-            clause = _OFFENCE_LEAD.sub("", sent)
-            clause = next((c for c in re.split(r"[；：]", clause) if value in c), "")
+            parts = re.split(r"(?<=；)", _OFFENCE_LEAD.sub("", sent).rstrip("：:。"))
+            i = next((j for j, c in enumerate(parts) if value in c), None)
+            if i is None:
+                continue
+            clause = "".join(parts[: i + 1]).rstrip("；;，")  # the penalties up to this one: 情节严重的 keeps its base
             for qa, qb in items[:4]:
                 offence = _clean_item(art.doc.text[qa:qb])
                 if not offence or value in offence:

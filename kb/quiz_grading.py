@@ -44,10 +44,15 @@ def arabic(text: str) -> str:
     """Every Chinese numeral of ``text`` written in Arabic digits, and 万 folded into the number (十万元 → 100000元)."""
     def num(m: re.Match[str]) -> str:
         value = cn_number(m.group(0))
-        return m.group(0) if value is None else f"{value:g}"
+        return m.group(0) if value is None else _plain(value)
 
     s = _CN_NUM.sub(num, text)
-    return re.sub(r"(\d+(?:\.\d+)?)万", lambda m: f"{float(m.group(1)) * 10000:g}", s)
+    return re.sub(r"(\d+(?:\.\d+)?)万", lambda m: _plain(float(m.group(1)) * 10000), s)
+
+
+def _plain(value: float) -> str:
+    """A number without exponent or trailing .0 (1000000, 2.5)."""
+    return str(int(value)) if value == int(value) else str(value)
 
 
 def canonical(fact_type: str, text: str) -> str:

@@ -36,15 +36,15 @@ def law_quiz_facts(register, include_repealed: bool = False) -> list[Fact]:
     return out
 
 
-def law_pools(register) -> dict[str, list[str]]:
-    """Values of each law fact kind in the corpus: fines and approving bodies."""
+def law_pools(register) -> dict[str, list]:
+    """Values of each law fact kind in the corpus: fines, and approving bodies with their doc_id."""
     amounts: dict[str, None] = {}
-    bodies: dict[str, None] = {}
+    bodies: dict[tuple[str, str], None] = {}
     for lf in getattr(register, "law_facts", []) or []:
         if lf.fact_type == "penalty" and lf.subtype == "amount":
             amounts[lf.value] = None
         elif lf.fact_type == "permit" and lf.subtype == "who":
-            bodies[lf.value] = None
+            bodies[(lf.value, lf.doc_id)] = None
     return {"amounts": sorted(amounts), "bodies": sorted(bodies)}
 
 
@@ -61,7 +61,7 @@ def _duration_options(fact: Fact) -> list[str]:
     return [(f"{cn_number(w):g}" if digits else w) + unit for w in words]
 
 
-def _candidates(fact: Fact, pools: dict[str, list[str]], party_pool: Sequence[str]) -> list[tuple[str, float]]:
+def _candidates(fact: Fact, pools: dict[str, list], party_pool: Sequence[tuple[str, str]]) -> list[tuple[str, float]]:
     """(candidate, distance) pairs of the key's kind; smaller distance first when drawing."""
     t, sub = fact.fact_type, fact.subtype
     v = vocab()
@@ -85,8 +85,10 @@ def _candidates(fact: Fact, pools: dict[str, list[str]], party_pool: Sequence[st
             opts = [o for o in opts if "经批准" not in o]
         return [(o, float(i)) for i, o in enumerate(opts)]
     if t == "permit" and sub == "document":
-        return [(g[0], 0.0) for g in v["filed_documents"]]
-    return [(p, 0.0) for p in [*pools["bodies"], *party_pool]]
+        family = next((f for f in v["filed_document_families"] if fact.value in f), [])
+        return [(g[0], float(g[0] not in family)) for g in v["filed_documents"]]
+    doc = fact.citation.doc_id
+    return [(p, float(d != doc)) for p, d in [*pools["bodies"], *party_pool]]
 
 
 def _ok(fact: Fact, cand: str, chosen: Sequence[str]) -> bool:
@@ -107,7 +109,7 @@ def _ok(fact: Fact, cand: str, chosen: Sequence[str]) -> bool:
     return all(rule_no_overlap(c, cand) and not _same_value(fact.fact_type, c, cand) for c in chosen)
 
 
-def law_distractors(fact: Fact, pools: dict[str, list[str]], party_pool: Sequence[str], rng: random.Random,
+def law_distractors(fact: Fact, pools: dict[str, list], party_pool: Sequence[tuple[str, str]], rng: random.Random,
                     k: int = 3, near_miss: bool = False) -> list[str]:
     """Up to ``k`` wrong values of the key's kind; ``near_miss`` keeps only swaps fit for a false statement."""
     cands = _candidates(fact, pools, party_pool)

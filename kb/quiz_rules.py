@@ -100,8 +100,10 @@ def party_kind(party: str) -> str:
     p = _fold(party)
     if p.endswith(("政府", "国务院")):
         return "gov"
-    if p.endswith(("部门", "机关", "机构")):
+    if p.endswith("部门"):
         return "dept"
+    if p.endswith(("机关", "机构")):
+        return "agency"
     if p.endswith(("个人", "公民", "居民", "人员", "纳税人", "责任人", "使用权人")):
         return "individual"
     if p.endswith(("单位", "企业", "经营者", "生产者", "营运单位", "者")):
@@ -181,5 +183,7 @@ def rule_near_miss(fact, swap: str) -> bool:
     if fact.fact_type == "permit" and fact.subtype == "document":
         return any(fact.value in fam and swap in fam for fam in vocab()["filed_document_families"])
     if fact.fact_type in ("party", "permit"):
+        if party_kind(fact.value) == "gov" and set(content_words(swap)) - set(content_words(fact.value)):
+            return False  # 沙化土地所在地区的县级人民政府 for 省级以上人民政府: a qualifier that gives it away
         return ("、" in swap or "和" in swap) <= ("、" in fact.value or "和" in fact.value)
     return True

@@ -216,6 +216,9 @@ def test_rule_near_miss(register, quizzes) -> None:
         assert quiz_rules.rule_near_miss(fact, it.distractors[0]), (it.fact, it.distractors[0])
     student = _fact("建设单位", "建设单位应当报批环境影响报告书", doc_kind="law")
     assert not quiz_rules.rule_near_miss(student, "教育行政部门、学校")
+    gov = _fact("省级以上人民政府", "省级以上人民政府应当组织有关部门对环境状况进行调查", doc_kind="law")
+    assert quiz_rules.rule_near_miss(gov, "县级以上地方人民政府")
+    assert not quiz_rules.rule_near_miss(gov, "沙化土地所在地区的县级人民政府")
     doc = _fact("排污许可证", "对符合条件的颁发排污许可证", "permit", "law", subtype="document")
     assert not quiz_rules.rule_near_miss(doc, "危险废物管理计划")
 
@@ -234,12 +237,18 @@ def test_no_passage_twice_and_seeds_cover_the_pool(register, quizzes) -> None:
 
 
 def test_document_filter_gives_its_own_spread(register) -> None:
-    mixed = {it.citation.passage for it in quiz.generate(register, n=20, seed=11)}
-    plan = quiz.generate(register, n=10, seed=11, doc=PLAN)
-    air = quiz.generate(register, n=10, seed=11, doc=AIR)
-    assert len(plan) == len(air) == 10
-    assert sum(it.citation.passage in mixed for it in plan + air) <= 2
-    assert len({it.fact_type for it in air}) >= 4
+    """A filtered quiz is drawn afresh: it does not repeat the unfiltered quiz of the same seed."""
+    shared_passages = same_items = 0
+    for seed in range(10):
+        mixed = quiz.generate(register, n=20, seed=seed)
+        plan = quiz.generate(register, n=10, seed=seed, doc=PLAN)
+        air = quiz.generate(register, n=10, seed=seed, doc=AIR)
+        assert len(plan) == len(air) == 10
+        assert len({it.fact_type for it in air}) >= 3
+        shared_passages += sum(it.citation.passage in {m.citation.passage for m in mixed} for it in plan + air)
+        same_items += sum(it.stem in {m.stem for m in mixed} for it in plan + air)
+    print(f"per seed: {shared_passages / 10} shared passages, {same_items / 10} identical items of 20")
+    assert shared_passages / 10 <= 3 and same_items / 10 <= 1
 
 
 def test_repealed_documents_are_left_out_unless_asked(register) -> None:
