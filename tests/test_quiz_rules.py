@@ -291,3 +291,15 @@ def test_difficulty_tags_are_balanced(quizzes) -> None:
     share = Counter(it.difficulty for it in items)
     print("difficulty:", dict(share))
     assert all(0.2 <= share[d] / len(items) <= 0.5 for d in quiz.DIFFICULTIES), share
+
+
+def test_an_older_register_in_the_index_is_rebuilt_for_the_quiz(tmp_path, capsys) -> None:
+    """An index built before law_facts existed gives law items too (the register is rebuilt from the corpus)."""
+    settings = Settings(data_dir=tmp_path, corpus_dir=REPO_ROOT / "corpus")
+    gen = settings.index_dir / "g-old"
+    gen.mkdir(parents=True)
+    (settings.index_dir / "CURRENT").write_text("g-old", encoding="utf-8")
+    save_register(Register(records=[], version=1), gen / "obligations.json")
+    register = quiz_cli.load_quiz_register(settings)
+    assert register.law_facts
+    assert "版本较旧" in capsys.readouterr().err
