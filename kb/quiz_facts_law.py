@@ -45,6 +45,7 @@ _ARTICLE_LABEL = re.compile(r"^第[一二三四五六七八九十百零〇两]+�
 _LIST_ITEM = re.compile(r"^[（(][一二三四五六七八九十\d]{1,3}[）)]")
 _DEPENDS = re.compile(r"前款|前两款|前三款|依照前|上述")
 _OFFENCE_LEAD = re.compile(r"^.*?有下列(?:行为|情形)之一的，?")
+_OFFENDER = re.compile(r"^(?:违反本(?:法|条例)规定，)?(?P<who>[^，；]{2,20}?)有下列(?:行为|情形)之一")
 _SENT = re.compile(r"[^。]+。?")
 _LEANS_ON = re.compile(r"该类|此类|前述|上述|下列")  # refers to text the statement does not carry
 _FOLLOW_ON = re.compile(r"^(?:造成|情节|拒不|逾期|有前款|其中|对直接负责|并)")
@@ -169,8 +170,9 @@ def _penalty_facts(art: _Article, lead: str, sent: str, span, items) -> list[Law
             if i is None:
                 continue
             clause = "".join(parts[: i + 1]).rstrip("；;，")  # the penalties up to this one: 情节严重的 keeps its base
+            who = _OFFENDER.match(sent)
             for qa, qb in items[:4]:
-                offence = _clean_item(art.doc.text[qa:qb])
+                offence = (who.group("who") if who else "") + _clean_item(art.doc.text[qa:qb])
                 if not offence or value in offence:
                     continue
                 stmt = f"{offence}{'' if offence.endswith('的') else '的'}，{clause}。"

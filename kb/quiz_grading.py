@@ -66,7 +66,7 @@ def canonical(fact_type: str, text: str) -> str:
         s = s.replace("省、自治区、直辖市", "省级").replace("省,自治区,直辖市", "省级")
         s = re.sub(r"地方|各级|的", "", s)
     elif fact_type in ("penalty", "period"):
-        s = arabic(s).replace("天", "日").replace("个月", "月")
+        s = arabic(s).replace("天", "日").replace("个月", "月").replace("、", "")
         s = re.sub(r"^(?:处|不少于|不超过)", "", s).removesuffix("的罚款").removesuffix("罚款")
     elif fact_type == "ban":
         s = "禁止" if s in ("禁止", "严禁", "不得", "不准", "不允许") else s
