@@ -158,7 +158,7 @@ class _Article:
 def _penalty_facts(art: _Article, lead: str, sent: str, span, items) -> list[LawFact]:
     v = vocab()
     values: list[tuple[str, str]] = [(m.group(0), "amount") for m in AMOUNT_RE.finditer(sent)]
-    values += [(x, "order") for x in v["order_measures"] if f"责令{x}" in sent
+    values += [(x, "order") for x in v["order_measures"] if re.search(f"责令{x}(?:[，。；：,;:]|$)", sent)
                and not any(x != y and x in y and f"责令{y}" in sent for y in v["order_measures"])]
     if "按日连续处罚" in sent:
         values.append(("按日连续处罚", "per-day"))
