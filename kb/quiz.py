@@ -58,7 +58,7 @@ from kb.quiz_model import QuizCitation as QuizCitation
 from kb.quiz_model import QuizItem as QuizItem
 from kb.quiz_model import _norm as _norm
 from kb.quiz_model import _same_value as _same_value
-from kb.quiz_rules import rule_blank_key_short, rule_key_not_in_stem
+from kb.quiz_rules import rule_blank_key_short, rule_blank_not_end_year, rule_key_not_in_stem
 
 PLAN_PERIOD_LABEL = "十三五（2016–2020）"
 # A mixed quiz's slots: plan and law alternate (5 plan, 7 law: the plan's pool is small, and it names only two
@@ -137,7 +137,7 @@ def make_item(fact: Fact, kind: str, pools: _Pools, rng: random.Random) -> QuizI
         return QuizItem(id=_item_id(fact, kind, stem), kind=kind, stem=stem, options=options, answer=fact.value,
                         answer_letter=letter, explanation=expl, distractors=wrong, **base)
     if kind == "blank":
-        if not rule_blank_key_short(fact.value):
+        if not (rule_blank_key_short(fact.value) and rule_blank_not_end_year(fact)):
             return None
         stem = _stem(fact, kind)
         expl = _explanation(fact, f"答案：{fact.value}。")

@@ -59,6 +59,8 @@ def rule_plan_number_worth(fact) -> bool:
         return True
     if fact.table:
         return fact.period == "12th" or ("目标" in fact.subject and "2015" not in fact.subject)
+    if fact.subtype == "reduction" and not re.search(r"(?:19|20)\d\d", fact.citation.passage):
+        return False  # 万元GDP用水量下降33%: a fall from when to when?
     return fact.subtype in ("target-2020", "reduction")
 
 
@@ -162,6 +164,11 @@ def rule_key_not_in_stem(fact, stem: str) -> bool:
 def rule_blank_key_short(key: str) -> bool:
     """A fill-in key is short enough to type: at most MAX_BLANK_CHARS characters."""
     return len(_fold(key)) <= MAX_BLANK_CHARS
+
+
+def rule_blank_not_end_year(fact) -> bool:
+    """A deadline in the plan's end year is no fill-in (the blank could only be 2020); mcq and judge ask it."""
+    return not (fact.fact_type == "deadline" and fact.year == str(PLAN_PERIOD[2]))
 
 
 def deadline_years(key_year: int, passage_years: set[int], rng, k: int = 3) -> list[int]:

@@ -127,6 +127,7 @@ def test_rule_plan_number_worth() -> None:
     base = _fact("68", "x", "number", subject="“某比例”2015年的数值（单位：%）", table="专栏2", period="13th")
     reduction = _fact("15%", "比2015年下降15%", "number", subtype="reduction")
     other = _fact("60%", "到2017年达到60%", "number", subtype="target")
+    assert not quiz_rules.rule_plan_number_worth(_fact("33%", "万元GDP用水量下降33%", "number", subtype="reduction"))
     assert quiz_rules.rule_plan_number_worth(target) and quiz_rules.rule_plan_number_worth(reduction)
     assert not quiz_rules.rule_plan_number_worth(base) and not quiz_rules.rule_plan_number_worth(other)
 
@@ -186,6 +187,13 @@ def test_rule_blank_key_short(register, quizzes) -> None:
     assert blanks and all(len(it.answer) <= quiz_rules.MAX_BLANK_CHARS for it in blanks)
     long_keys = [it for q in quizzes for it in q if len(it.fact) > quiz_rules.MAX_BLANK_CHARS]
     assert long_keys and all(it.kind != "blank" for it in long_keys)
+
+
+def test_rule_blank_not_end_year(register) -> None:
+    blanks = quiz.generate(register, n=100, seed=3, kinds="blank", doc=PLAN)
+    assert blanks and not any(it.fact_type == "deadline" and "2020" in it.answer for it in blanks)
+    mcq = quiz.generate(register, n=100, seed=3, kinds="mcq", doc=PLAN)
+    assert any(it.fact_type == "deadline" and "2020" in it.answer for it in mcq)  # still asked, with options
 
 
 def test_rule_deadline_years(register) -> None:
