@@ -39,6 +39,8 @@ def _build_parser() -> argparse.ArgumentParser:
     s.add_argument("--doc")
     s.add_argument("--domain")
     s.add_argument("--format", choices=["json", "csv", "gift", "aiken", "md"], default="md")
+    s.add_argument("--period", choices=["13th", "12th"], help="12th：只出“十二五”回顾表（专栏1）的题")
+    s.add_argument("--include-repealed", action="store_true", help="包括已废止的文件")
 
     s = sub.add_parser("eval", help="评测并写入 eval/RESULTS.md")
     s.add_argument("--quick", action="store_true", help="只跑少量问题（冒烟测试）")
@@ -67,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return cmd_obligations(args, settings)
     if args.cmd == "quiz":
-        from kb.quiz import cmd_quiz
+        from kb.quiz_cli import cmd_quiz
 
         return cmd_quiz(args, settings)
     if args.cmd == "eval":

@@ -60,8 +60,9 @@ from pathlib import Path
 
 from indexing.structure import section_at, section_path
 from indexing.types import Document, Obligation, Section, Target
+from kb.quiz_facts_law import LawFact, extract_law_facts, law_fact_from_dict
 
-REGISTER_VERSION = 1
+REGISTER_VERSION = 2  # 2: law_facts and doc_status (quiz material)
 REGISTER_FILE = "obligations.json"
 UNSPECIFIED = "未明确"
 _PERIOD_END = {"十二五": 2015, "十三五": 2020, "十四五": 2025}  # last year of each five-year plan period
@@ -1079,6 +1080,8 @@ class Register:
     doc_order: list[str] = field(default_factory=list)  # doc ids in corpus order
     built_at: str = ""
     version: int = REGISTER_VERSION
+    law_facts: list[LawFact] = field(default_factory=list)  # quizzable penalties, periods, bans, permits
+    doc_status: dict[str, str] = field(default_factory=dict)  # doc_id -> "2022-06-05废止" for repealed ones
 
 
 class RegisterBuilder:
@@ -1088,6 +1091,8 @@ class RegisterBuilder:
         self.records: list[Obligation] = []
         self.rows: list[IndicatorRow] = []
         self.order: list[str] = []
+        self.law_facts: list[LawFact] = []
+        self.status: dict[str, str] = {}
 
     def add(self, doc: Document, sections: list[Section]) -> None:
         """Extract one document's records (and, for the plan, its indicator rows)."""
@@ -1095,11 +1100,16 @@ class RegisterBuilder:
         self.records.extend(extract_obligations(doc, sections))
         if doc.kind == "plan":
             self.rows.extend(parse_indicator_tables(doc, sections))
+        self.law_facts.extend(extract_law_facts(doc, sections, lambda path: _domain(doc, path)))
+        repealed = re.search(r"(\d{4}-\d\d-\d\d)废止", doc.meta.get("dates", ""))
+        if repealed:
+            self.status[doc.doc_id] = f"{repealed.group(1)}废止"
 
     def register(self) -> Register:
         """The register of everything added, with the targets checked for conflicts."""
         return Register(records=self.records, indicators=self.rows, conflicts=find_conflicts(self.records),
-                        doc_order=self.order, built_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
+                        doc_order=self.order, built_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                        law_facts=self.law_facts, doc_status=self.status)
 
 
 def build_register(docs_with_sections: Iterable[tuple[Document, list[Section]]]) -> Register:
@@ -1137,6 +1147,8 @@ def save_register(register: Register, path: str | Path) -> None:
         "indicators": [asdict(r) for r in register.indicators],
         "conflicts": [{"indicator": c.indicator, "first": c.first.ob_id, "first_value": c.first_value,
                        "second": c.second.ob_id, "second_value": c.second_value} for c in register.conflicts],
+        "law_facts": [asdict(f) for f in register.law_facts],
+        "doc_status": register.doc_status,
     }
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
@@ -1156,7 +1168,9 @@ def load_register(path: str | Path) -> Register:
         for c in data.get("conflicts", []) if c["first"] in by_id and c["second"] in by_id
     ]
     return Register(records=records, indicators=rows, conflicts=conflicts, doc_order=data.get("doc_order", []),
-                    built_at=data.get("built_at", ""), version=data.get("version", REGISTER_VERSION))
+                    built_at=data.get("built_at", ""), version=data.get("version", 1),
+                    law_facts=[law_fact_from_dict(d) for d in data.get("law_facts", [])],
+                    doc_status=data.get("doc_status", {}))
 
 
 def _sort_key(register: Register):

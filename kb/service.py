@@ -134,12 +134,12 @@ class KnowledgeBase:
     def register(self):
         """The obligations register of the live generation."""
         if self._register is None:
-            from kb.obligations import build_register, load_register
+            from kb.obligations import REGISTER_VERSION, build_register, load_register
 
             path = self.open().gen_dir / REGISTER_FILE
             if path.exists():
                 self._register = load_register(path)
-            else:
+            if self._register is None or self._register.version < REGISTER_VERSION:  # missing, or without law_facts
                 self._register = build_register(iter_corpus_sections(self.settings, []))
         return self._register
 

@@ -12,7 +12,7 @@ import pytest
 from indexing.build import load_corpus
 from indexing.config import Settings
 from indexing.types import Document, Obligation, Section
-from kb import quiz
+from kb import quiz, quiz_cli
 from kb.obligations import Register, build_register, save_register
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -91,7 +91,9 @@ def test_every_item_is_grounded_in_its_passage(every_item, texts) -> None:
     # the corpus gives hundreds of items of every kind, with every fact type represented
     for kind in quiz.KINDS:
         assert sum(counts[kind].values()) >= 400, counts
-        assert counts[kind]["deadline"] >= 20 and counts[kind]["number"] >= 30, counts
+        # fill-ins never ask a deadline in the plan's end year (it could only be 2020)
+        assert counts[kind]["deadline"] >= (10 if kind == "blank" else 20) and counts[kind]["number"] >= 15, counts
+        assert min(counts[kind][t] for t in ("penalty", "period", "ban", "permit")) >= 10, counts
 
 
 def test_mixed_quiz_is_grounded_too(register) -> None:
@@ -178,7 +180,7 @@ def test_deterministic_for_a_seed(register) -> None:
 def test_kinds_take_turns(register) -> None:
     items = quiz.generate(register, n=9, seed=3)
     assert [it.kind for it in items] == ["mcq", "blank", "judge"] * 3
-    assert {it.fact_type for it in items} == set(quiz.FACT_TYPES)  # all three kinds of fact in a short quiz
+    assert len({it.fact_type for it in items}) >= 5  # most kinds of fact in a short quiz
 
 
 def test_filters(register) -> None:
@@ -395,7 +397,7 @@ def _args(**kw) -> Namespace:
 
 def test_cmd_quiz_builds_register_without_an_index(tmp_path, capsys) -> None:
     settings = Settings(data_dir=tmp_path, corpus_dir=REPO_ROOT / "corpus")
-    assert quiz.cmd_quiz(_args(n=6, format="json", seed=3), settings) == 0
+    assert quiz_cli.cmd_quiz(_args(n=6, format="json", seed=3), settings) == 0
     out = capsys.readouterr()
     items = quiz.from_json(out.out)
     assert len(items) == 6
@@ -405,7 +407,7 @@ def test_cmd_quiz_builds_register_without_an_index(tmp_path, capsys) -> None:
 def test_fallback_register_is_the_full_register(register, tmp_path) -> None:
     """Skipping the catalogue PDFs when no index exists loses no record."""
     settings = Settings(data_dir=tmp_path, corpus_dir=REPO_ROOT / "corpus")
-    quick = build_register(quiz._load_dutiful_corpus(settings, []))
+    quick = build_register(quiz_cli._load_dutiful_corpus(settings, []))
     assert [r.ob_id for r in quick.records] == [r.ob_id for r in register.records]
     assert len(quick.indicators) == len(register.indicators)
 
@@ -415,12 +417,12 @@ def test_cmd_quiz_uses_the_live_register(tmp_path, capsys) -> None:
     gen = settings.index_dir / "g-test"
     gen.mkdir(parents=True)
     (settings.index_dir / "CURRENT").write_text("g-test", encoding="utf-8")
-    rec = _record("放射性废物处置单位应当按照国家标准对其接收的放射性废物进行处置", party="放射性废物处置单位")
+    rec = _record("建设单位应当在开工前完成环境影响评价文件的报批手续", party="建设单位")
     save_register(Register(records=[rec]), gen / "obligations.json")
-    assert quiz.cmd_quiz(_args(n=3, kind=["blank"], format="csv"), settings) == 0
+    assert quiz_cli.cmd_quiz(_args(n=3, kind=["blank"], format="csv"), settings) == 0
     out = capsys.readouterr()
     items = quiz.from_csv(out.out)
-    assert [it.answer for it in items] == ["放射性废物处置单位"]
+    assert [it.answer for it in items] == ["建设单位"]
     assert "只够生成 1 道题" in out.err
 
 

@@ -1,0 +1,129 @@
+"""Quiz facts and distractors for the law facts of the register (penalties, periods, bans, permits).
+
+The facts come from ``Register.law_facts`` (extracted at index time by :mod:`kb.quiz_facts_law`); the
+distractors are of the key's kind (see :func:`kb.quiz_rules.rule_same_kind`): fines of the same form and
+numeral style drawn from the other fines of the corpus, nearest first; other 责令 measures; durations of the
+same unit; the other modal options of a ban; other approving bodies of the same kind; other documents.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import re
+from collections.abc import Sequence
+
+from kb.quiz_grading import arabic, canonical, cn_number
+from kb.quiz_model import Fact, QuizCitation, _norm, _same_value
+from kb.quiz_rules import rule_near_miss, rule_no_overlap, rule_same_kind, vocab
+
+NEAREST = 6
+
+
+def law_quiz_facts(register, include_repealed: bool = False) -> list[Fact]:
+    """The register's law facts as quiz facts (repealed documents left out unless asked)."""
+    status = getattr(register, "doc_status", {}) or {}
+    out = []
+    for lf in getattr(register, "law_facts", []) or []:
+        if lf.doc_id in status and not include_repealed:
+            continue
+        cit = QuizCitation(doc_id=lf.doc_id, title=lf.title, section=lf.section, passage=lf.passage, start=lf.start,
+                           end=lf.end, article=lf.article or None)
+        key = (lf.fact_type, lf.doc_id, _norm(lf.statement).replace(_norm(lf.value), "_", 1))
+        out.append(Fact(lf.fact_type, lf.value, cit, lf.domain, f"{lf.doc_id}#{lf.start}-{lf.end}", "law",
+                        keys=(key,), unit=lf.subtype if lf.fact_type == "period" else "", statement=lf.statement,
+                        subtype=lf.subtype))
+    return out
+
+
+def law_pools(register) -> dict[str, list]:
+    """Values of each law fact kind in the corpus: fines, and approving bodies with their doc_id."""
+    amounts: dict[str, None] = {}
+    bodies: dict[tuple[str, str], None] = {}
+    for lf in getattr(register, "law_facts", []) or []:
+        if lf.fact_type == "penalty" and lf.subtype == "amount":
+            amounts[lf.value] = None
+        elif lf.fact_type == "permit" and lf.subtype == "who":
+            bodies[(lf.value, lf.doc_id)] = None
+    return {"amounts": sorted(amounts), "bodies": sorted(bodies)}
+
+
+def _top(amount: str) -> float:
+    nums = [cn_number(x) for x in re.findall(r"[\d.]+|[零〇一二两三四五六七八九十百千万]+", arabic(amount))]
+    nums = [n for n in nums if n is not None]
+    return max(nums) if nums else 0.0
+
+
+def _duration_options(fact: Fact) -> list[str]:
+    unit = fact.subtype
+    digits = bool(re.search(r"\d", fact.value))
+    words = vocab()["durations"].get(unit, [])
+    return [(f"{cn_number(w):g}" if digits else w) + unit for w in words]
+
+
+def _candidates(fact: Fact, pools: dict[str, list], party_pool: Sequence[tuple[str, str]]) -> list[tuple[str, float]]:
+    """(candidate, distance) pairs of the key's kind; smaller distance first when drawing."""
+    t, sub = fact.fact_type, fact.subtype
+    v = vocab()
+    if t == "penalty" and sub == "amount":
+        top = _top(fact.value) or 1.0
+        return [(a, abs(math.log((_top(a) or 1.0) / top))) for a in pools["amounts"]]
+    if t == "penalty" and sub == "order":
+        return [(m, 0.0) for m in v["order_measures"]]
+    if t == "penalty":
+        return [(m, 0.0) for m in v["per_day_options"]]
+    if t == "period":
+        key = cn_number(re.sub(r"\D*$", "", arabic(fact.value))) or 1.0
+        out = []
+        for c in _duration_options(fact):
+            n = cn_number(re.sub(r"\D*$", "", arabic(c))) or 1.0
+            out.append((c, abs(math.log(n / key))))
+        return out
+    if t == "ban":
+        opts = v["ban_options"].get(fact.value, [])
+        if any(m in fact.statement for m in v["ban_exception_markers"]):
+            opts = [o for o in opts if "经批准" not in o]
+        return [(o, float(i)) for i, o in enumerate(opts)]
+    if t == "permit" and sub == "document":
+        family = next((f for f in v["filed_document_families"] if fact.value in f), [])
+        return [(g[0], float(g[0] not in family)) for g in v["filed_documents"]]
+    doc = fact.citation.doc_id
+    return [(p, float(d != doc)) for p, d in [*pools["bodies"], *party_pool]]
+
+
+def _ok(fact: Fact, cand: str, chosen: Sequence[str]) -> bool:
+    text = fact.statement + fact.citation.passage
+    if not cand or cand in text or _norm(cand) in _norm(text):
+        return False
+    if canonical(fact.fact_type, cand) == canonical(fact.fact_type, fact.value):
+        return False
+    if not (rule_same_kind(fact, cand) and rule_no_overlap(fact.value, cand)):
+        return False
+    if fact.fact_type == "permit" and fact.subtype == "who" and _same_value("party", cand, fact.value):
+        return False
+    overlaps = vocab()["filed_document_overlaps"]
+    if any({cand, fact.value} == set(pair) for pair in overlaps):
+        return False
+    if _same_value(fact.fact_type, cand, fact.value):
+        return False
+    return all(rule_no_overlap(c, cand) and not _same_value(fact.fact_type, c, cand) for c in chosen)
+
+
+def law_distractors(fact: Fact, pools: dict[str, list], party_pool: Sequence[tuple[str, str]], rng: random.Random,
+                    k: int = 3, near_miss: bool = False) -> list[str]:
+    """Up to ``k`` wrong values of the key's kind; ``near_miss`` keeps only swaps fit for a false statement."""
+    cands = _candidates(fact, pools, party_pool)
+    rng.shuffle(cands)
+    cands.sort(key=lambda c: c[1])
+    ordered = [c for c, _ in cands]
+    if fact.fact_type in ("penalty", "period", "permit"):
+        head = ordered[:NEAREST]
+        rng.shuffle(head)
+        ordered = head + ordered[NEAREST:]
+    chosen: list[str] = []
+    for c in ordered:
+        if len(chosen) >= k:
+            break
+        if c not in chosen and _ok(fact, c, chosen) and (not near_miss or rule_near_miss(fact, c)):
+            chosen.append(c)
+    return chosen

@@ -1,0 +1,196 @@
+"""Named rules of the quiz: what is worth asking, and what makes a fair item.
+
+Worth asking (a fact is dropped unless every rule lets it through):
+
+- ``rule_plan_number_worth``: from the plan, only 2020 targets and reductions (下降/降低/削减…) over the 2015
+  baseline are asked; 2015 baselines and results are not;
+- ``rule_review_period``: rows of the 十二五 review table (专栏1: the last plan's targets and 2015 results) only
+  with ``period="12th"``, and then only those;
+- ``rule_not_catch_all``: no sentence addressed to everyone (各级政府和企事业单位要…, 任何单位和个人…);
+- ``rule_self_contained``: no passage that leans on text it does not carry (前款, 上述, a list item without its
+  lead-in, a sentence starting with 其中/同时).
+
+Item checks (an item failing one is not made):
+
+- ``rule_same_kind``: distractors are of the key's kind (government / department / enterprise / individual;
+  deadline; amount with the key's unit; duration with the key's unit …) and none overlaps the key;
+- ``rule_key_not_in_stem``: no content word of the key (two characters or more outside the generic words of
+  party names) occurs in the stem;
+- ``rule_blank_key_short``: a fill-in key has at most ``MAX_BLANK_CHARS`` characters (longer ones make mcq);
+- ``rule_deadline_years``: deadline options are distinct years, written in the key's form, taken from the years
+  around the key inside the plan period (so in-between years appear and the end year is not the odd one out);
+- ``rule_near_miss``: a false statement swaps the key for a value of the same kind (same party category and
+  level family, same unit, same modal family).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from functools import lru_cache
+from pathlib import Path
+
+VOCAB_FILE = Path(__file__).with_name("quiz_vocab.json")
+MAX_BLANK_CHARS = 12
+PLAN_PERIOD = ("十三五", 2016, 2020)  # the plan's five-year period and its years
+
+
+@lru_cache(maxsize=1)
+def vocab() -> dict:
+    """The quiz vocabularies (``kb/quiz_vocab.json``), loaded once."""
+    return json.loads(VOCAB_FILE.read_text(encoding="utf-8"))
+
+_REDUCTION = ("下降", "降低", "减少", "削减", "增长")
+_DEPENDENT_START = re.compile(r"^(?:其中|同时|此外|另外|并|上述|该|其|前款|以上|对此)")
+_DEPENDENT_ANY = re.compile(r"前款|前两款|前三款|上述|前述")
+
+
+def _fold(text: str) -> str:
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text or ""))
+
+
+# --- worth asking ------------------------------------------------------------------------------------------
+
+
+def rule_plan_number_worth(fact) -> bool:
+    """Plan numbers: 2020 targets and reductions over the 2015 baseline; never a baseline or a past result."""
+    if fact.fact_type != "number" or fact.doc_kind != "plan":
+        return True
+    if fact.table:
+        return fact.period == "12th" or ("目标" in fact.subject and "2015" not in fact.subject)
+    if fact.subtype == "reduction" and not re.search(r"(?:19|20)\d\d", fact.citation.passage):
+        return False  # 万元GDP用水量下降33%: a fall from when to when?
+    return fact.subtype in ("target-2020", "reduction")
+
+
+def rule_review_period(fact, period: str | None) -> bool:
+    """The 十二五 review rows (专栏1) only with period "12th", and then nothing else."""
+    if period == "12th":
+        return fact.period == "12th"
+    return fact.period != "12th"
+
+
+def rule_not_catch_all(fact) -> bool:
+    """No plan sentence addressed to everyone (各级政府和企事业单位要…), no catch-all party as a key."""
+    head = _fold(fact.citation.passage)[:14]
+    subjects = vocab()["catch_all_subjects"]
+    if fact.doc_kind == "plan" and any(head.startswith(s) or f"，{s}" in head for s in subjects):
+        return False
+    return not (fact.fact_type in ("party", "permit") and _fold(fact.value) in subjects)
+
+
+def rule_self_contained(fact) -> bool:
+    """The asked text carries what it refers to: no 前款/上述 without the lead-in, no 其中/同时 opening."""
+    text = _fold(fact.statement or fact.citation.passage)
+    if fact.statement:  # law facts carry their lead-in already (kb.quiz_facts_law)
+        return not text.endswith(("：", ":"))
+    return not (_DEPENDENT_START.match(text) or _DEPENDENT_ANY.search(text) or text.endswith(("：", ":")))
+
+
+def worth_asking(fact, period: str | None = None) -> bool:
+    """Whether every worth-asking rule lets the fact through."""
+    return (rule_plan_number_worth(fact) and rule_review_period(fact, period) and rule_not_catch_all(fact)
+            and rule_self_contained(fact))
+
+
+# --- item checks -------------------------------------------------------------------------------------------
+
+
+def party_kind(party: str) -> str:
+    """gov | dept | enterprise | individual | other: the kind of body a party names."""
+    p = _fold(party)
+    if p.endswith(("政府", "国务院")):
+        return "gov"
+    if p.endswith("部门"):
+        return "dept"
+    if p.endswith(("机关", "机构")):
+        return "agency"
+    if p.endswith(("个人", "公民", "居民", "人员", "纳税人", "责任人", "使用权人")):
+        return "individual"
+    if p.endswith(("单位", "企业", "经营者", "生产者", "营运单位", "者")):
+        return "enterprise"
+    return "other"
+
+
+def amount_form(value: str) -> tuple[str, str, bool]:
+    """(range | cap, 元 | 倍, written in Arabic digits) of a fine."""
+    v = _fold(value)
+    return ("range" if "以上" in v else "cap", "倍" if "倍" in v else "元", bool(re.search(r"\d", v)))
+
+
+def rule_same_kind(fact, candidate: str) -> bool:
+    """A distractor is of the key's kind: party kind, deadline form, amount form, duration unit, numeral style."""
+    t, key = fact.fact_type, fact.value
+    if t == "party" or (t == "permit" and fact.subtype == "who"):
+        return party_kind(candidate) == party_kind(key) != "other"
+    if t == "penalty" and fact.subtype == "amount":
+        return amount_form(candidate) == amount_form(key)
+    if t == "period":
+        unit = re.sub(r"^[零〇一二三四五六七八九十百千万两\d.]+", "", key)
+        same_style = bool(re.search(r"\d", candidate)) == bool(re.search(r"\d", key))
+        return candidate.endswith(unit) and same_style
+    return True
+
+
+def rule_no_overlap(key: str, candidate: str) -> bool:
+    """Neither of key and distractor contains the other (建设单位 / 建设单位和施工单位)."""
+    a, b = _fold(key), _fold(candidate)
+    na, nb = (re.fullmatch(r"[≤≥<>]?(\d+(?:\.\d+)?)[^\d]*", x) for x in (a, b))
+    if na and nb:
+        return float(na.group(1)) != float(nb.group(1))
+    return bool(a) and bool(b) and a not in b and b not in a
+
+
+def content_words(key: str) -> list[str]:
+    """The parts of a party name left when its generic words (人民政府, 主管部门, 县级以上 …) are removed."""
+    s = _fold(key)
+    for word in sorted(vocab()["party_generic_words"], key=len, reverse=True):
+        s = s.replace(word, " ")
+    return [w for w in s.split() if len(w) >= 2]
+
+
+def rule_key_not_in_stem(fact, stem: str) -> bool:
+    """No content word of a party key (any two characters of it) appears in the stem (施工工地 → 施工单位)."""
+    if fact.fact_type not in ("party", "permit") or (fact.fact_type == "permit" and fact.subtype != "who"):
+        return True
+    s = _fold(stem)
+    for word in content_words(fact.value):
+        if any(word[i:i + 2] in s for i in range(len(word) - 1)):
+            return False
+    return True
+
+
+def rule_blank_key_short(key: str) -> bool:
+    """A fill-in key is short enough to type: at most MAX_BLANK_CHARS characters."""
+    return len(_fold(key)) <= MAX_BLANK_CHARS
+
+
+def rule_blank_not_end_year(fact) -> bool:
+    """A deadline in the plan's end year is no fill-in (the blank could only be 2020); mcq and judge ask it."""
+    return not (fact.fact_type == "deadline" and fact.year == str(PLAN_PERIOD[2]))
+
+
+def deadline_years(key_year: int, passage_years: set[int], rng, k: int = 3) -> list[int]:
+    """Distractor years for a deadline: distinct, inside the plan period, nearest first, never the key's year."""
+    _, first, last = PLAN_PERIOD
+    lo, hi = min(first + 1, key_year), max(last, key_year)
+    pool = [y for y in range(lo - 1, hi + 2) if y != key_year and y not in passage_years and y >= first]
+    inside = [y for y in pool if y <= last]
+    pool = inside if len(inside) >= k else pool
+    rng.shuffle(pool)
+    pool.sort(key=lambda y: (abs(y - key_year) > 2, y > last))
+    return sorted(pool[:k])
+
+
+def rule_near_miss(fact, swap: str) -> bool:
+    """A false statement's swap is of the key's kind and does not name more parties than the key."""
+    if not rule_same_kind(fact, swap) or not rule_no_overlap(fact.value, swap):
+        return False
+    if fact.fact_type == "permit" and fact.subtype == "document":
+        return any(fact.value in fam and swap in fam for fam in vocab()["filed_document_families"])
+    if fact.fact_type in ("party", "permit"):
+        if party_kind(fact.value) == "gov" and set(content_words(swap)) - set(content_words(fact.value)):
+            return False  # 沙化土地所在地区的县级人民政府 for 省级以上人民政府: a qualifier that gives it away
+        return ("、" in swap or "和" in swap) <= ("、" in fact.value or "和" in fact.value)
+    return True

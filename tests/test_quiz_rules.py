@@ -1,0 +1,313 @@
+"""Quiz rules (issue 19): law facts, worth asking, item checks, variety, grading, status and difficulty."""
+
+from __future__ import annotations
+
+import random
+import re
+from collections import Counter
+from itertools import pairwise
+from pathlib import Path
+
+import pytest
+
+from indexing.config import Settings
+from kb import quiz, quiz_cli, quiz_rules
+from kb.obligations import Register, build_register, load_register, save_register
+from kb.quiz_grading import canonical
+from kb.quiz_model import Fact, QuizCitation, QuizItem
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+PLAN = "xj-env-13fyp-2017"
+AIR = "air-pollution-law-2018"
+REPEALED = "env-noise-pollution-law-2018"
+SEEDS = range(100)
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> list:
+    """The shipped corpus without the catalogue PDFs (they state no duties)."""
+    settings = Settings(data_dir=tmp_path_factory.mktemp("kb-data"), corpus_dir=REPO_ROOT / "corpus")
+    return quiz_cli._load_dutiful_corpus(settings, [])
+
+
+@pytest.fixture(scope="module")
+def register(corpus) -> Register:
+    """The register of the corpus, with its law facts."""
+    return build_register(corpus)
+
+
+@pytest.fixture(scope="module")
+def texts(corpus) -> dict[str, str]:
+    """Document text by doc_id."""
+    return {doc.doc_id: doc.text for doc, _ in corpus}
+
+
+@pytest.fixture(scope="module")
+def quizzes(register) -> list[list[QuizItem]]:
+    """Mixed 20-item quizzes for 100 seeds."""
+    return [quiz.generate(register, n=20, seed=s) for s in SEEDS]
+
+
+def _fact(value: str, passage: str, fact_type: str = "party", doc_kind: str = "plan", **kw) -> Fact:
+    cit = QuizCitation("t", "测试规划" if doc_kind == "plan" else "测试法", "一、", passage, 0, len(passage))
+    return Fact(fact_type, value, cit, "综合", "t#1", doc_kind, keys=((fact_type, passage),), **kw)
+
+
+def _is_law(it: QuizItem) -> bool:
+    return it.citation.doc_id != PLAN
+
+
+def _is_who(it: QuizItem) -> bool:
+    return it.fact_type == "party" or (it.fact_type == "permit" and quiz_rules.party_kind(it.fact) != "other")
+
+
+# --- facts from the laws -------------------------------------------------------------------------------
+
+
+def test_law_facts_are_verbatim_and_cover_every_kind(register, texts) -> None:
+    kinds = Counter((f.fact_type, f.subtype) for f in register.law_facts)
+    for key in [("penalty", "amount"), ("penalty", "order"), ("penalty", "per-day"), ("period", "日"),
+                ("ban", "禁止"), ("ban", "不得"), ("permit", "who"), ("permit", "document")]:
+        assert kinds[key] >= 3, kinds
+    for f in register.law_facts:
+        assert texts[f.doc_id][f.start:f.end] == f.passage
+        assert f.passage.count(f.value) == 1 and f.statement.count(f.value) == 1, f
+
+
+def test_penalty_carries_the_offence_it_punishes(register) -> None:
+    """Article 99 of the air law lists offences; each listed offence gets its own fine item."""
+    fines = [f for f in register.law_facts if f.doc_id == AIR and f.article == "第九十九条" and f.subtype == "amount"]
+    assert fines and all(f.value == "十万元以上一百万元以下" for f in fines)
+    assert any(f.statement.startswith("未依法取得排污许可证排放大气污染物的，") for f in fines)
+    assert all("有下列行为之一" not in f.statement for f in fines)
+    per_day = [f for f in register.law_facts if f.subtype == "per-day"]
+    assert per_day and all("按日连续处罚" in f.statement for f in per_day)
+    orders = {f.value for f in register.law_facts if f.subtype == "order"}
+    assert {"停产整治", "停业、关闭"} <= orders
+
+
+def test_periods_bans_and_permits(register) -> None:
+    facts = register.law_facts
+    assert any(f.fact_type == "period" and f.value == "六十日" and f.doc_id == "eia-law-2018" for f in facts)
+    assert not any(f.fact_type == "period" and re.search(r"月\S*日", f.statement[:f.statement.find(f.value) + 3])
+                   and "起施行" in f.statement for f in facts), "a commencement date is no time limit"
+    assert any(f.fact_type == "ban" and f.value == "不得" and f.subject for f in facts)  # subject who must obey
+    assert any(f.fact_type == "permit" and f.subtype == "who" and f.value.endswith("部门") for f in facts)
+    assert any(f.fact_type == "permit" and f.value == "环境影响报告书" for f in facts)
+
+
+def test_lead_in_is_carried_when_the_sentence_depends_on_it(register) -> None:
+    """A sentence with 前款 is asked with the paragraph before it; its cited span starts there."""
+    dependent = [f for f in register.law_facts if "前款" in f.statement]
+    assert dependent
+    for f in dependent:
+        lead = f.passage.split("\n")[0]
+        assert "\n" in f.passage and f.statement.startswith(lead.strip()), f
+
+
+def test_register_round_trip_keeps_law_facts(register, tmp_path) -> None:
+    save_register(register, tmp_path / "r.json")
+    back = load_register(tmp_path / "r.json")
+    assert back.law_facts == register.law_facts and back.doc_status == register.doc_status
+
+
+def test_law_items_are_half_and_mostly_not_who(quizzes) -> None:
+    items = [it for q in quizzes for it in q]
+    law = [it for it in items if _is_law(it)]
+    assert 0.4 <= len(law) / len(items) <= 0.65, len(law) / len(items)
+    assert sum(not _is_who(it) for it in law) / len(law) >= 1 / 3
+    assert {"penalty", "period", "ban"} <= {it.fact_type for it in law}
+
+
+# --- worth asking -----------------------------------------------------------------------------------------
+
+
+def test_rule_plan_number_worth() -> None:
+    target = _fact("71", "x", "number", subject="“某比例”的2020年目标值（单位：%）", table="专栏2", period="13th")
+    base = _fact("68", "x", "number", subject="“某比例”2015年的数值（单位：%）", table="专栏2", period="13th")
+    reduction = _fact("15%", "比2015年下降15%", "number", subtype="reduction")
+    other = _fact("60%", "到2017年达到60%", "number", subtype="target")
+    assert not quiz_rules.rule_plan_number_worth(_fact("33%", "万元GDP用水量下降33%", "number", subtype="reduction"))
+    assert quiz_rules.rule_plan_number_worth(target) and quiz_rules.rule_plan_number_worth(reduction)
+    assert not quiz_rules.rule_plan_number_worth(base) and not quiz_rules.rule_plan_number_worth(other)
+
+
+def test_rule_review_period(register) -> None:
+    row = _fact("7", "x", "number", subject="“某指标”的“十二五”规划目标值", table="专栏1", period="12th")
+    assert not quiz_rules.rule_review_period(row, None) and quiz_rules.rule_review_period(row, "12th")
+    default = [f for f in quiz.quiz_facts(register) if f.table]
+    assert default and all(f.table != "专栏1" for f in default)
+    review = quiz.generate(register, n=10, seed=1, period="12th")
+    assert review and all("专栏1" in it.stem for it in review)
+
+
+def test_rule_not_catch_all() -> None:
+    assert not quiz_rules.rule_not_catch_all(_fact("企业", "各级政府和企事业单位要增强环境意识"))
+    assert quiz_rules.rule_not_catch_all(_fact("自治区环境保护厅", "自治区环境保护厅要建立监测网络"))
+
+
+def test_rule_self_contained() -> None:
+    assert not quiz_rules.rule_self_contained(_fact("县级人民政府", "其中县级人民政府负责落实"))
+    assert not quiz_rules.rule_self_contained(_fact("县级人民政府", "县级人民政府应当公布前款规定目录"))
+    assert quiz_rules.rule_self_contained(_fact("县级人民政府", "县级人民政府应当公布饮用水水源名录"))
+
+
+# --- item checks ------------------------------------------------------------------------------------------
+
+
+def test_rule_same_kind_and_no_overlap(quizzes) -> None:
+    for it in (it for q in quizzes for it in q if it.distractors):
+        fact = _fact(it.fact, it.citation.passage, it.fact_type, subtype=_subtype(it))
+        for d in it.distractors:
+            assert quiz_rules.rule_same_kind(fact, d), (it.stem, it.fact, d)
+            assert quiz_rules.rule_no_overlap(it.fact, d), (it.fact, d)
+    assert quiz_rules.party_kind("建设单位") != quiz_rules.party_kind("县级以上地方人民政府")
+    assert not quiz_rules.rule_no_overlap("建设单位", "建设单位和施工单位")
+
+
+def _subtype(it: QuizItem) -> str:
+    if it.fact_type == "penalty":
+        return "amount" if re.search(r"元|倍", it.fact) else "order"
+    if it.fact_type == "permit":
+        return "who" if quiz_rules.party_kind(it.fact) != "other" else "document"
+    return ""
+
+
+def test_rule_key_not_in_stem(register) -> None:
+    giveaway = _fact("施工单位", "施工单位应当在施工工地设置硬质围挡", doc_kind="law")
+    assert not quiz_rules.rule_key_not_in_stem(giveaway, quiz._stem(giveaway, "blank"))
+    assert quiz.make_item(giveaway, "mcq", quiz._pools(register), random.Random(1)) is None
+    fair = _fact("建设单位", "建设单位应当在开工前完成报批手续", doc_kind="law")
+    assert quiz_rules.rule_key_not_in_stem(fair, quiz._stem(fair, "blank"))
+
+
+def test_rule_blank_key_short(register, quizzes) -> None:
+    assert not quiz_rules.rule_blank_key_short("负责监督管理扬尘污染防治的主管部门")
+    blanks = [it for it in quiz.generate(register, n=300, seed=5, kinds="blank")]
+    assert blanks and all(len(it.answer) <= quiz_rules.MAX_BLANK_CHARS for it in blanks)
+    long_keys = [it for q in quizzes for it in q if len(it.fact) > quiz_rules.MAX_BLANK_CHARS]
+    assert long_keys and all(it.kind != "blank" for it in long_keys)
+
+
+def test_rule_blank_not_end_year(register) -> None:
+    blanks = quiz.generate(register, n=100, seed=3, kinds="blank", doc=PLAN)
+    assert blanks and not any(it.fact_type == "deadline" and "2020" in it.answer for it in blanks)
+    mcq = quiz.generate(register, n=100, seed=3, kinds="mcq", doc=PLAN)
+    assert any(it.fact_type == "deadline" and "2020" in it.answer for it in mcq)  # still asked, with options
+
+
+def test_rule_deadline_years(register) -> None:
+    items = quiz.generate(register, n=200, seed=2, kinds="mcq", doc=PLAN)
+    deadlines = [it for it in items if it.fact_type == "deadline"]
+    assert deadlines
+    for it in deadlines:
+        years = [re.search(r"20\d\d", o).group(0) for o in it.options]
+        assert len(set(years)) == 4, it.options  # distinct years
+        forms = {re.sub(r"20\d\d", "Y", o) for o in it.options}
+        assert len(forms) == 1, it.options  # one form: the key's
+        assert all(2016 <= int(y) <= 2020 for y in years), it.options
+    assert quiz_rules.deadline_years(2020, {2017}, random.Random(0)) == [2016, 2018, 2019]
+
+
+def test_fewer_than_40_percent_of_deadline_keys_are_the_end_year(quizzes) -> None:
+    keys = [it.fact for q in quizzes for it in q if it.fact_type == "deadline"]
+    share = sum("2020" in k for k in keys) / len(keys)
+    print(f"deadline keys: {len(keys)}, end-year share {share:.1%}")
+    assert len(keys) >= 100 and share < 0.4
+
+
+def test_rule_near_miss(register, quizzes) -> None:
+    swaps = [it for q in quizzes for it in q if it.kind == "judge" and it.answer == quiz.FALSE_TEXT]
+    assert len(swaps) >= 50
+    for it in swaps:
+        fact = _fact(it.fact, it.citation.passage, it.fact_type, subtype=_subtype(it))
+        assert quiz_rules.rule_near_miss(fact, it.distractors[0]), (it.fact, it.distractors[0])
+    student = _fact("建设单位", "建设单位应当报批环境影响报告书", doc_kind="law")
+    assert not quiz_rules.rule_near_miss(student, "教育行政部门、学校")
+    gov = _fact("省级以上人民政府", "省级以上人民政府应当组织有关部门对环境状况进行调查", doc_kind="law")
+    assert quiz_rules.rule_near_miss(gov, "县级以上地方人民政府")
+    assert not quiz_rules.rule_near_miss(gov, "沙化土地所在地区的县级人民政府")
+    doc = _fact("排污许可证", "对符合条件的颁发排污许可证", "permit", "law", subtype="document")
+    assert not quiz_rules.rule_near_miss(doc, "危险废物管理计划")
+
+
+# --- variety, status, grading, difficulty ------------------------------------------------------------------
+
+
+def test_no_passage_twice_and_seeds_cover_the_pool(register, quizzes) -> None:
+    for q in quizzes:
+        spans = sorted((it.citation.doc_id, it.citation.start, it.citation.end) for it in q)
+        for (d1, _, e1), (d2, s2, _) in pairwise(spans):
+            assert d1 != d2 or s2 >= e1, "overlapping passages in one quiz"
+    used = {(it.citation.doc_id, it.citation.start) for q in quizzes for it in q}
+    pool = {(f.citation.doc_id, f.citation.start) for f in quiz.quiz_facts(register)}
+    assert len(used) / len(pool) >= 0.5, (len(used), len(pool))
+
+
+def test_document_filter_gives_its_own_spread(register) -> None:
+    """A filtered quiz is drawn afresh: it does not repeat the unfiltered quiz of the same seed."""
+    shared_passages = same_items = 0
+    for seed in range(10):
+        mixed = quiz.generate(register, n=20, seed=seed)
+        plan = quiz.generate(register, n=10, seed=seed, doc=PLAN)
+        air = quiz.generate(register, n=10, seed=seed, doc=AIR)
+        assert len(plan) == len(air) == 10
+        assert len({it.fact_type for it in air}) >= 3
+        shared_passages += sum(it.citation.passage in {m.citation.passage for m in mixed} for it in plan + air)
+        same_items += sum(it.stem in {m.stem for m in mixed} for it in plan + air)
+    print(f"per seed: {shared_passages / 10} shared passages, {same_items / 10} identical items of 20")
+    assert shared_passages / 10 <= 3 and same_items / 10 <= 1
+
+
+def test_repealed_documents_are_left_out_unless_asked(register) -> None:
+    assert register.doc_status.get(REPEALED, "").endswith("废止")
+    assert not any(f.citation.doc_id == REPEALED for f in quiz.quiz_facts(register))
+    assert any(f.citation.doc_id == REPEALED for f in quiz.quiz_facts(register, include_repealed=True))
+    assert REPEALED not in {d for _, d in quiz.quiz_documents(register)}
+    assert all(it.citation.doc_id == REPEALED for it in quiz.generate(register, n=5, seed=1, doc=REPEALED))
+
+
+def test_plan_items_name_the_period_and_stems_have_full_width_commas(quizzes) -> None:
+    for it in (it for q in quizzes for it in q):
+        if it.citation.doc_id == PLAN:
+            assert "十三五（2016–2020）" in it.stem
+        assert not re.search(r"[\u4e00-\u9fff][,;:]|[,;:][\u4e00-\u9fff]", it.stem), it.stem
+    assert quiz.cjk_punct("鼓励引导科学耕作,到2020年,全区") == "鼓励引导科学耕作，到2020年，全区"
+
+
+@pytest.mark.parametrize(("fact_type", "key", "typed"), [
+    ("deadline", "2020年底前", "2020年底"),
+    ("deadline", "到2020年", "2020年"),
+    ("party", "国务院环境保护主管部门", "国务院生态环境主管部门"),
+    ("party", "省、自治区、直辖市人民政府", "省级人民政府"),
+    ("party", "县级以上地方人民政府", "县级以上人民政府"),
+    ("penalty", "十万元以上一百万元以下", "10万元以上100万元以下"),
+    ("period", "三十日", "３０日"),
+    ("ban", "禁止", "不得"),
+])
+def test_grading_accepts_normalised_variants(fact_type: str, key: str, typed: str) -> None:
+    cit = QuizCitation("t", "测试法", "", key, 0, len(key))
+    item = QuizItem("q-1", "blank", "____", [], key, "", "", cit, "综合", "", fact_type, key)
+    assert item.is_correct(typed) and item.is_correct(key)
+    assert not item.is_correct("2017年底前" if fact_type == "deadline" else "建设单位")
+    assert canonical(fact_type, typed) == canonical(fact_type, key)
+
+
+def test_difficulty_tags_are_balanced(quizzes) -> None:
+    items = [it for q in quizzes for it in q]
+    assert all(it.difficulty == quiz.DIFFICULTY[it.fact_type] for it in items)
+    share = Counter(it.difficulty for it in items)
+    print("difficulty:", dict(share))
+    assert all(0.2 <= share[d] / len(items) <= 0.55 for d in quiz.DIFFICULTIES), share  # plan items are all 记忆
+
+
+def test_an_older_register_in_the_index_is_rebuilt_for_the_quiz(tmp_path, capsys) -> None:
+    """An index built before law_facts existed gives law items too (the register is rebuilt from the corpus)."""
+    settings = Settings(data_dir=tmp_path, corpus_dir=REPO_ROOT / "corpus")
+    gen = settings.index_dir / "g-old"
+    gen.mkdir(parents=True)
+    (settings.index_dir / "CURRENT").write_text("g-old", encoding="utf-8")
+    save_register(Register(records=[], version=1), gen / "obligations.json")
+    register = quiz_cli.load_quiz_register(settings)
+    assert register.law_facts
+    assert "版本较旧" in capsys.readouterr().err
