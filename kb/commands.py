@@ -19,10 +19,12 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     """Build or update the index and print documents, chunks, tokens and seconds per stage."""
     if args.corpus:
         settings.corpus_dir = Path(args.corpus).resolve()
+    from indexing.progress import BuildProgress
+
     kb = KnowledgeBase(settings)
     t0 = time.perf_counter()
     try:
-        report = kb.build(rebuild=args.rebuild)
+        report = kb.build(rebuild=args.rebuild, progress=BuildProgress(lambda m: print(m, file=sys.stderr, flush=True)))
     except store.KBIndexError as e:
         print(f"索引失败：{e}", file=sys.stderr)
         return 3

@@ -1,4 +1,4 @@
-"""Hybrid retrieval: jieba BM25, character-bigram BM25 and Chroma dense vectors, fused by a convex combination of
+"""Hybrid retrieval: jieba BM25, character-bigram BM25 and dense vectors, fused by a convex combination of
 normalised scores (or, optionally, weighted reciprocal rank)."""
 
 from __future__ import annotations
@@ -7,15 +7,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from langchain_core.callbacks import CallbackManagerForRetrieverRun
-from langchain_core.documents import Document as LCDocument
-from langchain_core.retrievers import BaseRetriever
-from pydantic import ConfigDict
 
 from indexing.store import OpenIndex
 from indexing.tokenize import char_bigrams, cut
 from indexing.types import Chunk
-from kb.query import normalize_query
 
 
 @dataclass(frozen=True)
@@ -135,7 +130,7 @@ class Searcher:
     def dense_rank(self, text: str, filters: Filters, depth: int) -> list[tuple[int, float]]:
         """Row ids with cosine similarity, best first."""
         vector = self.embeddings.embed_query(text)
-        return self.index.dense(vector, k=depth, where=filters.where())
+        return self.index.dense(vector, k=depth, where=filters.where(), mask=self._mask(filters))
 
     def search_with_signals(
         self,
@@ -188,34 +183,11 @@ class Searcher:
         return self.search_with_signals(text, k, filters, mode, expansions)[0]
 
 
-class HybridRetriever(BaseRetriever):
-    """LangChain retriever over our index (jieba BM25, character-bigram BM25 and dense, fused; the query normalised
-    as `kb ask` does); returns LangChain Documents."""
+def __getattr__(name: str):
+    """``HybridRetriever`` is defined in kb.hybrid_retriever, imported on first use (LangChain's retriever base
+    imports its tracing stack, about a second, which `kb ask` does not need)."""
+    if name == "HybridRetriever":
+        from kb.hybrid_retriever import HybridRetriever
 
-    model_config = ConfigDict(arbitrary_types_allowed=True)
-    searcher: Searcher
-    k: int = 8
-    filters: Filters = Filters()
-
-    def _get_relevant_documents(
-        self, query: str, *, run_manager: CallbackManagerForRetrieverRun
-    ) -> list[LCDocument]:
-        nq = normalize_query(query)
-        hits = self.searcher.search(nq.text, k=self.k, filters=self.filters, expansions=nq.expansions)
-        return [
-            LCDocument(
-                page_content=c.text,
-                metadata={
-                    "chunk_id": c.chunk_id,
-                    "doc_id": c.doc_id,
-                    "title": c.title,
-                    "section": c.section,
-                    "start": c.start,
-                    "end": c.end,
-                    "article": c.article,
-                    "page": c.page,
-                    "score": score,
-                },
-            )
-            for c, score in hits
-        ]
+        return HybridRetriever
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

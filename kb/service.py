@@ -10,9 +10,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from indexing import store
-from indexing.build import BuildReport, build_index, iter_corpus_sections
+from indexing.build import BuildReport, build_index, build_running, iter_corpus_sections
 from indexing.chunker import JiebaChunker
 from indexing.config import Settings
+from indexing.progress import BuildProgress
 from indexing.types import Document, Section
 from kb.retrieve import Filters, Searcher
 
@@ -98,25 +99,47 @@ class KnowledgeBase:
             self._register = None
         return report
 
+    def _build_progress(self) -> BuildProgress:
+        """Stage, count and ETA of a build started on open, as messages to this knowledge base's progress sink."""
+        return BuildProgress(lambda message: self._progress(message))
+
+    def _previous_while_building(self, reason: store.KBIndexError) -> store.OpenIndex | None:
+        """The live generation opened for BM25 only, when it needs rebuilding and another process is at it."""
+        if not build_running(self.settings):
+            return None
+        try:
+            index = store.open_index(self.settings, self.embeddings, "", "", lexical_only=True)
+        except store.KBIndexError:
+            return None
+        self._progress(f"{reason} 另一个进程正在重建索引；在它完成之前，先用上一版索引回答（仅关键词检索）。")
+        return index
+
     def open(self) -> store.OpenIndex:
-        """The open index; builds it first when missing, corrupt or made by another model."""
+        """The open index; builds it first when missing, corrupt or made by another model.
+
+        While another process rebuilds an index made by another model, the previous one answers (BM25 only)
+        instead of waiting; it is not kept, so the next question opens the new index once it is there.
+        """
         with self._lock:
-            if self._index is not None:
+            if self._index is not None and not self._index.lexical_only:
                 return self._index
         try:
             index = store.open_index(self.settings, self.embeddings, self.embeddings.model_id, self.chunker.version)
         except store.IndexMissing:
             self._progress("首次运行：正在建立索引……")
-            self.build()
+            self.build(progress=self._build_progress())
             index = store.open_index(self.settings, self.embeddings, self.embeddings.model_id, self.chunker.version)
         except store.IndexIncompatible as e:
-            # Not rebuild=True: vectors of chunks whose embedded text and model are unchanged are still good.
-            self._progress(f"{e} 正在重建索引……")
-            self.build()
-            index = store.open_index(self.settings, self.embeddings, self.embeddings.model_id, self.chunker.version)
+            index = self._previous_while_building(e)
+            if index is None:
+                # Not rebuild=True: vectors of chunks whose embedded text and model are unchanged are still good.
+                self._progress(f"{e} 正在重建索引……")
+                self.build(progress=self._build_progress())
+                index = store.open_index(self.settings, self.embeddings, self.embeddings.model_id,
+                                         self.chunker.version)
         except store.IndexCorrupt as e:
             self._progress(f"{e} 正在重建索引……")
-            self.build(rebuild=True)
+            self.build(rebuild=True, progress=self._build_progress())
             index = store.open_index(self.settings, self.embeddings, self.embeddings.model_id, self.chunker.version)
         with self._lock:
             self._index = index

