@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import atexit
 import json
+import logging
 import os
 import uuid
 from pathlib import Path
 
+log = logging.getLogger(__name__)
 READERS = "readers"
 
 
@@ -43,10 +45,14 @@ class ReaderLease:
         names = tuple(dict.fromkeys(g for g in generations if g))
         if names == self.generations and self.path.exists():
             return
-        self.dir.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        tmp.write_text(json.dumps({"pid": os.getpid(), "generations": list(names)}), encoding="utf-8")
-        os.replace(tmp, self.path)
+        try:
+            self.dir.mkdir(parents=True, exist_ok=True)
+            tmp = self.path.with_name(self.path.name + ".tmp")
+            tmp.write_text(json.dumps({"pid": os.getpid(), "generations": list(names)}), encoding="utf-8")
+            os.replace(tmp, self.path)
+        except OSError as e:  # a read-only index still serves; only the collector's courtesy is lost
+            log.warning("cannot write the reader lease %s: %s", self.path, e)
+            return
         self.generations = names
 
     def release(self) -> None:
