@@ -1273,6 +1273,8 @@ def create_context(settings: Settings, kb: Any = None) -> AppContext:
     ctx = AppContext(settings=settings, kb=kb)
     if hasattr(kb, "_progress"):
         kb._progress = ctx.set_status
+    if hasattr(kb, "background_repair"):
+        kb.background_repair = True  # a damaged index is rebuilt while the previous generation serves
     return ctx
 
 

@@ -359,6 +359,15 @@ def test_public_tabs_is_the_place_for_new_tabs() -> None:
     assert all(callable(builder) for _, _, builder in webui.public_tabs())
 
 
+def test_web_app_turns_on_background_repair(tmp_path: Path) -> None:
+    from kb.service import KnowledgeBase
+
+    settings = Settings(data_dir=tmp_path / "data", corpus_dir=tmp_path / "corpus")
+    kb = KnowledgeBase(settings)
+    assert kb.background_repair is False  # the CLI repairs before it answers
+    assert webui.create_context(settings, kb).kb.background_repair is True
+
+
 def test_export_files_are_unique(tmp_path: Path) -> None:
     ctx = _ctx(tmp_path)
     a = ctx.export_file("义务与期限.csv", "a")
