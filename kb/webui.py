@@ -38,6 +38,7 @@ from indexing.config import Settings  # first: it sets the offline environment t
 import gradio as gr
 
 # isort: on
+from kb.textclean import clean_question, clean_text
 
 log = logging.getLogger(__name__)
 
@@ -693,7 +694,7 @@ def build_chat_tab(ctx: AppContext, ui: Any) -> None:
         message: str, history: list[dict], asked: list[str], doc_id: str
     ) -> Iterator[tuple[list[dict], list[str], str, str]]:
         """Answer one question, streaming the text, then the source cards."""
-        message = (message or "").strip()
+        message = clean_question(message or "") or clean_text(message or "").strip()
         if not message:
             yield history, asked, "", gr.skip()
             return
