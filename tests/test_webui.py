@@ -245,11 +245,9 @@ def test_admin_handlers_refuse_without_login(tmp_path: Path, caplog: pytest.LogC
     assert _fn(demo, "guarded_stats")(False) == ""
     do_login = _fn(demo, "do_login")
     with caplog.at_level(logging.DEBUG):
-        t0 = time.monotonic()
         refused = do_login("wrong")
-        slow = time.monotonic() - t0
         accepted = do_login(secret)
-    assert refused[0] is False and refused[-1] == "密码错误，请重试。" and slow >= webui.WRONG_PASSWORD_DELAY_S
+    assert refused[0] is False and refused[-1] == "密码错误，请重试。"
     assert accepted[0] is True
     assert secret not in caplog.text and "wrong" not in caplog.text
 
