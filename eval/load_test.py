@@ -34,6 +34,8 @@ DEFAULT_OUT = REPO_ROOT / "eval" / "LOAD.md"
 QUESTIONS_FILE = REPO_ROOT / "eval" / "qa_dev.jsonl"
 START = "<!-- load_test:start -->"
 END = "<!-- load_test:end -->"
+FLOOD_START = "<!-- load_test:login_flood:start -->"  # the section of a run with --login-flood
+FLOOD_END = "<!-- load_test:login_flood:end -->"
 # What a failed answer looks like on the page (kb/webui.py).
 ERROR_MARKERS = ("处理问题时出错", "索引尚未就绪", "索引失败")
 FALLBACK_QUESTIONS = [
@@ -269,9 +271,11 @@ def render(figures: dict, machine_line: str, url: str, started: str) -> str:
         False: "未经 Gradio 队列（/config 中 queue=false）",
         None: "是否经 Gradio 队列未能从 /config 读出",
     }[figures.get("ask_queued")]
+    flood = figures.get("login_flood")
     lines = [
-        START,
-        "## 并发负载测试（eval/load_test.py）",
+        FLOOD_START if flood else START,
+        "## 错误密码洪水下的问答（eval/load_test.py --login-flood）" if flood
+        else "## 并发负载测试（eval/load_test.py）",
         "",
         f"- 时间：{started}；被测地址：{url}（本机回环）",
         f"- 机器：{machine_line}",
@@ -293,31 +297,43 @@ def render(figures: dict, machine_line: str, url: str, started: str) -> str:
         f"问答接口{queued}；kb/webui.py 让它同时最多处理 4 个请求（`concurrency_limit=4`），其余请求在队列中"
         "等待（`demo.queue(max_size=256)`），所以超出处理能力的请求表现为等待变长，而不是报错。",
     ]
+    if flood:
+        outcomes = "，".join(f"{k} {v}" for k, v in sorted(flood["outcomes"].items()))
+        lines += [
+            "",
+            f"同时另有一个攻击者以每秒 {flood['rate_per_s']} 次提交错误的管理员密码（共 {flood['sent']} 次；"
+            f"结果：{outcomes}；登录请求{'经' if flood['queued'] else '不经'} Gradio 队列，应答时间 p50 / p95 "
+            f"{flood['answer_s']['p50']} / {flood['answer_s']['p95']} 秒）。上表的问答延迟是在这一洪水之下测得的。",
+        ]
     if figures["error_kinds"]:
         lines += ["", "错误类型："] + [f"- {k}：{v} 次" for k, v in sorted(figures["error_kinds"].items())]
-    lines.append(END)
+    lines.append(FLOOD_END if flood else END)
     return "\n".join(lines) + "\n"
 
 
 def write_section(path: Path, section: str) -> None:
-    """Replace the load-test section of ``path`` (or add it, creating the file)."""
+    """Replace the section of ``path`` this kind of run writes (or add it, creating the file)."""
+    start, end = (FLOOD_START, FLOOD_END) if section.startswith(FLOOD_START) else (START, END)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         text = "# 负载测试结果\n\n由 `python -m eval.load_test` 生成；每次运行替换下面的小节。\n\n"
-    if START in text and END in text:
-        head, rest = text.split(START, 1)
-        _, tail = rest.split(END, 1)
+    if start in text and end in text:
+        head, rest = text.split(start, 1)
+        _, tail = rest.split(end, 1)
         text = head + section.rstrip("\n") + tail
     else:
         text = text.rstrip("\n") + "\n\n" + section
     path.write_text(text, encoding="utf-8")
 
 
-def start_app(data_dir: Path, port: int, log_path: Path) -> subprocess.Popen:
-    """Start app.py over ``data_dir`` on ``port`` (its output goes to ``log_path``)."""
+def start_app(data_dir: Path, port: int, log_path: Path, admin: bool = False) -> subprocess.Popen:
+    """Start app.py over ``data_dir`` on ``port`` (its output goes to ``log_path``); ``admin``: with a random
+    admin password (so that the 管理 tab and its login exist)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("KB_LLM_")}
     env.update(KB_DATA_DIR=str(data_dir), KB_HOST="127.0.0.1", KB_PORT=str(port))
+    if admin:
+        env["KB_ADMIN_PASSWORD"] = os.urandom(12).hex()
     log = open(log_path, "w", encoding="utf-8")  # stays open as long as the server runs
     return subprocess.Popen([sys.executable, str(REPO_ROOT / "app.py"), "--port", str(port)], cwd=REPO_ROOT,
                             env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
@@ -325,6 +341,16 @@ def start_app(data_dir: Path, port: int, log_path: Path) -> subprocess.Popen:
 
 def run(args: argparse.Namespace) -> int:
     """Run the load test and write the report; exit code 0 when no request failed."""
+    figures, machine_line, url, started = measure(args)
+    print(json.dumps(figures, ensure_ascii=False, indent=1))
+    if not args.no_write:
+        write_section(Path(args.out), render(figures, machine_line, url, started))
+        print(f"已写入 {args.out}")
+    return 0 if figures["errors"] == 0 else 1
+
+
+def measure(args: argparse.Namespace) -> tuple[dict, str, str, str]:
+    """Start (or reach) the app, run the users (and the login flood); the figures, machine line, URL, start."""
     proc: subprocess.Popen | None = None
     url = args.url
     try:
@@ -333,7 +359,7 @@ def run(args: argparse.Namespace) -> int:
             url = f"http://127.0.0.1:{port}/"
             log_path = Path(args.app_log)
             print(f"启动网页应用：{url}（KB_DATA_DIR={args.data_dir}，日志 {log_path}）", flush=True)
-            proc = start_app(Path(args.data_dir), port, log_path)
+            proc = start_app(Path(args.data_dir), port, log_path, admin=args.login_flood > 0)
         wait_http(url, args.start_timeout, proc)
         from gradio_client import Client
 
@@ -361,6 +387,12 @@ def run(args: argparse.Namespace) -> int:
                              daemon=True)
             for n in range(args.users)
         ]
+        flood = None
+        if args.login_flood > 0:
+            from eval.login_flood import LoginFlood
+
+            flood = LoginFlood(url, args.login_flood)
+            users.append(threading.Thread(target=flood.run, args=(deadline,), daemon=True))
         for u in users:
             u.start()
         hard_stop = deadline + args.timeout + 30
@@ -374,6 +406,8 @@ def run(args: argparse.Namespace) -> int:
         stuck = sum(u.is_alive() for u in users)
         done += [Sample(-1, "", t0, end=time.monotonic(), error="用户线程未按时结束") for _ in range(stuck)]
         figures = summarize(done, memory, args, wall, idle_rss)
+        if flood is not None:
+            figures["login_flood"] = flood.figures()
     finally:
         if proc is not None:
             proc.terminate()
@@ -381,15 +415,16 @@ def run(args: argparse.Namespace) -> int:
                 proc.wait(30)
             except subprocess.TimeoutExpired:
                 proc.kill()
-    print(json.dumps(figures, ensure_ascii=False, indent=1))
-    if not args.no_write:
-        write_section(Path(args.out), render(figures, machine_line, url, started))
-        print(f"已写入 {args.out}")
-    return 0 if figures["errors"] == 0 else 1
+    return figures, machine_line, url, started
 
 
 def main(argv: list[str] | None = None) -> int:
     """Parse the command line and run."""
+    return run(parse_args(argv))
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line's options."""
     p = argparse.ArgumentParser(description="网页问答并发负载测试（本机回环）")
     where = p.add_mutually_exclusive_group(required=True)
     where.add_argument("--url", help="已运行的网页应用地址，如 http://127.0.0.1:7860/")
@@ -402,10 +437,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", default=str(DEFAULT_OUT), help="报告文件（默认 eval/LOAD.md）")
     p.add_argument("--app-log", default="/tmp/kb-load-test-app.log", help="自启动应用的日志文件")
     p.add_argument("--no-write", action="store_true", help="只打印，不写报告")
+    p.add_argument("--login-flood", type=float, default=0.0, metavar="RATE",
+                   help="同时每秒提交 RATE 次错误的管理员密码（应用须开启管理页；自启动时自动设置密码）")
     args = p.parse_args(argv)
     if args.users < 1 or args.duration <= 0:
         p.error("--users 须至少为 1，--duration 须大于 0")
-    return run(args)
+    return args
 
 
 if __name__ == "__main__":

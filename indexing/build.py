@@ -15,7 +15,7 @@ from typing import Protocol
 import numpy as np
 from filelock import FileLock, Timeout
 
-from indexing import store
+from indexing import integrity, store
 from indexing.chunker import JiebaChunker
 from indexing.config import Settings
 from indexing.loaders import LoadError, corpus_files, load_document
@@ -111,20 +111,25 @@ def corpus_fingerprint(corpus_dir: Path) -> tuple[str, dict[str, str]]:
     return whole, hashes
 
 
-def _up_to_date(settings: Settings, fingerprint: str, model_id: str, chunker_version: str) -> str | None:
+def _check_live(
+    settings: Settings, fingerprint: str, model_id: str, chunker_version: str
+) -> tuple[str | None, dict[str, str]]:
+    """The live generation's name when it is current and intact (else None), and its damaged files.
+
+    Every file is compared with the size and SHA-256 recorded at build time (indexing.integrity).
+    """
     live = store.live_generation(settings)
     if live is None or not live.is_dir():
-        return None
+        return None, {}
     try:
         meta = store.read_meta(live)
     except store.KBIndexError:
-        return None
+        return None, {"meta.json": "无法读取"}
+    bad = integrity.damaged_files(live, meta.files, checksums=True) if meta.files else {}
     same = (meta.fingerprint, meta.model_id, meta.chunker_version, meta.bm25) == (
         fingerprint, model_id, chunker_version, store.BM25_PARAMS)
-    healthy = (live / "chunks.jsonl").exists() and (live / "bm25").is_dir() and (live / store.BIGRAM_DIR).is_dir()
-    if not settings.chroma_url:
-        healthy = healthy and (live / "chroma").is_dir()
-    return live.name if same and healthy else None
+    healthy = bool(meta.files) and not bad and (live / store.BIGRAM_DIR).is_dir()
+    return (live.name if same and healthy else None), bad
 
 
 def iter_corpus_sections(settings: Settings, warnings: list[str]) -> Iterator[tuple[Document, list[Section]]]:
@@ -173,10 +178,14 @@ def build_index(
     sinks: Sequence[DocumentSink] = (),
     lock_wait_s: float = LOCK_WAIT_S,
     progress: Progress | None = None,
+    repair: bool = False,
 ) -> BuildReport:
     """Bring the index up to date with the corpus, building a new generation aside and swapping it in.
 
-    ``progress(stage, done, total)`` is called as stages start and as embedding blocks finish.
+    The live generation's files are verified first; a damaged one is rebuilt, reusing its vectors only when
+    the vector files are intact. ``repair`` builds a new generation even when everything looks current (the
+    caller found damage the file checks cannot see). ``progress(stage, done, total)`` is called as stages
+    start and as embedding blocks finish.
     """
     from indexing.embeddings import load_embeddings, model_id_for
 
@@ -193,7 +202,7 @@ def build_index(
             raise IndexBusy("另一个索引进程仍在运行，请稍后再试。") from e
     try:
         return _build_locked(settings, rebuild, embeddings, chunker, sinks, progress or _no_progress,
-                             load_embeddings, model_id_for)
+                             load_embeddings, model_id_for, repair)
     finally:
         lock.release()
 
@@ -216,7 +225,7 @@ def _no_progress(stage: str, done: int, total: int) -> None:
     """Default progress callback: report nothing."""
 
 
-def _build_locked(settings, rebuild, embeddings, chunker, sinks, progress, load_embeddings, model_id_for):
+def _build_locked(settings, rebuild, embeddings, chunker, sinks, progress, load_embeddings, model_id_for, repair):
     t = {}
     # We hold the lock: a generation without metadata was left by an indexer that died mid-build.
     store.remove_abandoned(settings)
@@ -226,14 +235,17 @@ def _build_locked(settings, rebuild, embeddings, chunker, sinks, progress, load_
     if embeddings is None and model_id_for(settings) is None:
         embeddings = load_embeddings(settings)
     model_id = embeddings.model_id if embeddings is not None else model_id_for(settings)
-    live_name = None if rebuild else _up_to_date(settings, fingerprint, model_id, chunker.version)
+    live_name, damaged = _check_live(settings, fingerprint, model_id, chunker.version)
     t["扫描"] = time.perf_counter() - t0
-    if live_name:
+    if live_name and not (rebuild or repair):
         return BuildReport(status="unchanged", generation=live_name, seconds=t)
 
     # Pass 1: stream the documents; only chunks and token ids are kept, never every document at once.
     progress("加载与切分", 0, 0)
     warnings: list[str] = []
+    if damaged:
+        live = store.live_generation(settings)
+        warnings.append(integrity.describe(live.name if live else "?", damaged) + "，已重建。")
     t0 = time.perf_counter()
     chunks: list[Chunk] = []
     tokens = TokenIds()
@@ -255,7 +267,8 @@ def _build_locked(settings, rebuild, embeddings, chunker, sinks, progress, load_
         t["加载模型"] = time.perf_counter() - t0
 
     previous = store.live_generation(settings)
-    known = {} if rebuild else store.read_vector_cache(previous, model_id)
+    reuse = not rebuild and integrity.vectors_intact(damaged)
+    known = store.read_vector_cache(previous, model_id) if reuse else {}
     keys = [store.chunk_key(c) for c in chunks]
     todo = sum(1 for k in keys if k not in known)
     embedded_docs: set[str] = set()
@@ -321,6 +334,8 @@ def _build_locked(settings, rebuild, embeddings, chunker, sinks, progress, load_
             warnings=warnings,
             bm25=dict(store.BM25_PARAMS),
         )
+        store.settle(settings, gen_dir)
+        meta.files = integrity.file_manifest(gen_dir)
         t["写入"] = time.perf_counter() - t0 - t_embed
         meta.stats = dict(t)
         store.write_meta(gen_dir, meta)

@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import shutil
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
@@ -29,9 +31,11 @@ from urllib.parse import urlparse
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
+from indexing import integrity, leases
 from indexing.config import Settings
 from indexing.types import Chunk
 
+log = logging.getLogger(__name__)
 CURRENT = "CURRENT"
 META = "meta.json"
 KEEP_GENERATIONS = 2  # the live one and the one before it (another process may still read it)
@@ -79,6 +83,7 @@ class IndexMeta:
     stats: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     bm25: dict[str, float] = field(default_factory=dict)  # BM25_PARAMS the generation was built with
+    files: dict[str, list] = field(default_factory=dict)  # {path: [size, sha256]}, see indexing.integrity
 
 
 def chunk_key(chunk: Chunk) -> str:
@@ -90,12 +95,45 @@ def _collection_name(generation: str) -> str:
     return f"kb-{generation}"
 
 
-@cache
+_clients: dict[str, object] = {}
+_clients_lock = threading.Lock()
+
+
 def _persistent_client(path: str):
     import chromadb
     from chromadb.config import Settings as ChromaSettings
 
-    return chromadb.PersistentClient(path=path, settings=ChromaSettings(anonymized_telemetry=False))
+    with _clients_lock:
+        if path not in _clients:
+            _clients[path] = chromadb.PersistentClient(path=path, settings=ChromaSettings(anonymized_telemetry=False))
+        return _clients[path]
+
+
+def close_client(gen_dir: Path) -> None:
+    """Close this process's embedded Chroma client of a generation (no-op when none is open)."""
+    with _clients_lock:
+        client = _clients.pop(str(gen_dir / "chroma"), None)
+    if client is not None:
+        try:
+            client.close()
+        except Exception:
+            log.warning("closing the Chroma client of %s failed", gen_dir.name, exc_info=True)
+
+
+def settle(settings: Settings, gen_dir: Path) -> None:
+    """Let embedded Chroma write its files as every later open will leave them, so their sizes can be recorded.
+
+    Chroma rewrites its HNSW files when a client first loads the collection; a fresh client that loads and
+    queries it once, then closes, leaves them in their final form.
+    """
+    if settings.chroma_url:
+        return
+    close_client(gen_dir)
+    collection = chroma_client(settings, gen_dir).get_collection(_collection_name(gen_dir.name))
+    first = collection.get(limit=1, include=["embeddings"])
+    if first["ids"]:
+        collection.query(query_embeddings=[list(first["embeddings"][0])], n_results=1)
+    close_client(gen_dir)
 
 
 @cache
@@ -257,13 +295,15 @@ def swap_in(settings: Settings, gen_dir: Path) -> None:
 
 
 def collect_garbage(settings: Settings) -> None:
-    """Remove abandoned and superseded generations, keeping the live one and the one before it.
+    """Remove abandoned and superseded generations, keeping the live one, the one before it and every
+    generation a live reader process holds a lease on (indexing.leases).
 
     Called by the indexer while it holds the lock, so a generation without metadata is abandoned.
     """
     live = live_generation(settings)
     gens = sorted(p for p in settings.index_dir.glob("g-*") if p.is_dir())
     keep = {live.name} if live else set()
+    keep |= leases.leased_generations(settings.index_dir)
     finished = [g for g in gens if (g / META).exists() and (live is None or g.name != live.name)]
     keep.update(g.name for g in finished[-(KEEP_GENERATIONS - 1) :] if KEEP_GENERATIONS > 1)
     for g in gens:
@@ -292,6 +332,7 @@ def remove_generation(settings: Settings, gen_dir: Path) -> None:
             chroma_client(settings, gen_dir).delete_collection(_collection_name(gen_dir.name))
         except Exception:
             pass
+    close_client(gen_dir)
     shutil.rmtree(gen_dir, ignore_errors=True)
 
 
@@ -317,9 +358,11 @@ class OpenIndex:
 
     @property
     def store(self):
-        """The generation's LangChain Chroma vector store (opened on first use)."""
+        """The generation's LangChain Chroma vector store (opened and self-checked on first use)."""
         if self._store is None and self.open_store is not None:
-            self._store = self.open_store()
+            chroma = self.open_store()
+            vector_self_check(self, chroma)
+            self._store = chroma
         return self._store
 
     def bm25_scores(self, tokens: list[str]) -> np.ndarray:
@@ -384,17 +427,60 @@ def _check_sqlite(path: Path) -> None:
             raise ValueError(f"{path.parent.name}/{path.name} is not an SQLite database")
 
 
-def open_index(
-    settings: Settings, embeddings: Embeddings, model_id: str, chunker_version: str, *, lexical_only: bool = False
-) -> OpenIndex:
-    """Open and check the live generation; raises IndexMissing, IndexCorrupt or IndexIncompatible.
+def check_files(gen_dir: Path, meta: IndexMeta, checksums: bool) -> None:
+    """Compare the generation's files with the sizes (and checksums) in its metadata; IndexCorrupt on a mismatch."""
+    if not meta.files:
+        raise IndexIncompatible("索引缺少文件校验信息（旧版索引），需要重建。")
+    bad = integrity.damaged_files(gen_dir, meta.files, checksums)
+    if bad:
+        raise IndexCorrupt(integrity.describe(gen_dir.name, bad) + "，需要重建。")
 
+
+SELF_CHECK_ROWS = 3
+
+
+def vector_self_check(index: OpenIndex, chroma) -> None:
+    """A few stored vectors, queried against Chroma, must find their own chunk first; IndexCorrupt otherwise."""
+    n = len(index.chunks)
+    if n == 0:
+        return
+    try:
+        vectors = np.load(index.gen_dir / "vectors.npy", mmap_mode="r")
+        keys = json.loads((index.gen_dir / "vector_keys.json").read_text(encoding="utf-8"))
+        rows = sorted({0, n // 2, n - 1})[:SELF_CHECK_ROWS]
+        got = chroma._collection.query(
+            query_embeddings=[np.asarray(vectors[r], dtype=np.float32).tolist() for r in rows],
+            n_results=1, include=["distances"],
+        )
+    except Exception as e:
+        raise IndexCorrupt(f"向量自检无法完成（{type(e).__name__}: {e}），需要重建。") from e
+    for r, ids, dists in zip(rows, got["ids"], got["distances"], strict=True):
+        found = index.row_of.get(ids[0]) if ids else None
+        if found is None or keys[found] != keys[r] or dists[0] > 1e-3:
+            raise IndexCorrupt(f"向量自检失败：片段 {index.chunks[r].chunk_id} 用自身向量检索未排在第一，需要重建。")
+
+
+def open_index(
+    settings: Settings,
+    embeddings: Embeddings,
+    model_id: str,
+    chunker_version: str,
+    gen_dir: Path | None = None,
+    checksums: bool = False,
+    *,
+    lexical_only: bool = False,
+) -> OpenIndex:
+    """Open and check a generation (the live one by default): file sizes always, checksums when ``checksums``;
+    raises IndexMissing, IndexCorrupt or IndexIncompatible.
+
+    Chroma's vectors are self-checked where they are searched: at open in server mode, on first use of
+    ``OpenIndex.store`` when embedded (embedded questions search vectors.npy, whose checksum is checked).
     ``lexical_only`` opens a generation made by another model or chunker for its records and BM25 indexes only
     (its vectors are never searched): what a question gets while that generation is being rebuilt.
     """
     import bm25s
 
-    gen_dir = live_generation(settings)
+    gen_dir = gen_dir or live_generation(settings)
     if gen_dir is None:
         raise IndexMissing("尚未建立索引，请先运行 `kb index`。")
     if not gen_dir.is_dir():
@@ -410,6 +496,7 @@ def open_index(
         raise IndexIncompatible(f"索引的 BM25 参数 {meta.bm25 or '（旧版默认）'} 与当前 {BM25_PARAMS} 不同，需要重建。")
     if not (gen_dir / BIGRAM_DIR).is_dir():
         raise IndexIncompatible("索引缺少字符二元组 BM25（旧版索引），需要重建。")
+    check_files(gen_dir, meta, checksums)
     vectors = None
     try:
         chunks = read_chunks(gen_dir)
@@ -429,7 +516,10 @@ def open_index(
         raise IndexCorrupt(f"索引无法读取（{type(e).__name__}: {e}），需要重建。") from e
     if len(chunks) != meta.n_chunks or count != meta.n_chunks:
         raise IndexCorrupt(f"索引不完整：记录 {len(chunks)}、向量 {count}、应为 {meta.n_chunks}，需要重建。")
-    return OpenIndex(
+    index = OpenIndex(
         gen_dir, meta, chunks, retriever, {c.chunk_id: i for i, c in enumerate(chunks)}, bigrams, vectors,
         open_store=lambda: vectorstore(settings, gen_dir, embeddings), _store=store,
     )
+    if store is not None:
+        vector_self_check(index, store)
+    return index

@@ -15,6 +15,7 @@ from indexing.chunker import JiebaChunker
 from indexing.config import Settings
 from indexing.progress import BuildProgress
 from indexing.types import Document, Section
+from kb.live import IndexFollower
 from kb.retrieve import Filters, Searcher
 
 log = logging.getLogger(__name__)
@@ -72,6 +73,10 @@ class KnowledgeBase:
         self._index: store.OpenIndex | None = None
         self._searcher: Searcher | None = None
         self._register = None
+        self._register_gen = ""
+        self._reload_lock = threading.Lock()
+        self._follower = IndexFollower(settings)
+        self.background_repair = False  # the web app repairs a damaged index in a thread while serving
         self.chunker = JiebaChunker()
 
     @property
@@ -83,21 +88,18 @@ class KnowledgeBase:
             self._embeddings = load_embeddings(self.settings)
         return self._embeddings
 
-    def build(self, rebuild: bool = False, progress: Callable[[str, int, int], None] | None = None) -> BuildReport:
-        """Run the indexer (incremental unless ``rebuild``); the index is reopened on next use."""
-        report = build_index(
+    def build(self, rebuild: bool = False, progress: Callable[[str, int, int], None] | None = None,
+              repair: bool = False) -> BuildReport:
+        """Run the indexer (incremental unless ``rebuild``); the next question opens the new generation."""
+        return build_index(
             self.settings,
             rebuild=rebuild,
             embeddings=self._embeddings,
             chunker=self.chunker,
             sinks=[RegisterSink()],
             progress=progress,
+            repair=repair,
         )
-        with self._lock:
-            self._index = None
-            self._searcher = None
-            self._register = None
-        return report
 
     def _build_progress(self) -> BuildProgress:
         """Stage, count and ETA of a build started on open, as messages to this knowledge base's progress sink."""
@@ -115,35 +117,79 @@ class KnowledgeBase:
         return index
 
     def open(self) -> store.OpenIndex:
-        """The open index; builds it first when missing, corrupt or made by another model.
+        """The open index, following a new live generation (one stat of CURRENT when nothing changed).
 
-        While another process rebuilds an index made by another model, the previous one answers (BM25 only)
-        instead of waiting; it is not kept, so the next question opens the new index once it is there.
+        The first open verifies checksums; a missing, damaged or incompatible index is built first (with
+        ``background_repair`` a damaged one is rebuilt in a thread while the previous good generation serves).
+        While another process rebuilds an index made by another model, the previous one answers (BM25 only) and
+        is opened again for each question until the new one is live.
         """
         with self._lock:
-            if self._index is not None and not self._index.lexical_only:
-                return self._index
+            index = self._index
+        if index is not None and not index.lexical_only and not self._follower.changed():
+            self._follower.tick()
+            return index
+        if not self._reload_lock.acquire(blocking=index is None):
+            return index  # another thread is opening the new generation; this question stays on the old one
         try:
-            index = store.open_index(self.settings, self.embeddings, self.embeddings.model_id, self.chunker.version)
+            with self._lock:
+                if self._index is not index:
+                    return self._index
+            fresh = self._load(first=index is None)
+            searcher = Searcher(fresh, self.embeddings)
+            with self._lock:
+                self._index, self._searcher = fresh, searcher
+            return fresh
+        finally:
+            self._reload_lock.release()
+
+    def _load(self, first: bool) -> store.OpenIndex:
+        """Open the live generation, building or repairing the index when it cannot be opened."""
+        follower, version = self._follower, self.chunker.version
+        try:
+            return follower.open(self.embeddings, version, checksums=first)
         except store.IndexMissing:
             self._progress("首次运行：正在建立索引……")
-            self.build(progress=self._build_progress())
-            index = store.open_index(self.settings, self.embeddings, self.embeddings.model_id, self.chunker.version)
         except store.IndexIncompatible as e:
-            index = self._previous_while_building(e)
-            if index is None:
-                # Not rebuild=True: vectors of chunks whose embedded text and model are unchanged are still good.
-                self._progress(f"{e} 正在重建索引……")
-                self.build(progress=self._build_progress())
-                index = store.open_index(self.settings, self.embeddings, self.embeddings.model_id,
-                                         self.chunker.version)
+            previous = self._previous_while_building(e)
+            if previous is not None:
+                return previous
+            # Not rebuild=True: vectors of chunks whose embedded text and model are unchanged are still good.
+            self._progress(f"{e} 正在重建索引……")
         except store.IndexCorrupt as e:
             self._progress(f"{e} 正在重建索引……")
-            self.build(rebuild=True, progress=self._build_progress())
-            index = store.open_index(self.settings, self.embeddings, self.embeddings.model_id, self.chunker.version)
+            fallback = self._fallback() if self.background_repair else None
+            if fallback is not None:
+                return fallback
+            self.build(repair=True, progress=self._build_progress())
+            return follower.open(self.embeddings, version, checksums=False)
+        self.build(progress=self._build_progress())
+        return follower.open(self.embeddings, version, checksums=False)
+
+    def _fallback(self) -> store.OpenIndex | None:
+        """Serve the generation already open (or the previous good one) while a thread repairs the live one."""
+        live = store.live_generation(self.settings)
+        if live is not None:
+            self._follower.bad.add(live.name)
         with self._lock:
-            self._index = index
-            self._searcher = Searcher(index, self.embeddings)
+            index = self._index
+        if index is None:
+            previous = self._follower.previous_good()
+            if previous is None:
+                return None
+            try:
+                index = self._follower.open(self.embeddings, self.chunker.version, True, gen_dir=previous)
+            except store.KBIndexError:
+                return None
+            self._progress(f"修复期间使用上一代索引 {index.gen_dir.name} 回答问题。")
+
+        def repair() -> None:
+            try:
+                self.build(repair=True)
+            except Exception:
+                log.exception("background index repair failed")
+
+        threading.Thread(target=repair, name="kb-index-repair", daemon=True).start()
         return index
 
     @property
@@ -155,16 +201,25 @@ class KnowledgeBase:
 
     @property
     def register(self):
-        """The obligations register of the live generation."""
-        if self._register is None:
-            from kb.obligations import REGISTER_VERSION, build_register, load_register
+        """The obligations register of the open generation (re-read from the corpus if its file is unreadable or
+        older than the register's format)."""
+        index = self.open()
+        name = index.gen_dir.name
+        with self._lock:
+            if self._register is not None and self._register_gen == name:
+                return self._register
+        from kb.obligations import REGISTER_VERSION, build_register, load_register
 
-            path = self.open().gen_dir / REGISTER_FILE
-            if path.exists():
-                self._register = load_register(path)
-            if self._register is None or self._register.version < REGISTER_VERSION:  # missing, or without law_facts
-                self._register = build_register(iter_corpus_sections(self.settings, []))
-        return self._register
+        register = None
+        try:
+            register = load_register(index.gen_dir / REGISTER_FILE)
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            self._progress(f"义务清单文件无法读取（{type(e).__name__}），改为从语料重新提取。")
+        if register is None or register.version < REGISTER_VERSION:  # unreadable, or without law_facts
+            register = build_register(iter_corpus_sections(self.settings, []))
+        with self._lock:
+            self._register, self._register_gen = register, name
+        return register
 
     @property
     def searched_titles(self) -> list[str]:

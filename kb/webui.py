@@ -18,6 +18,7 @@ import hmac
 import html
 import io
 import logging
+import math
 import os
 import re
 import shutil
@@ -38,6 +39,10 @@ from indexing.config import Settings  # first: it sets the offline environment t
 import gradio as gr
 
 # isort: on
+from starlette.middleware import Middleware
+
+from kb.textclean import clean_question, clean_text
+from kb.webguard import ExportJanitor, LoginThrottle, UploadGuard, WebLimits
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +56,8 @@ STREAM_STEP_CHARS = 6  # characters per streamed piece of an extractive answer
 STREAM_STEP_S = 0.01
 STREAM_MAX_STEPS = 40  # a long answer streams in bigger pieces, so that streaming takes under a second
 READY_WAIT_S = 1800.0  # how long a question waits for the first index build
-WRONG_PASSWORD_DELAY_S = 0.8
 MAX_SEARCH_HITS = 60
+QUEUE_MAX_SIZE = 256  # questions and other queued events waiting at once, all clients together
 OB_HEADERS = ["年份", "期限", "截止日期", "责任主体", "领域", "文件", "内容"]
 
 EXAMPLES: dict[str, list[str]] = {
@@ -522,6 +527,15 @@ def search_document(doc: Any, sections: list[Any], term: str) -> list[tuple[int 
 # --- the application context -----------------------------------------------------------------------
 
 
+def _new_export_dir() -> Path:
+    """A private folder for exports inside gradio's file cache (served from there without a copy)."""
+    from gradio.utils import get_upload_folder
+
+    cache = Path(get_upload_folder())
+    cache.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix="kb-export-", dir=cache))
+
+
 @dataclass
 class AppContext:
     """What every tab needs: settings, the knowledge base, readiness, caches, and an export folder."""
@@ -532,10 +546,17 @@ class AppContext:
     status: str = "正在启动……"
     error: str = ""
     started: float = field(default_factory=time.monotonic)
-    export_dir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="kb-export-")))
+    export_dir: Path = field(default_factory=lambda: _new_export_dir())
     build_lock: threading.Lock = field(default_factory=threading.Lock)
+    limits: WebLimits = field(default_factory=WebLimits)
+    login_throttle: LoginThrottle = field(init=False)
+    janitor: ExportJanitor = field(init=False)
     _docs: list[tuple[Any, list[Any]]] | None = None
     _docs_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        self.login_throttle = LoginThrottle(self.limits)
+        self.janitor = ExportJanitor(self.export_dir, self.limits)
 
     def set_status(self, message: str) -> None:
         """Record (and print) a progress message shown on the page until the index is ready."""
@@ -613,6 +634,7 @@ class AppContext:
 
     def export_file(self, name: str, content: str) -> str:
         """Write an export into a fresh sub-folder (so that concurrent users never share a file)."""
+        self.janitor.sweep()
         folder = self.export_dir / uuid.uuid4().hex[:12]
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / name
@@ -625,6 +647,7 @@ class AppContext:
         key = hashlib.sha1(f"{name}\n{id(self.kb.register)}\n{ids}".encode()).hexdigest()[:16]
         path = self.export_dir / key / name
         if not path.exists():
+            self.janitor.sweep()
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_name(f".{uuid.uuid4().hex}.part")
             tmp.write_text(render(obligations), encoding="utf-8")
@@ -693,7 +716,7 @@ def build_chat_tab(ctx: AppContext, ui: Any) -> None:
         message: str, history: list[dict], asked: list[str], doc_id: str
     ) -> Iterator[tuple[list[dict], list[str], str, str]]:
         """Answer one question, streaming the text, then the source cards."""
-        message = (message or "").strip()
+        message = clean_question(message or "") or clean_text(message or "").strip()
         if not message:
             yield history, asked, "", gr.skip()
             return
@@ -1022,14 +1045,20 @@ def build_admin_tab(ctx: AppContext, ui: Any) -> None:
         stats = gr.HTML(elem_id="admin-stats")
         logout = gr.Button("退出管理", size="sm", elem_id="admin-logout")
 
-    def do_login(given: str) -> tuple:
-        """Check the password in constant time; never log it."""
+    def do_login(given: str, request: gr.Request = None) -> tuple:
+        """Check the password in constant time; never log it. Wrong tries make this client wait, without sleeping."""
+        client = request.client.host if request is not None and request.client else "unknown"
+        refused = (False, "", gr.Column(visible=True), gr.Column(visible=False), "")
+        wait = ctx.login_throttle.wait_s(client)
+        if wait > 0:
+            return *refused, f"尝试次数过多，请 {math.ceil(wait)} 秒后再试。"
         if password_ok(given, ctx.settings.admin_password):
+            ctx.login_throttle.succeeded(client)
             log.info("admin login")
             return True, "", gr.Column(visible=False), gr.Column(visible=True), stats_html(), ""
+        wait = ctx.login_throttle.failed(client)
         log.warning("admin login refused")
-        time.sleep(WRONG_PASSWORD_DELAY_S)
-        return False, "", gr.Column(visible=True), gr.Column(visible=False), "", "密码错误，请重试。"
+        return *refused, "密码错误，请重试。" + (f"请 {math.ceil(wait)} 秒后再试。" if wait > 0 else "")
 
     def stats_html() -> str:
         """Index statistics of the live generation, per document."""
@@ -1140,8 +1169,7 @@ def build_admin_tab(ctx: AppContext, ui: Any) -> None:
         inputs=[password],
         outputs=[authed, password, login_box, panel, stats, login_msg],
         api_visibility="private",
-        concurrency_id="admin-login",
-        concurrency_limit=1,
+        queue=False,  # answered at once, outside the question queue: a flood of tries cannot fill it
     )
     upload_btn.click(fn=do_upload, inputs=[authed, files], outputs=[upload_msg, files], api_visibility="private")
     index_btn.click(fn=do_index, inputs=[authed, rebuild], outputs=[index_msg, stats], api_visibility="private",
@@ -1266,12 +1294,14 @@ def create_context(settings: Settings, kb: Any = None) -> AppContext:
     ctx = AppContext(settings=settings, kb=kb)
     if hasattr(kb, "_progress"):
         kb._progress = ctx.set_status
+    if hasattr(kb, "background_repair"):
+        kb.background_repair = True  # a damaged index is rebuilt while the previous generation serves
     return ctx
 
 
 def launch(demo: Any, ctx: AppContext, host: str, port: int, block: bool = True) -> Any:
     """Configure the queue and start the server."""
-    demo.queue(default_concurrency_limit=4, max_size=256)
+    demo.queue(default_concurrency_limit=4, max_size=QUEUE_MAX_SIZE)
     return demo.launch(
         server_name=host,
         server_port=port,
@@ -1287,6 +1317,9 @@ def launch(demo: Any, ctx: AppContext, host: str, port: int, block: bool = True)
         mcp_server=False,
         pwa=False,
         allowed_paths=[str(ctx.export_dir)],
+        app_kwargs={"middleware": [Middleware(UploadGuard, uploads=demo.upload_file_set,
+                                              enabled=bool(ctx.settings.admin_password),
+                                              max_file_mb=ctx.settings.max_upload_mb, limits=ctx.limits)]},
     )
 
 
@@ -1302,6 +1335,7 @@ def serve(settings: Settings, host: str | None = None, port: int | None = None, 
     ctx = create_context(settings, kb)
     demo = build_app(ctx)
     ctx.start_warm_up()
+    ctx.janitor.start()
     print(f"知识库网页：http://{host}:{port}  （按 Ctrl+C 退出）", flush=True)
     previous = None
     if threading.current_thread() is threading.main_thread():
@@ -1317,5 +1351,6 @@ def serve(settings: Settings, host: str | None = None, port: int | None = None, 
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
         demo.close()
+        ctx.janitor.stop()
         shutil.rmtree(ctx.export_dir, ignore_errors=True)
     return 0

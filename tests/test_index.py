@@ -55,7 +55,7 @@ def test_round_trip_incremental_and_noop(tmp_path: Path, small_corpus: Path, emb
     assert any("跟踪评价" in index.chunks[row].text for row, _ in dense)
 
     again = build_index(settings, embeddings=embeddings)
-    assert again.status == "unchanged" and again.generation == first.generation
+    assert again.status == "unchanged" and again.generation == first.generation, again.warnings
 
     target = small_corpus / SMALL[0]
     target.write_text(target.read_text(encoding="utf-8") + "\n第二十七条 本条为测试新增。\n", encoding="utf-8")
