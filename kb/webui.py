@@ -22,6 +22,7 @@ import os
 import re
 import shutil
 import signal
+import sys
 import tempfile
 import threading
 import time
@@ -1302,21 +1303,49 @@ def _interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
 
+def port_in_use_message(host: str, port: int) -> str | None:
+    """A Chinese message naming KB_PORT / --port when ``host:port`` cannot be bound, else None."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as e:
+        return f"无法在 {host}:{port} 启动网页服务：地址无效（{e}）。请用 KB_HOST 或 --host 指定监听地址。"
+    family, _, _, _, address = infos[0]
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as e:
+            return (f"无法在 {host}:{port} 启动网页服务：端口已被占用或无权使用（{e.strerror or e}）。"
+                    f"请用环境变量 KB_PORT 或参数 --port 指定其他端口，例如：kb serve --port {port + 1}")
+    return None
+
+
 def serve(settings: Settings, host: str | None = None, port: int | None = None, kb: Any = None) -> int:
-    """Serve the app (blocking); the index is opened, or built first, in the background with progress shown."""
+    """Serve the app (blocking); the index is opened, or built first, in the background with progress shown.
+
+    The URL is printed only once the server is listening; a busy port is reported naming KB_PORT / --port.
+    """
     host = host or settings.host
     port = int(port or settings.port)
+    problem = port_in_use_message(host, port)
+    if problem:
+        print(problem, file=sys.stderr, flush=True)
+        return 1
     ctx = create_context(settings, kb)
     demo = build_app(ctx)
     ctx.start_warm_up()
-    print(f"知识库网页：http://{host}:{port}  （按 Ctrl+C 退出）", flush=True)
     previous = None
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGTERM, _interrupt)  # stop as cleanly on SIGTERM as on Ctrl+C
     try:
-        launch(demo, ctx, host, port, block=True)
-    except OSError as e:
-        print(f"无法在 {host}:{port} 启动网页服务：{e}", flush=True)
+        launch(demo, ctx, host, port, block=False)
+        print(f"知识库网页：http://{host}:{port}  （按 Ctrl+C 退出）", flush=True)
+        demo.block_thread()
+    except OSError as e:  # the port was taken between the check and the launch
+        print(port_in_use_message(host, port) or f"无法在 {host}:{port} 启动网页服务：{e}", file=sys.stderr,
+              flush=True)
         return 1
     except KeyboardInterrupt:
         pass

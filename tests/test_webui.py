@@ -349,7 +349,9 @@ def test_serve_reports_a_busy_port(tmp_path: Path, capsys: pytest.CaptureFixture
         port = busy.getsockname()[1]
         ctx_settings = _ctx(tmp_path).settings
         assert webui.serve(ctx_settings, host="127.0.0.1", port=port, kb=_FakeKB()) == 1
-    assert f"无法在 127.0.0.1:{port} 启动网页服务" in capsys.readouterr().out
+    err = capsys.readouterr()
+    assert f"无法在 127.0.0.1:{port} 启动网页服务" in err.err and "KB_PORT" in err.err and "--port" in err.err
+    assert "http://" not in err.out + err.err  # no URL before the server is really up
     assert signal.getsignal(signal.SIGTERM) is before
 
 
