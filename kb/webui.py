@@ -39,6 +39,8 @@ from indexing.config import Settings  # first: it sets the offline environment t
 import gradio as gr
 
 # isort: on
+from kb.inputs import UnknownFilterError
+from kb.webapi import register_api
 
 log = logging.getLogger(__name__)
 
@@ -640,8 +642,6 @@ TabBuilder = Callable[[AppContext, Any], None]
 
 def build_chat_tab(ctx: AppContext, ui: Any) -> None:
     """问答: streamed answers with numbered source cards, examples per user group, copy and clear."""
-    from kb.retrieve import Filters
-
     chatbot = gr.Chatbot(
         label="问答",
         show_label=False,
@@ -673,7 +673,9 @@ def build_chat_tab(ctx: AppContext, ui: Any) -> None:
         clear_btn = gr.Button("清空对话", size="sm", min_width=130, elem_id="kb-clear")
     copy_text = gr.Textbox(visible="hidden", elem_id="kb-copy-text")
     with gr.Accordion("检索范围", open=False):
-        scope = gr.Dropdown(choices=[(ALL, "")], value="", label="只在以下文件中检索", elem_id="kb-scope")
+        # Choices arrive when the index is ready; a value sent through the API is checked in respond().
+        scope = gr.Dropdown(choices=[(ALL, "")], value="", label="只在以下文件中检索", allow_custom_value=True,
+                            elem_id="kb-scope")
     ui.scope = scope
     datasets = []
     with gr.Accordion("示例问题（点击即提问）", open=True, elem_id="kb-examples"), gr.Row():
@@ -712,8 +714,12 @@ def build_chat_tab(ctx: AppContext, ui: Any) -> None:
             yield history, asked, "", gr.skip()
             return
         try:
-            filters = Filters(doc_ids=(doc_id,)) if doc_id else None
+            filters = ctx.kb.filters(doc_ids=[doc_id]) if doc_id else None
             ans = ctx.kb.ask(message, k=5, filters=filters, history=list(asked))
+        except UnknownFilterError as e:  # a document id the index does not hold (sent through the API)
+            history[-1]["content"] = answer_html(f"检索范围有误：{e}")
+            yield history, asked, "", gr.skip()
+            return
         except Exception as e:  # a failed question must not break the chat
             log.exception("question failed")
             history[-1]["content"] = answer_html(f"处理问题时出错（{type(e).__name__}），请换个说法再试。")
@@ -758,7 +764,8 @@ def build_chat_tab(ctx: AppContext, ui: Any) -> None:
         concurrency_id="ask",
         concurrency_limit=4,
         show_progress="hidden",
-        api_name="ask",
+        api_name="chat",  # the streamed chat (HTML); the JSON answer is the "ask" endpoint of kb.webapi
+        api_visibility="undocumented",
     )
 
     for ds in datasets:
@@ -878,7 +885,7 @@ def build_obligations_tab(ctx: AppContext, ui: Any) -> None:
         inputs=inputs,
         outputs=outputs,
         show_progress="minimal",
-        api_name="obligations",
+        api_visibility="private",  # UI updates only; the JSON endpoint is kb.webapi's "obligations"
     )
     reset.click(
         fn=lambda: OB_FILTER_DEFAULTS, outputs=inputs, api_visibility="undocumented"
@@ -1243,6 +1250,7 @@ def build_app(ctx: AppContext) -> Any:
             )
         populated = gr.State(False)
         ui.populated = populated
+        register_api(ctx)
         targets = [t for t in (ui.status, ui.timer, populated, ui.scope, ui.doc_select, ui.ob_year, ui.ob_party,
                                ui.ob_domain, ui.ob_doc, *(ui.ob_outputs or [])) if t is not None]
 
@@ -1268,7 +1276,7 @@ def theme() -> Any:
 def create_context(settings: Settings, kb: Any = None) -> AppContext:
     """An AppContext over ``kb`` (a new KnowledgeBase when None)."""
     if kb is None:
-        from kb.service import KnowledgeBase
+        from kb.api import KnowledgeBase
 
         kb = KnowledgeBase(settings, progress=lambda m: print(m, flush=True))
     ctx = AppContext(settings=settings, kb=kb)

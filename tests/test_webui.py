@@ -260,6 +260,11 @@ class _AnsweringKB(_FakeKB):
     def __init__(self) -> None:
         self.histories: list[list[str]] = []
 
+    def filters(self, doc_ids=None, kinds=None):
+        from kb.retrieve import Filters
+
+        return Filters(doc_ids=tuple(doc_ids or ()), kinds=tuple(kinds or ()))
+
     def ask(self, question: str, k: int = 5, filters=None, history=None) -> SimpleNamespace:
         self.histories.append(list(history or []))
         text = "到2020年，秸秆收集利用率达到90%，工业固体废物综合利用率达到60%以上。"
