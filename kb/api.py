@@ -99,14 +99,16 @@ class KnowledgeBase(_ServiceKB):
         """Answer a question (kb.answer.Answer; ``.to_dict()`` is the object of ``kb ask --json``).
 
         ``doc_ids`` / ``kinds`` restrict the search to those documents or kinds (plan, law, regulation, list);
-        an id the index does not hold raises UnknownFilterError. Other keywords go to the underlying ask().
+        an id the index does not hold raises UnknownFilterError. Control characters go, and markup or SQL noise
+        around a Chinese question is stripped (kb.inputs.strip_noise). Other keywords go to the underlying ask().
         """
         if doc_ids is not None or kinds is not None:
             named = self.filters(doc_ids, kinds)
             if filters is not None:
                 named = Filters(doc_ids=named.doc_ids or filters.doc_ids, kinds=named.kinds or filters.kinds)
             filters = named
-        return super().ask(inputs.clean_text(question or ""), k=k, filters=filters, **kwargs)
+        question = inputs.strip_noise(inputs.clean_text(question or ""))
+        return super().ask(question, k=k, filters=filters, **kwargs)
 
     def as_retriever(self, k: int = 5, filters: Filters | dict | None = None) -> HybridRetriever:
         """A LangChain BaseRetriever over the index; ``filters`` a Filters or {"doc_ids": [...], "kinds": [...]}.

@@ -18,6 +18,15 @@ from datetime import date
 _UNSAFE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2028\u2029\u2066-\u2069"
                      r"\ufeff\ud800-\udfff]")
 _TERMINAL_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+# Markup and SQL-injection noise around a question: script/style blocks, tags, and ASCII runs that hold both an
+# SQL keyword and SQL punctuation ("' OR 1=1 --", "'; DROP TABLE docs; --").
+_SCRIPT_BLOCK = re.compile(r"(?is)<(script|style)\b[^>]*>.*?</\1\s*>")
+_TAG = re.compile(r"</?[A-Za-z!][^<>]*>")
+_ASCII_RUN = re.compile(r"[\x20-\x7e]+")
+_SQL_WORD = re.compile(
+    r"(?i)\b(select|union|drop|delete|insert|update|truncate|alter|exec|or|and|sleep|table|from|where)\b")
+_SQL_PUNCT = re.compile(r"['\";=]|--|/\*")
+_CJK = re.compile(r"[\u4e00-\u9fff]")
 BINDINGS = ("约束性", "预期性")
 QUIZ_KINDS = ("mcq", "blank", "judge")
 
@@ -36,6 +45,15 @@ def clean_text(text: str) -> str:
     """One line of user text: tabs and newlines become spaces; control characters and lone surrogates go."""
     text = text.replace("\t", " ").replace("\r", " ").replace("\n", " ")
     return _UNSAFE.sub("", text)
+
+
+def strip_noise(text: str) -> str:
+    """The Chinese question inside markup or SQL noise; ``text`` unchanged when no Chinese question is left."""
+    stripped = _TAG.sub("", _SCRIPT_BLOCK.sub(" ", text))  # inline tags do not separate Chinese words
+    stripped = _ASCII_RUN.sub(
+        lambda m: " " if _SQL_WORD.search(m.group()) and _SQL_PUNCT.search(m.group()) else m.group(), stripped)
+    stripped = re.sub(r"\s+", " ", stripped).strip()
+    return stripped if _CJK.search(stripped) else text
 
 
 def terminal_safe(text: str) -> str:

@@ -138,3 +138,32 @@ def test_obligations_and_quiz(api_kb) -> None:
         api_kb.quiz(kinds=["essay"])
     with pytest.raises(ValueError, match="题数"):
         api_kb.quiz(n=0)
+
+
+NOISY = {
+    "<script>alert(1)</script>排污许可证有效期多长？": "排污许可证有效期多长？",
+    "<b>排污许可证</b>有效期多长？": "排污许可证有效期多长？",
+    "排污许可证有效期多长？' OR 1=1 --": "排污许可证有效期多长？",
+    "'; DROP TABLE docs; -- 排污许可证有效期多长？": "排污许可证有效期多长？",
+}
+
+
+def test_strip_noise_keeps_the_chinese_question() -> None:
+    from kb.inputs import strip_noise
+
+    for noisy, clean in NOISY.items():
+        assert strip_noise(noisy) == clean
+    # ASCII words that are not SQL stay (PM2.5, "and" without SQL punctuation)
+    assert strip_noise("<img src=x onerror=alert(1)>PM2.5 浓度 and 排放") == "PM2.5 浓度 and 排放"
+    for kept in ("PM2.5 浓度 target 是多少", "GB 3095-2012 规定的浓度限值=?", "<script>alert(1)</script>",
+                 "'; DROP TABLE chunks; -- OR 1=1"):  # no Chinese question inside: left as it is
+        assert strip_noise(kept) == kept
+
+
+def test_markup_and_sql_noise_do_not_change_the_answer(api_kb) -> None:
+    """Noise around a real question (issue 20): the same answer and citations as the plain question."""
+    plain = _without_timings(api_kb.ask("排污许可证有效期多长？").to_dict())
+    assert "有效期为5年" in plain["answer"]
+    for noisy in NOISY:
+        got = _without_timings(api_kb.ask(noisy).to_dict())
+        assert (got["answer"], got["citations"]) == (plain["answer"], plain["citations"]), noisy
