@@ -21,7 +21,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     settings = get_settings()
-    from kb.service import KnowledgeBase
+    from kb.api import KnowledgeBase
     from kb.webui import serve
 
     kb = KnowledgeBase(settings, progress=lambda message: print(message, flush=True))

@@ -3,7 +3,7 @@
     python -m eval.load_test --data-dir /path/to/KB_DATA_DIR      # starts app.py on a free port itself
     python -m eval.load_test --url http://127.0.0.1:7860           # an app that is already running
 
-Each user is a thread with its own Gradio session that asks the chat endpoint (``/ask``, the same
+Each user is a thread with its own Gradio session that asks the chat endpoint (``/chat``, the same
 streamed call as the page) one question after another, from the dev question set, until the time is
 up; a request still running then is awaited up to ``--timeout``. It reports the error rate, the
 end-to-end latency (to the final answer with its sources) and the time to the first streamed update,
@@ -141,7 +141,7 @@ def server_pid_for(url: str) -> int | None:
 
 def ask_once(client, question: str, timeout_s: float, sample: Sample) -> None:
     """One streamed question through the chat endpoint; fills in ``sample``."""
-    job = client.submit(question, api_name="/ask")
+    job = client.submit(question, api_name="/chat")
     while not job.done():
         now = time.monotonic()
         if sample.first is None and job.outputs():
@@ -249,7 +249,7 @@ def ask_is_queued(url: str) -> bool | None:
     except (OSError, ValueError):
         return None
     for dep in config.get("dependencies", []):
-        if dep.get("api_name") == "ask":
+        if dep.get("api_name") == "chat":
             return bool(dep.get("queue"))
     return None
 
@@ -279,7 +279,7 @@ def render(figures: dict, machine_line: str, url: str, started: str) -> str:
         "",
         f"- 时间：{started}；被测地址：{url}（本机回环）",
         f"- 机器：{machine_line}",
-        f"- 方式：{figures['users']} 个模拟用户，各自独立会话，连续调用问答接口 `/ask`（与网页相同的流式回答），"
+        f"- 方式：{figures['users']} 个模拟用户，各自独立会话，连续调用问答接口 `/chat`（与网页相同的流式回答），"
         f"持续 {figures['duration_s']} 秒，到时仍在进行的请求等待其完成；问题取自 eval/qa_dev.jsonl"
         f"（共用到 {figures['questions']} 个不同问题）。",
         "",

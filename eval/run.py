@@ -655,15 +655,18 @@ def _machine() -> dict:
 
 def cmd_eval(args: argparse.Namespace, settings, embeddings=None) -> int:
     """`kb eval [--quick] [--out FILE]`: evaluate, write the Markdown report and a JSON twin, print the headline."""
-    out_path = Path(args.out) if getattr(args, "out", None) else DEFAULT_OUT
-    data = evaluate(settings, quick=bool(getattr(args, "quick", False)), embeddings=embeddings)
+    quick = bool(getattr(args, "quick", False))
+    # A quick run is a smoke test: its report goes under the data dir and never replaces the committed RESULTS.md.
+    default_out = Path(settings.data_dir) / "eval-cache" / "RESULTS-quick.md" if quick else DEFAULT_OUT
+    out_path = Path(args.out) if getattr(args, "out", None) else default_out
+    data = evaluate(settings, quick=quick, embeddings=embeddings)
     gpu = GPU_MD.read_text(encoding="utf-8") if GPU_MD.exists() else None
     text = render_markdown(data, scale=_read_json(SCALE_JSON), gpu=gpu, out_path=out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     out_path.write_text(text, encoding="utf-8")
     # The JSON twin (every question of every system, ~1 MB) stays out of the repository: beside an explicit --out,
     # else in the data dir. `python -m eval.run --render FILE.json` rewrites the Markdown from it.
-    json_path = out_path.with_suffix(".json") if getattr(args, "out", None) else (
+    json_path = out_path.with_suffix(".json") if getattr(args, "out", None) or quick else (
         Path(settings.data_dir) / "eval-cache" / "RESULTS.json")
     json_path.parent.mkdir(parents=True, exist_ok=True)
     json_path.write_text(json.dumps(_jsonable(data), ensure_ascii=False, indent=1), encoding="utf-8")

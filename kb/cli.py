@@ -1,15 +1,19 @@
-"""The `kb` command line (contracts in design.md); heavy imports happen inside each command."""
+"""The `kb` command line (contracts in README.md and docs/CONTRACTS.md); heavy imports happen inside each command."""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from indexing.config import get_settings
 
 
 def _build_parser() -> argparse.ArgumentParser:
+    from kb import __version__
+
     p = argparse.ArgumentParser(prog="kb", description="新疆环境保护“十三五”规划知识库（离线、带引用）")
+    p.add_argument("--version", action="version", version=f"kb (xjenv-kb) {__version__}")
     sub = p.add_subparsers(dest="cmd", required=True)
 
     s = sub.add_parser("index", help="构建或增量更新索引")
@@ -19,10 +23,11 @@ def _build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("ask", help="提问，返回带引用的答案")
     s.add_argument("question", nargs="?", help="问题")
     s.add_argument("--json", action="store_true", help="输出 JSON")
-    s.add_argument("--batch", metavar="FILE.jsonl", help='批量提问：每行 {"id": ..., "q": ...}')
+    s.add_argument("--batch", metavar="FILE|-", help='批量提问：每行 {"id": ..., "q": ...}；- 表示标准输入')
     s.add_argument("-k", type=int, default=5, help="引用段落数上限")
     s.add_argument("--doc", action="append", help="只在指定文档（doc_id）中检索，可重复")
     s.add_argument("--kind", action="append", help="只检索某类文档：plan/law/regulation/list")
+    s.add_argument("-o", "--output", metavar="FILE", help="写入文件（UTF-8）而不是标准输出")
 
     s = sub.add_parser("obligations", help="义务与期限清单")
     s.add_argument("--due-before", metavar="YYYY-MM-DD")
@@ -31,6 +36,7 @@ def _build_parser() -> argparse.ArgumentParser:
     s.add_argument("--doc")
     s.add_argument("--domain")
     s.add_argument("--format", choices=["json", "csv", "ics", "table"], default="table")
+    s.add_argument("-o", "--output", metavar="FILE", help="写入文件（UTF-8；CSV 带 BOM）而不是标准输出")
 
     s = sub.add_parser("quiz", help="生成测验题")
     s.add_argument("--n", type=int, default=10)
@@ -41,10 +47,11 @@ def _build_parser() -> argparse.ArgumentParser:
     s.add_argument("--format", choices=["json", "csv", "gift", "aiken", "md"], default="md")
     s.add_argument("--period", choices=["13th", "12th"], help="12th：只出“十二五”回顾表（专栏1）的题")
     s.add_argument("--include-repealed", action="store_true", help="包括已废止的文件")
+    s.add_argument("-o", "--output", metavar="FILE", help="写入文件（UTF-8；CSV 带 BOM）而不是标准输出")
 
     s = sub.add_parser("eval", help="评测并写入 eval/RESULTS.md")
-    s.add_argument("--quick", action="store_true", help="只跑少量问题（冒烟测试）")
-    s.add_argument("--out", help="结果文件（默认 eval/RESULTS.md）")
+    s.add_argument("--quick", action="store_true", help="只跑少量问题（冒烟测试；结果写入数据目录）")
+    s.add_argument("--out", help="结果文件（默认 eval/RESULTS.md；--quick 时为数据目录下的 eval-cache/）")
 
     s = sub.add_parser("serve", help="启动网页应用")
     s.add_argument("--host")
@@ -52,9 +59,8 @@ def _build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of the `kb` console script."""
-    args = _build_parser().parse_args(argv)
+def _run(args: argparse.Namespace) -> int:
+    """Dispatch a parsed command line to its command."""
     settings = get_settings()
     if args.cmd == "index":
         from kb.commands import cmd_index
@@ -81,6 +87,20 @@ def main(argv: list[str] | None = None) -> int:
 
         return serve(settings, host=args.host, port=args.port)
     return 2
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `kb` console script."""
+    for stream in (sys.stdout, sys.stderr):  # a message the locale cannot encode must not end the command
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
+    args = _build_parser().parse_args(argv)
+    try:
+        return _run(args)
+    except BrokenPipeError:  # `kb … | head`: the reader left; stop quietly, as Unix tools do
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
 
 
 if __name__ == "__main__":

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import argparse
 import errno
-import json
 import sys
 import time
 from pathlib import Path
+from typing import BinaryIO
 
 from indexing import store
 from indexing.config import Settings
+from kb.api import KnowledgeBase
+from kb.cli_io import Output, dumps, read_batch
+from kb.inputs import UnknownFilterError, clean_text, terminal_safe
 from kb.retrieve import Filters
-from kb.service import KnowledgeBase
 
 
 def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
@@ -64,39 +66,77 @@ def _argv_text(text: str) -> str:
     return raw.decode("utf-8", "replace")
 
 
+def _open_batch(source: str) -> BinaryIO:
+    """The batch file (``-``: standard input) opened for reading bytes; OSError when it cannot be."""
+    if source == "-":
+        return sys.stdin.buffer
+    path = Path(source)
+    if path.is_dir():
+        raise IsADirectoryError(f"是一个目录：{source}")
+    return path.open("rb")
+
+
+def _ask_batch(kb: KnowledgeBase, args: argparse.Namespace, filters: Filters, fh: BinaryIO, out: Output) -> int:
+    """Answer every line of a batch file in order; a bad line gets an error record and the run goes on."""
+    failed = 0
+    for item in read_batch(fh):
+        if not item.error:
+            try:
+                ans = kb.ask(item.question, k=args.k, filters=filters)
+            except Exception as e:  # one failed question must not end the run
+                item.error = f"第 {item.line} 行处理出错（{type(e).__name__}: {e}）"
+        if item.error:
+            failed += 1
+            print(item.error, file=sys.stderr)
+            record = item.error_record()
+            out.line(dumps(record) if args.json else terminal_safe(f"## {item.id}. 错误：{item.error}\n"))
+            continue
+        if args.json:
+            out.line(dumps({**ans.to_dict(id=item.id), "line": item.line}))
+        else:
+            out.line(terminal_safe(f"## {item.id}. {item.question}\n{_render_text(ans)}\n"))
+    if failed:
+        print(f"批量提问完成：{failed} 行出错（见输出中的 error 记录）。", file=sys.stderr)
+    return 1 if failed else 0
+
+
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
-    """Answer one question, or a JSONL batch with one model load, as text or JSON."""
-    filters = Filters(doc_ids=tuple(args.doc or ()), kinds=tuple(args.kind or ()))
-    kb = KnowledgeBase(settings, progress=lambda m: print(m, file=sys.stderr))
+    """Answer one question, or a JSONL batch with one model load, as text or JSON (stdout or ``-o FILE``)."""
+    question = ""
+    fh: BinaryIO | None = None
     if args.batch:
         try:
-            with open(args.batch, encoding="utf-8") as fh:
-                items = [json.loads(line) for line in fh if line.strip()]
-        except (OSError, ValueError) as e:
+            fh = _open_batch(args.batch)
+        except OSError as e:
             print(f"无法读取批量问题文件：{e}", file=sys.stderr)
             return 2
-        for n, item in enumerate(items, 1):
-            q = str(item.get("q", item.get("question", "")))
-            ans = kb.ask(q, k=args.k, filters=filters)
-            ident = item.get("id", n)
-            if args.json:
-                print(json.dumps(ans.to_dict(id=ident), ensure_ascii=False), flush=True)
-            else:
-                print(f"## {ident}. {q}\n{_render_text(ans)}\n", flush=True)
-        return 0
-    if args.question is None:
+    elif args.question is None:
         print("请提供问题，例如：kb ask \"秸秆收集利用率要在哪年达到多少？\"", file=sys.stderr)
         return 2
+    else:
+        question = clean_text(_argv_text(args.question)).strip()
+        if not question:
+            print("问题不能为空，请输入要查询的内容。", file=sys.stderr)
+            return 2
+    kb = KnowledgeBase(settings, progress=lambda m: print(m, file=sys.stderr))
+    out = Output(getattr(args, "output", None))
     try:
-        ans = kb.ask(_argv_text(args.question), k=args.k, filters=filters)
+        filters = kb.filters(args.doc, args.kind)
+        if fh is not None:
+            return _ask_batch(kb, args, filters, fh, out)
+        ans = kb.ask(question, k=args.k, filters=filters)
+        out.line(dumps(ans.to_dict()) if args.json else terminal_safe(_render_text(ans)))
+        return 0
+    except UnknownFilterError as e:
+        print(f"参数错误：{e}", file=sys.stderr)
+        return 2
     except store.KBIndexError as e:
         print(f"无法打开索引：{e}", file=sys.stderr)
         return 3
     except OSError as e:
         print(f"无法打开索引（磁盘或文件错误）：{e}", file=sys.stderr)
         return 4
-    if args.json:
-        print(json.dumps(ans.to_dict(), ensure_ascii=False))
-    else:
-        print(_render_text(ans))
-    return 0
+    finally:
+        out.close()
+        if fh is not None and fh is not sys.stdin.buffer:
+            fh.close()

@@ -13,7 +13,7 @@ from kb.retrieve import Filters, Searcher
 
 class HybridRetriever(BaseRetriever):
     """LangChain retriever over our index (jieba BM25, character-bigram BM25 and dense, fused; the query normalised
-    as `kb ask` does); returns LangChain Documents."""
+    as `kb ask` does); returns LangChain Documents with ``id`` (the chunk id) and metadata["source"] (the doc id)."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
     searcher: Searcher
@@ -27,8 +27,10 @@ class HybridRetriever(BaseRetriever):
         hits = self.searcher.search(nq.text, k=self.k, filters=self.filters, expansions=nq.expansions)
         return [
             LCDocument(
+                id=c.chunk_id,
                 page_content=c.text,
                 metadata={
+                    "source": c.doc_id,
                     "chunk_id": c.chunk_id,
                     "doc_id": c.doc_id,
                     "title": c.title,

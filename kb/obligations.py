@@ -1382,17 +1382,26 @@ def _register_for(settings) -> Register:
 
 
 def cmd_obligations(args, settings) -> int:
-    """`kb obligations`: filter the register and print it as json, csv, ics or an aligned table."""
+    """`kb obligations`: filter the register and print it as json, csv, ics or an aligned table (``-o FILE``)."""
+    from kb.cli_io import emit
+    from kb.inputs import obligation_filters, terminal_safe
+
     try:
         register = _register_for(settings)
-        records = query(register, due_before=args.due_before, year=args.year, party=args.party, doc=args.doc,
-                        domain=args.domain, text=getattr(args, "text", None), binding=getattr(args, "binding", None))
+    except (OSError, ValueError) as e:  # a missing or damaged register file: no traceback
+        print(f"无法读取义务清单：{e}。请运行 kb index --rebuild 重建索引。", file=sys.stderr)
+        return 3
+    try:
+        kw = obligation_filters(register, due_before=args.due_before, year=args.year, party=args.party,
+                                doc=args.doc, domain=args.domain, text=getattr(args, "text", None),
+                                binding=getattr(args, "binding", None))
     except ValueError as e:
-        print(f"参数错误：{e}（日期格式应为 YYYY-MM-DD）", file=sys.stderr)
+        print(f"参数错误：{e}", file=sys.stderr)
         return 2
+    records = query(register, **kw)
     fmt = args.format
     out = {"json": to_json, "csv": to_csv, "ics": to_ics, "table": to_table}[fmt](records)
-    sys.stdout.write(out if out.endswith("\n") else out + "\n")
+    emit(terminal_safe(out) if fmt == "table" else out, getattr(args, "output", None))
     if not records:
         print("没有符合条件的义务记录。", file=sys.stderr)
     return 0

@@ -5,7 +5,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from kb.quiz import FORMATTERS, generate, quiz_documents
+from kb.cli_io import emit
+from kb.inputs import check_one
+from kb.quiz import FORMATTERS, generate, quiz_documents, quiz_domains
 
 # ---------------------------------------------------------------------------------------------------------
 # Register and CLI
@@ -81,17 +83,13 @@ def cmd_quiz(args, settings) -> int:
             return 2
         kinds = ["mcq"]
     register = load_quiz_register(settings)
-    doc = getattr(args, "doc", None)
     repealed = bool(getattr(args, "include_repealed", False))
     docs = quiz_documents(register, include_repealed=True)
-    if doc and doc not in {d for _, d in docs}:
-        known = "、".join(d for _, d in docs)
-        print(f"未知或无可用题目的文档：{doc}。可选：{known}", file=sys.stderr)
-        return 2
-    try:
-        items = generate(register, n=n, seed=int(getattr(args, "seed", 0)), kinds=kinds, doc=doc,
-                         domain=getattr(args, "domain", None), period=getattr(args, "period", None),
-                         include_repealed=repealed)
+    try:  # an unknown document or domain is an error listing the valid ones (kb.inputs.UnknownFilterError)
+        doc = check_one("doc", "文档（doc_id，须有可出题的内容）", getattr(args, "doc", None), [d for _, d in docs])
+        domain = check_one("domain", "领域", getattr(args, "domain", None), quiz_domains(register))
+        items = generate(register, n=n, seed=int(getattr(args, "seed", 0)), kinds=kinds, doc=doc, domain=domain,
+                         period=getattr(args, "period", None), include_repealed=repealed)
     except ValueError as e:
         print(f"参数错误：{e}", file=sys.stderr)
         return 2
@@ -100,7 +98,6 @@ def cmd_quiz(args, settings) -> int:
         return 1
     if len(items) < n:
         print(f"符合条件的素材只够生成 {len(items)} 道题（要求 {n} 道）。", file=sys.stderr)
-    out = FORMATTERS[fmt](items)
-    sys.stdout.write(out if out.endswith("\n") else out + "\n")
+    emit(FORMATTERS[fmt](items), getattr(args, "output", None))
     return 0
 

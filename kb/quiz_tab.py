@@ -274,7 +274,7 @@ def build_quiz_tab(ctx: Any, ui: Any = None) -> None:
         inputs=[doc, domain, count, kinds, seed],
         outputs=[state, summary, *view, score, *downloads],
         show_progress="minimal",
-        api_name="quiz",
+        api_visibility="private",  # UI updates only; the JSON endpoint is kb.webapi's "quiz"
     )
 
     def submit(data: dict | None, picked: str | None, typed: str | None) -> tuple:

@@ -23,6 +23,7 @@ import os
 import re
 import shutil
 import signal
+import sys
 import tempfile
 import threading
 import time
@@ -41,7 +42,9 @@ import gradio as gr
 # isort: on
 from starlette.middleware import Middleware
 
+from kb.inputs import UnknownFilterError
 from kb.textclean import clean_question, clean_text
+from kb.webapi import register_api
 from kb.webguard import ExportJanitor, LoginThrottle, UploadGuard, WebLimits
 
 log = logging.getLogger(__name__)
@@ -662,8 +665,6 @@ TabBuilder = Callable[[AppContext, Any], None]
 
 def build_chat_tab(ctx: AppContext, ui: Any) -> None:
     """问答: streamed answers with numbered source cards, examples per user group, copy and clear."""
-    from kb.retrieve import Filters
-
     chatbot = gr.Chatbot(
         label="问答",
         show_label=False,
@@ -695,7 +696,9 @@ def build_chat_tab(ctx: AppContext, ui: Any) -> None:
         clear_btn = gr.Button("清空对话", size="sm", min_width=130, elem_id="kb-clear")
     copy_text = gr.Textbox(visible="hidden", elem_id="kb-copy-text")
     with gr.Accordion("检索范围", open=False):
-        scope = gr.Dropdown(choices=[(ALL, "")], value="", label="只在以下文件中检索", elem_id="kb-scope")
+        # Choices arrive when the index is ready; a value sent through the API is checked in respond().
+        scope = gr.Dropdown(choices=[(ALL, "")], value="", label="只在以下文件中检索", allow_custom_value=True,
+                            elem_id="kb-scope")
     ui.scope = scope
     datasets = []
     with gr.Accordion("示例问题（点击即提问）", open=True, elem_id="kb-examples"), gr.Row():
@@ -733,7 +736,12 @@ def build_chat_tab(ctx: AppContext, ui: Any) -> None:
             history[-1]["content"] = answer_html(ctx.error or "索引尚未就绪，请稍后再试。")
             yield history, asked, "", gr.skip()
             return
-        filters = Filters(doc_ids=(doc_id,)) if doc_id else None
+        try:
+            filters = ctx.kb.filters(doc_ids=[doc_id]) if doc_id else None
+        except UnknownFilterError as e:  # a document id the index does not hold (sent through the API)
+            history[-1]["content"] = answer_html(f"检索范围有误：{e}")
+            yield history, asked, "", gr.skip()
+            return
         ans = None
         pieces: list[str] = []
         try:  # the service calls the LLM (when configured) once, streaming its unverified text first
@@ -773,7 +781,8 @@ def build_chat_tab(ctx: AppContext, ui: Any) -> None:
         concurrency_id="ask",
         concurrency_limit=4,
         show_progress="hidden",
-        api_name="ask",
+        api_name="chat",  # the streamed chat (HTML); the JSON answer is the "ask" endpoint of kb.webapi
+        api_visibility="undocumented",
     )
 
     for ds in datasets:
@@ -893,7 +902,7 @@ def build_obligations_tab(ctx: AppContext, ui: Any) -> None:
         inputs=inputs,
         outputs=outputs,
         show_progress="minimal",
-        api_name="obligations",
+        api_visibility="private",  # UI updates only; the JSON endpoint is kb.webapi's "obligations"
     )
     reset.click(
         fn=lambda: OB_FILTER_DEFAULTS, outputs=inputs, api_visibility="undocumented"
@@ -1263,6 +1272,7 @@ def build_app(ctx: AppContext) -> Any:
             )
         populated = gr.State(False)
         ui.populated = populated
+        register_api(ctx)
         targets = [t for t in (ui.status, ui.timer, populated, ui.scope, ui.doc_select, ui.ob_year, ui.ob_party,
                                ui.ob_domain, ui.ob_doc, *(ui.ob_outputs or [])) if t is not None]
 
@@ -1288,7 +1298,7 @@ def theme() -> Any:
 def create_context(settings: Settings, kb: Any = None) -> AppContext:
     """An AppContext over ``kb`` (a new KnowledgeBase when None)."""
     if kb is None:
-        from kb.service import KnowledgeBase
+        from kb.api import KnowledgeBase
 
         kb = KnowledgeBase(settings, progress=lambda m: print(m, flush=True))
     ctx = AppContext(settings=settings, kb=kb)
@@ -1328,22 +1338,50 @@ def _interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
 
+def port_in_use_message(host: str, port: int) -> str | None:
+    """A Chinese message naming KB_PORT / --port when ``host:port`` cannot be bound, else None."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as e:
+        return f"无法在 {host}:{port} 启动网页服务：地址无效（{e}）。请用 KB_HOST 或 --host 指定监听地址。"
+    family, _, _, _, address = infos[0]
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as e:
+            return (f"无法在 {host}:{port} 启动网页服务：端口已被占用或无权使用（{e.strerror or e}）。"
+                    f"请用环境变量 KB_PORT 或参数 --port 指定其他端口，例如：kb serve --port {port + 1}")
+    return None
+
+
 def serve(settings: Settings, host: str | None = None, port: int | None = None, kb: Any = None) -> int:
-    """Serve the app (blocking); the index is opened, or built first, in the background with progress shown."""
+    """Serve the app (blocking); the index is opened, or built first, in the background with progress shown.
+
+    The URL is printed only once the server is listening; a busy port is reported naming KB_PORT / --port.
+    """
     host = host or settings.host
     port = int(port or settings.port)
+    problem = port_in_use_message(host, port)
+    if problem:
+        print(problem, file=sys.stderr, flush=True)
+        return 1
     ctx = create_context(settings, kb)
     demo = build_app(ctx)
     ctx.start_warm_up()
     ctx.janitor.start()
-    print(f"知识库网页：http://{host}:{port}  （按 Ctrl+C 退出）", flush=True)
     previous = None
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGTERM, _interrupt)  # stop as cleanly on SIGTERM as on Ctrl+C
     try:
-        launch(demo, ctx, host, port, block=True)
-    except OSError as e:
-        print(f"无法在 {host}:{port} 启动网页服务：{e}", flush=True)
+        launch(demo, ctx, host, port, block=False)
+        print(f"知识库网页：http://{host}:{port}  （按 Ctrl+C 退出）", flush=True)
+        demo.block_thread()
+    except OSError as e:  # the port was taken between the check and the launch
+        print(port_in_use_message(host, port) or f"无法在 {host}:{port} 启动网页服务：{e}", file=sys.stderr,
+              flush=True)
         return 1
     except KeyboardInterrupt:
         pass

@@ -85,6 +85,14 @@ def knowledge_base(built_settings, embeddings):
     return kb
 
 
+@pytest.fixture(scope="session")
+def api_kb(built_settings, embeddings):
+    """The public API's KnowledgeBase (``from kb import KnowledgeBase``) over the session's full index."""
+    from kb import KnowledgeBase
+
+    return KnowledgeBase.open(built_settings, embeddings=embeddings)
+
+
 # --- Network guard: the whole test run must stay offline (loopback and Unix sockets only). ---
 
 class OutboundConnectionBlocked(OSError):

@@ -20,6 +20,7 @@ import pytest
 from indexing import store
 from indexing.chunker import JiebaChunker
 from indexing.config import Settings
+from kb.inputs import clean_text
 from kb.service import KnowledgeBase
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -163,8 +164,7 @@ def test_kb_ask_cli_bad_input(built_settings, tmp_path: Path) -> None:
     ]
 
     blank = run_kb(built_settings, "ask", "--json", "   ")
-    assert blank.returncode == 0, blank.stderr
-    assert "问题不能为空" in json.loads(blank.stdout)["answer"]
+    assert blank.returncode == 2 and blank.stdout == "" and "问题不能为空" in blank.stderr
     garbage = subprocess.run(kb_command("ask", "--json", b"\xff\xfe\x80"), cwd=REPO_ROOT, env=kb_env(built_settings),
                              capture_output=True, timeout=600)
     assert garbage.returncode == 0, garbage.stderr.decode("utf-8", "replace")
@@ -175,15 +175,21 @@ def test_kb_ask_cli_bad_input(built_settings, tmp_path: Path) -> None:
 
     results = [(p.communicate(timeout=900), p.returncode) for p in procs]
     (batch_out, batch_err), batch_rc = results[0]
-    assert batch_rc == 0, batch_err.decode("utf-8", "replace")[-3000:]
+    assert batch_rc == 1, batch_err.decode("utf-8", "replace")[-3000:]  # the empty questions are failed lines
     lines = [json.loads(line) for line in batch_out.decode("utf-8").splitlines()]
     assert [d["id"] for d in lines] == list(range(len(questions)))
-    assert [d["question"] for d in lines] == questions
-    by_q = {d["question"]: d for d in lines}
-    for q, message in INVALID.values():
-        assert message in by_q[q]["answer"]
+    # Questions are echoed as answered: control characters removed, then stripped.
+    assert [d.get("question") for d in lines if "error" not in d] == [
+        cleaned for cleaned in (clean_text(q).strip() for q in questions) if cleaned]
+    by_q = {d["question"]: d for d in lines if "error" not in d}
+    for n, (q, message) in enumerate(INVALID.values()):
+        if clean_text(q).strip():
+            assert message in by_q[clean_text(q).strip()]["answer"]
+        else:
+            assert lines[n] == {"id": n, "line": n + 1, "error": f"第 {n + 1} 行的问题为空"}
     for q, facts in ANSWERED.values():
-        assert all(f in by_q[q]["answer"] for f in facts), by_q[q]["answer"]
+        answer = by_q[clean_text(q).strip()]["answer"]
+        assert all(f in answer for f in facts), answer
     (gbk_out, gbk_err), gbk_rc = results[1]
     assert gbk_rc == 0, gbk_err.decode("utf-8", "replace")[-3000:]
     out = json.loads(gbk_out.decode("utf-8"))

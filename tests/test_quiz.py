@@ -444,5 +444,6 @@ def test_cmd_quiz_formats_and_errors(tmp_path, capsys, monkeypatch, register) ->
     assert main(["quiz", "--format", "aiken", "--kind", "blank"]) == 2
     assert main(["quiz", "--doc", "no-such-doc"]) == 2
     assert main(["quiz", "--n", "0"]) == 2
-    assert main(["quiz", "--domain", "不存在的领域"]) == 1
-    assert "没有符合条件的题目" in capsys.readouterr().err
+    assert main(["quiz", "--domain", "不存在的领域"]) == 2
+    err = capsys.readouterr().err
+    assert "未知的领域：不存在的领域" in err and "大气" in err  # the message lists the valid domains

@@ -258,6 +258,11 @@ class _AnsweringKB(_FakeKB):
     def __init__(self) -> None:
         self.histories: list[list[str]] = []
 
+    def filters(self, doc_ids=None, kinds=None):
+        from kb.retrieve import Filters
+
+        return Filters(doc_ids=tuple(doc_ids or ()), kinds=tuple(kinds or ()))
+
     def ask(self, question: str, k: int = 5, filters=None, history=None) -> SimpleNamespace:
         self.histories.append(list(history or []))
         text = "到2020年，秸秆收集利用率达到90%，工业固体废物综合利用率达到60%以上。"
@@ -347,7 +352,9 @@ def test_serve_reports_a_busy_port(tmp_path: Path, capsys: pytest.CaptureFixture
         port = busy.getsockname()[1]
         ctx_settings = _ctx(tmp_path).settings
         assert webui.serve(ctx_settings, host="127.0.0.1", port=port, kb=_FakeKB()) == 1
-    assert f"无法在 127.0.0.1:{port} 启动网页服务" in capsys.readouterr().out
+    err = capsys.readouterr()
+    assert f"无法在 127.0.0.1:{port} 启动网页服务" in err.err and "KB_PORT" in err.err and "--port" in err.err
+    assert "http://" not in err.out + err.err  # no URL before the server is really up
     assert signal.getsignal(signal.SIGTERM) is before
 
 

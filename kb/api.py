@@ -1,0 +1,168 @@
+"""The public Python API: ``from kb import KnowledgeBase``.
+
+A thin layer over kb.service.KnowledgeBase: opening with defaults, document/kind filters by name (checked against
+the index), a LangChain retriever, the obligations register and quizzes. The objects returned are the ones the
+CLI prints with ``--json`` (``Answer.to_dict()``, ``obligation_to_dict``, ``QuizItem.to_dict()``; docs/CONTRACTS.md).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from indexing.config import Settings
+from indexing.types import Obligation
+from kb import inputs
+from kb.inputs import UnknownFilterError
+from kb.retrieve import Filters, HybridRetriever
+from kb.service import KnowledgeBase as _ServiceKB
+
+__all__ = ["KnowledgeBase", "UnknownFilterError"]
+MAX_QUIZ_ITEMS = 200
+
+
+class _ClassOrInstanceMethod:
+    """``KnowledgeBase.open(...)`` makes and opens a knowledge base; ``kb.open()`` opens an instance's index."""
+
+    def __init__(self, on_class: Callable[..., Any], on_instance: Callable[..., Any]) -> None:
+        self.on_class = on_class
+        self.on_instance = on_instance
+        functools.update_wrapper(self, on_class)
+
+    def __get__(self, obj: object, cls: type) -> Callable[..., Any]:
+        if obj is None:
+            return functools.partial(self.on_class, cls)
+        return self.on_instance.__get__(obj, cls)
+
+
+def _open_new(
+    cls: type[KnowledgeBase],
+    settings: Settings | None = None,
+    *,
+    data_dir: str | Path | None = None,
+    corpus_dir: str | Path | None = None,
+    embeddings: Any = None,
+    progress: Callable[[str], None] | None = None,
+) -> KnowledgeBase:
+    """A knowledge base over ``settings`` (default: the KB_* environment), its index opened (built when missing)."""
+    settings = settings or Settings()
+    if data_dir is not None:
+        settings.data_dir = Path(data_dir)
+    if corpus_dir is not None:
+        settings.corpus_dir = Path(corpus_dir)
+    kb = cls(settings, embeddings=embeddings, progress=progress)
+    _ServiceKB.open(kb)
+    return kb
+
+
+class KnowledgeBase(_ServiceKB):
+    """The knowledge base for Python callers: ``KnowledgeBase.open()`` then ``ask``, ``as_retriever``,
+    ``obligations`` and ``quiz``."""
+
+    open = _ClassOrInstanceMethod(_open_new, _ServiceKB.open)
+
+    def documents(self) -> list[dict]:
+        """Every indexed document as {"doc_id", "title", "kind"}, in index order."""
+        index = _ServiceKB.open(self)
+        cached = getattr(self, "_documents", None)
+        if cached is not None and cached[0] is index:
+            return cached[1]
+        seen: dict[str, dict] = {}
+        for c in index.chunks:
+            seen.setdefault(c.doc_id, {"doc_id": c.doc_id, "title": c.title, "kind": c.kind})
+        docs = list(seen.values())
+        self._documents = (index, docs)
+        return docs
+
+    def filters(self, doc_ids: str | Iterable[str] | None = None, kinds: str | Iterable[str] | None = None) -> Filters:
+        """Retrieval filters by document id and kind, checked against the index (UnknownFilterError otherwise)."""
+        docs = self.documents()
+        return Filters(
+            doc_ids=inputs.check_values("doc_ids", "文件编号（doc_id）", inputs.as_list(doc_ids),
+                                        [d["doc_id"] for d in docs]),
+            kinds=inputs.check_values("kinds", "文件类别", inputs.as_list(kinds), [d["kind"] for d in docs]),
+        )
+
+    def ask(
+        self,
+        question: str,
+        k: int = 5,
+        filters: Filters | None = None,
+        *,
+        doc_ids: str | Iterable[str] | None = None,
+        kinds: str | Iterable[str] | None = None,
+        **kwargs: Any,
+    ):
+        """Answer a question (kb.answer.Answer; ``.to_dict()`` is the object of ``kb ask --json``).
+
+        ``doc_ids`` / ``kinds`` restrict the search to those documents or kinds (plan, law, regulation, list);
+        an id the index does not hold raises UnknownFilterError. Control characters go, and markup or SQL noise
+        around a Chinese question is stripped (kb.inputs.strip_noise). Other keywords go to the underlying ask().
+        """
+        if doc_ids is not None or kinds is not None:
+            named = self.filters(doc_ids, kinds)
+            if filters is not None:
+                named = Filters(doc_ids=named.doc_ids or filters.doc_ids, kinds=named.kinds or filters.kinds)
+            filters = named
+        question = inputs.strip_noise(inputs.clean_text(question or ""))
+        return super().ask(question, k=k, filters=filters, **kwargs)
+
+    def as_retriever(self, k: int = 5, filters: Filters | dict | None = None) -> HybridRetriever:
+        """A LangChain BaseRetriever over the index; ``filters`` a Filters or {"doc_ids": [...], "kinds": [...]}.
+
+        Each Document has ``id`` (the chunk id) and metadata source (doc id), title, section, start, end, article,
+        page and score; ``page_content`` is the verbatim passage.
+        """
+        if isinstance(filters, dict):
+            unknown = set(filters) - {"doc_ids", "kinds"}
+            if unknown:
+                raise ValueError(f"未知的筛选条件：{'、'.join(sorted(unknown))}（可用 doc_ids、kinds）")
+            filters = self.filters(filters.get("doc_ids"), filters.get("kinds"))
+        return HybridRetriever(searcher=self.searcher, k=inputs.check_int(k, "k", 1, 100), filters=filters or Filters())
+
+    def obligations(
+        self,
+        *,
+        year: int | None = None,
+        due_before: str | date | None = None,
+        party: str | None = None,
+        doc: str | None = None,
+        domain: str | None = None,
+        text: str | None = None,
+        binding: str | None = None,
+    ) -> list[Obligation]:
+        """Records of the obligations register matching every filter (as `kb obligations`), by deadline.
+
+        ``party`` and ``text`` are substrings; ``doc``, ``domain`` and ``binding`` must be values the register
+        holds (UnknownFilterError otherwise); a malformed date or year raises ValueError.
+        """
+        from kb.obligations import query
+
+        kw = inputs.obligation_filters(self.register, year=year, due_before=due_before, party=party, doc=doc,
+                                       domain=domain, text=text, binding=binding)
+        return query(self.register, **kw)
+
+    def quiz(
+        self,
+        n: int = 10,
+        seed: int = 0,
+        kinds: str | Iterable[str] | None = None,
+        doc: str | None = None,
+        domain: str | None = None,
+    ) -> list:
+        """Up to ``n`` quiz items (kb.quiz.QuizItem; ``.to_dict()`` as `kb quiz --format json`), fixed by ``seed``.
+
+        ``kinds`` among mcq, blank, judge; ``doc`` and ``domain`` must have usable facts (UnknownFilterError).
+        """
+        from kb import quiz
+
+        register = self.register
+        kind_list = inputs.check_values("kinds", "题型", inputs.as_list(kinds), inputs.QUIZ_KINDS)
+        doc_id = inputs.check_one("doc", "文件编号（doc_id）", doc, [d for _, d in quiz.quiz_documents(register)])
+        dom = inputs.check_one("domain", "领域", domain, quiz.quiz_domains(register))
+        count = inputs.check_int(n, "题数", 1, MAX_QUIZ_ITEMS)
+        seed_value = inputs.check_int(seed, "随机种子", -(2**31), 2**31 - 1)
+        return quiz.generate(register, n=count, seed=seed_value, kinds=list(kind_list) or None, doc=doc_id, domain=dom)
