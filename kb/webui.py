@@ -39,12 +39,25 @@ import gradio as gr
 
 # isort: on
 
+from kb.parties import register_party_views
+from kb.web_register import (
+    BINDING_LEGEND,
+    LABEL_CELLS_JS,
+    REGISTER_CSS,
+    apply_filters,
+    narrowed_choices,
+    party_cell,
+    party_choices,
+    party_detail_html,
+    place_choices,
+)
+
 log = logging.getLogger(__name__)
 
 ALL = "全部"
 # The obligations filters when nothing is chosen (text, year, due before, party, domain, document, binding,
-# dated only): what the page opens with and what 重置 restores.
-OB_FILTER_DEFAULTS = ("", ALL, "", ALL, ALL, "", ALL, True)
+# dated only, place): what the page opens with and what 重置 restores.
+OB_FILTER_DEFAULTS = ("", ALL, "", ALL, ALL, "", ALL, True, ALL)
 ALLOWED_UPLOADS = (".txt", ".md", ".pdf")
 UPLOAD_SUBDIR = "uploads"
 STREAM_STEP_CHARS = 6  # characters per streamed piece of an extractive answer
@@ -389,13 +402,13 @@ def short_title(title: str) -> str:
     return (title or "").replace("中华人民共和国", "").replace("新疆维吾尔自治区", "新疆") or title
 
 
-def ob_row(ob: Any) -> list[str]:
-    """One table row of an obligation (OB_HEADERS order)."""
+def ob_row(ob: Any, party: str | None = None) -> list[str]:
+    """One table row of an obligation (OB_HEADERS order); ``party`` replaces the verbatim party cell."""
     return [
         str(ob.year) if ob.year else "",
         ob.deadline_text or "",
         ob.deadline_date or "",
-        ob.party or "",
+        (ob.party or "") if party is None else party,
         ob.domain or "",
         short_title(ob.title),
         ob.action or "",
@@ -797,11 +810,14 @@ def build_obligations_tab(ctx: AppContext, ui: Any) -> None:
         year = gr.Dropdown(choices=[ALL], value=ALL, label="年份", scale=1, min_width=110, elem_id="ob-year")
         due = gr.Textbox(label="截止于（含）之前", placeholder="YYYY-MM-DD", scale=1, min_width=130, elem_id="ob-due")
     with gr.Row():
-        party = gr.Dropdown(choices=[ALL], value=ALL, label="责任主体", allow_custom_value=True, elem_id="ob-party")
+        party = gr.Dropdown(choices=[ALL], value=ALL, label="责任主体", elem_id="ob-party")
+        place = gr.Dropdown(choices=[ALL], value=ALL, label="地点", elem_id="ob-place")
         domain = gr.Dropdown(choices=[ALL], value=ALL, label="领域", elem_id="ob-domain")
         doc = gr.Dropdown(choices=[(ALL, "")], value="", label="文件", elem_id="ob-doc")
-        binding = gr.Dropdown(choices=[ALL, "约束性", "预期性"], value=ALL, label="约束性", elem_id="ob-binding")
+        binding = gr.Dropdown(choices=[ALL, "约束性", "预期性"], value=ALL, label="约束性", elem_id="ob-binding",
+                              info="约束性：必须完成的硬指标；预期性：努力争取的目标")
     dated = gr.Checkbox(value=True, label="只看有明确期限的义务", elem_id="ob-dated")
+    gr.Markdown(BINDING_LEGEND, elem_id="ob-legend")
     with gr.Row():
         search = gr.Button("查询", variant="primary", size="sm", min_width=130, elem_id="ob-search")
         reset = gr.Button("重置", size="sm", min_width=130, elem_id="ob-reset")
@@ -820,14 +836,15 @@ def build_obligations_tab(ctx: AppContext, ui: Any) -> None:
                 elem_id="ob-table",
                 label="义务清单（点击一行查看原文）",
             )
+            detail = gr.HTML(elem_id="ob-detail")  # right after the table, so that on a phone it follows the row
         with gr.Column(scale=1, min_width=180):
             gr.Markdown("**按年份统计**")
             timeline = gr.HTML(elem_id="ob-timeline")
-    detail = gr.HTML(elem_id="ob-detail")
     ids = gr.State([])
-    inputs = [text, year, due, party, domain, doc, binding, dated]
+    inputs = [text, year, due, party, domain, doc, binding, dated, place]
 
-    def run(q: str, y: str, due_before: str, p: str, dom: str, doc_id: str, bind: str, only_dated: bool) -> tuple:
+    def run(q: str, y: str, due_before: str, p: str, dom: str, doc_id: str, bind: str, only_dated: bool,
+            pl: str = ALL) -> tuple:
         """Filter the register and refresh the table, timeline and export files."""
         if not ctx.ready.is_set() or ctx.error:
             return [], "", "索引准备中……", [], gr.skip(), gr.skip(), "", gr.Button(visible=False)
@@ -843,17 +860,18 @@ def build_obligations_tab(ctx: AppContext, ui: Any) -> None:
             try:
                 date.fromisoformat(due_before)
             except ValueError:
-                gr.Warning(f"无效的日期：{due_before}")
+                gr.Warning(f"无效的日期：{esc(due_before)}")
                 due_before = ""
         obs = ctx.obligations(
             due_before=due_before or None,
             year=int(y) if y and y != ALL and y.isdigit() else None,
-            party=p if p and p != ALL else None,
             doc=doc_id or None,
             domain=dom if dom and dom != ALL else None,
             text=(q or "").strip() or None,
             binding=bind if bind and bind != ALL else None,
         )
+        views = register_party_views(ctx.kb.register)
+        obs = apply_filters(obs, views, p, pl)
         dated_obs = [ob for ob in obs if ob.deadline_date]
         if only_dated:
             info = f"共 **{len(dated_obs)}** 条有明确期限的义务"
@@ -864,7 +882,7 @@ def build_obligations_tab(ctx: AppContext, ui: Any) -> None:
             info = f"共 **{len(obs)}** 条义务，其中 {len(dated_obs)} 条有明确期限。"
         csv_path = ctx.cached_export("义务与期限.csv", obs, obligations_csv)
         ics_path = ctx.cached_export("义务与期限.ics", obs, obligations_ics)
-        rows, ob_ids = [ob_row(ob) for ob in obs], [ob.ob_id for ob in obs]
+        rows, ob_ids = [ob_row(ob, party_cell(ob, views)) for ob in obs], [ob.ob_id for ob in obs]
         return rows, timeline_html(obs), info, ob_ids, csv_path, ics_path, "", gr.Button(visible=False)
 
     target = gr.State(None)
@@ -872,7 +890,7 @@ def build_obligations_tab(ctx: AppContext, ui: Any) -> None:
     outputs = [table, timeline, summary, ids, csv_btn, ics_btn, detail, open_btn]
     gr.on(
         triggers=[search.click, text.submit, due.submit, year.change, party.change, domain.change, doc.change,
-                  binding.change, dated.change],
+                  binding.change, dated.change, place.change],
         fn=run,
         inputs=inputs,
         outputs=outputs,
@@ -891,12 +909,26 @@ def build_obligations_tab(ctx: AppContext, ui: Any) -> None:
             return "", None, hidden
         for ob in ctx.obligations():
             if ob.ob_id == ob_ids[row]:
-                return obligation_detail_html(ob), (ob.doc_id, ob.start), gr.Button(visible=True)
+                views = register_party_views(ctx.kb.register)
+                return (obligation_detail_html(ob) + party_detail_html(ob, views), (ob.doc_id, ob.start, ob.end),
+                        gr.Button(visible=True))
         return "", None, hidden
 
-    table.select(fn=show, inputs=[ids], outputs=[detail, target, open_btn], api_visibility="undocumented")
+    table.select(fn=show, inputs=[ids], outputs=[detail, target, open_btn], api_visibility="undocumented").then(
+        fn=None, js="() => document.querySelector('#ob-detail')?.scrollIntoView({block: 'start'})")
+
+    def narrow(y: str, dom: str, doc_id: str, p: str, pl: str) -> tuple:
+        """Party and place choices with counts under the year, domain and document filters."""
+        if not ctx.ready.is_set() or ctx.error:
+            return gr.skip(), gr.skip()
+        obs = ctx.obligations(year=int(y) if y and y != ALL and y.isdigit() else None, doc=doc_id or None,
+                              domain=dom if dom and dom != ALL else None)
+        return narrowed_choices(obs, register_party_views(ctx.kb.register), p, pl)
+
+    gr.on(triggers=[year.change, domain.change, doc.change], fn=narrow, inputs=[year, domain, doc, party, place],
+          outputs=[party, place], show_progress="hidden", api_visibility="undocumented")
     ui.ob_inputs, ui.ob_outputs, ui.ob_run = inputs, outputs, run
-    ui.ob_year, ui.ob_party, ui.ob_domain, ui.ob_doc = year, party, domain, doc
+    ui.ob_year, ui.ob_party, ui.ob_domain, ui.ob_doc, ui.ob_place = year, party, domain, doc, place
     ui.ob_target, ui.ob_open = target, open_btn
 
 
@@ -951,7 +983,7 @@ def build_documents_tab(ctx: AppContext, ui: Any) -> None:
         d, sections = found
         results = search_document(d, sections, q)
         if not results:
-            gr.Info(f"本文件中没有找到“{q}”。")
+            gr.Info(f"本文件中没有找到“{esc(q)}”。")  # toasts render HTML
             return gr.update(choices=[], value=None, visible=False)
         grouped: dict[int | None, list[tuple[int, str]]] = {}
         for sec_i, pos, snippet in results:
@@ -991,7 +1023,7 @@ def build_documents_tab(ctx: AppContext, ui: Any) -> None:
         """Open the document section holding an obligation's passage (from the 义务与期限 tab)."""
         if not target:
             return gr.skip(), gr.skip(), gr.skip(), gr.skip()
-        doc_id, pos = target
+        doc_id, pos = target[0], target[1]
         found = ctx.document(doc_id)
         if not found:
             return gr.skip(), gr.skip(), gr.skip(), gr.skip()
@@ -1201,11 +1233,11 @@ def populate(ctx: AppContext, ui: _UI) -> dict[Any, Any]:
     if ui.ob_year is not None:
         obs = ctx.obligations()
         years = sorted({str(ob.year) for ob in obs if ob.year})
-        parties = sorted({ob.party for ob in obs if ob.party}, key=lambda p: (p == "未明确", p))
         domains = sorted({ob.domain for ob in obs if ob.domain})
         ob_docs = sorted({(ob.title, ob.doc_id) for ob in obs})
         updates[ui.ob_year] = gr.update(choices=[ALL, *years])
-        updates[ui.ob_party] = gr.update(choices=[ALL, *parties])
+        updates[ui.ob_party] = gr.update(choices=party_choices(obs, register_party_views(ctx.kb.register)))
+        updates[ui.ob_place] = gr.update(choices=place_choices(obs))
         updates[ui.ob_domain] = gr.update(choices=[ALL, *domains])
         updates[ui.ob_doc] = gr.update(choices=[(ALL, ""), *ob_docs])
         values = ui.ob_run(*OB_FILTER_DEFAULTS)
@@ -1243,7 +1275,7 @@ def build_app(ctx: AppContext) -> Any:
         populated = gr.State(False)
         ui.populated = populated
         targets = [t for t in (ui.status, ui.timer, populated, ui.scope, ui.doc_select, ui.ob_year, ui.ob_party,
-                               ui.ob_domain, ui.ob_doc, *(ui.ob_outputs or [])) if t is not None]
+                               ui.ob_place, ui.ob_domain, ui.ob_doc, *(ui.ob_outputs or [])) if t is not None]
 
         def refresh(done: bool) -> dict[Any, Any]:
             """Populate the page once the index is ready (once per page session)."""
@@ -1283,8 +1315,8 @@ def launch(demo: Any, ctx: AppContext, host: str, port: int, block: bool = True)
         server_name=host,
         server_port=port,
         theme=theme(),
-        css=CSS,
-        js=PAGE_JS,
+        css=CSS + REGISTER_CSS,
+        js=f"() => {{ ({PAGE_JS})(); ({LABEL_CELLS_JS})(); }}",
         max_file_size=f"{ctx.settings.max_upload_mb}mb",
         footer_links=[],
         show_error=False,

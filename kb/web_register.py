@@ -1,0 +1,124 @@
+"""The 义务与期限 tab's parties and places: canonical party and place filters with counts, the party cell and
+its citation, the 约束性/预期性 legend, and the register's phone layout.
+
+kb.webui builds the tab; this module holds what the tab shows about parties and places, so that the tab
+itself changes only where it calls in here. Every text is escaped before it enters HTML.
+"""
+
+from __future__ import annotations
+
+import html
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from kb.parties import PLAN_SUBJECT_LABEL, UNSPECIFIED, PartyView, canonical_order, has_party, party_counts
+from kb.places import load_places, mentions, place_counts
+
+ALL = "全部"
+
+BINDING_LEGEND = (
+    "**约束性**指标：必须完成、纳入考核的硬指标；**预期性**指标：努力争取的目标，主要靠引导和市场实现。"
+    "责任主体“规划实施主体（继承）”：规划没有写明该项任务由谁负责时，采用规划“保障措施”中写明的实施主体"
+    "（各级人民政府），并引用该句原文。"
+)
+
+# At phone width the table's rows become cards (one field a line, its header in front), so that no header
+# is clipped and no date wraps one character a line; the row's detail follows the table directly.
+REGISTER_CSS = """
+.kb-party-cite { margin-top: 0.35rem; }
+@media (max-width: 640px) {
+  #ob-table table, #ob-table thead, #ob-table tbody, #ob-table tr, #ob-table td {
+    display: block; width: 100% !important; }
+  #ob-table thead { display: none; }
+  #ob-table tr { border: 1px solid var(--border-color-primary); border-radius: 6px; margin-bottom: 0.5rem;
+    padding: 0.3rem 0.5rem; background: var(--background-fill-secondary); }
+  #ob-table td { border: none !important; padding: 1px 0 !important; min-height: 0 !important; }
+  #ob-table td:empty { display: none; }
+  #ob-table td::before { content: attr(data-kb-label); font-weight: 600; margin-right: 0.4em;
+    color: var(--body-text-color-subdued); }
+}
+"""
+
+# Writes each cell's column header into a data attribute, which the phone CSS shows in front of the value.
+LABEL_CELLS_JS = """
+() => {
+  const label = () => {
+    const table = document.querySelector('#ob-table table');
+    if (!table) { return; }
+    const heads = [...table.querySelectorAll('thead th')].map(th => th.innerText.trim());
+    table.querySelectorAll('tbody tr').forEach(tr => {
+      [...tr.children].forEach((td, i) => {
+        if (heads[i] && td.getAttribute('data-kb-label') !== heads[i]) { td.setAttribute('data-kb-label', heads[i]); }
+      });
+    });
+  };
+  new MutationObserver(label).observe(document.body, {childList: true, subtree: true});
+}
+"""
+
+
+def esc(text: object) -> str:
+    """HTML-escape any value for use as text (quotes included)."""
+    return html.escape("" if text is None else str(text), quote=True)
+
+
+def _choices(counts: Counter[str], order: Sequence[str], selected: str) -> list[tuple[str, str]]:
+    """(label with count, value) in ``order`` for every value with records; the selected one is always kept."""
+    out: list[tuple[str, str]] = [(ALL, ALL)]
+    for name in order:
+        if counts.get(name) or name == selected:
+            out.append((f"{name}（{counts.get(name, 0)}）", name))
+    return out
+
+
+def party_choices(records: Iterable[Any], views: dict[str, PartyView], selected: str = ALL) -> list[tuple[str, str]]:
+    """The canonical parties of these records with their counts, in the vocabulary's order."""
+    return _choices(party_counts(records, views), canonical_order(), selected)
+
+
+def place_choices(records: Iterable[Any], selected: str = ALL) -> list[tuple[str, str]]:
+    """The places named by these records with their counts, in the vocabulary's order."""
+    order = list(dict.fromkeys(p.name for p in load_places()))
+    return _choices(place_counts(records), order, selected)
+
+
+def apply_filters(records: Iterable[Any], views: dict[str, PartyView], party: str | None,
+                  place: str | None) -> list[Any]:
+    """The records whose canonical party is ``party`` and whose text names ``place`` (ALL/None: any)."""
+    out = list(records)
+    if party and party != ALL:
+        out = [ob for ob in out if has_party(ob, views, party)]
+    if place and place != ALL:
+        places = load_places()
+        out = [ob for ob in out if mentions(ob, place, places)]
+    return out
+
+
+def party_cell(ob: Any, views: dict[str, PartyView]) -> str:
+    """The 责任主体 cell: canonical group(s), with the verbatim party or its inheritance noted."""
+    view = views.get(ob.ob_id)
+    return view.label if view else (ob.party or UNSPECIFIED)
+
+
+def party_detail_html(ob: Any, views: dict[str, PartyView]) -> str:
+    """Where the record's party comes from; for an inherited plan subject, the sentence that states it."""
+    view = views.get(ob.ob_id)
+    if view is None:
+        return ""
+    text = f"责任主体：{view.label}（{view.source_label}）"
+    parts = [f'<div class="kb-card kb-party-cite"><div class="kb-card-h">{esc(text)}</div>']
+    if view.source == "plan-subject" and view.citation:
+        parts.append(f'<div class="kb-card-path">依据（{esc(PLAN_SUBJECT_LABEL)}）：{esc(ob.title)} · 保障措施</div>'
+                     f'<div class="kb-passage">{esc(view.citation)}</div>')
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def narrowed_choices(records: Sequence[Any], views: dict[str, PartyView], party: str, place: str) -> tuple:
+    """Dropdown updates for the party and place filters over ``records`` (the other filters applied)."""
+    import gradio as gr
+
+    return (gr.update(choices=party_choices(records, views, party or ALL)),
+            gr.update(choices=place_choices(records, place or ALL)))
+
