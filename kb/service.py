@@ -146,12 +146,13 @@ class KnowledgeBase:
     def register(self):
         """The obligations register of the live generation."""
         if self._register is None:
-            from kb.obligations import build_register, load_register
+            from kb.obligations import REGISTER_VERSION, build_register, load_register
 
             path = self.open().gen_dir / REGISTER_FILE
-            if path.exists():
-                self._register = load_register(path)
-            else:
+            stored = load_register(path) if path.exists() else None
+            if stored is not None and stored.version == REGISTER_VERSION:
+                self._register = stored
+            else:  # none stored, or one written by another version of the extraction
                 self._register = build_register(iter_corpus_sections(self.settings, []))
         return self._register
 
