@@ -31,6 +31,7 @@ def _build_parser() -> argparse.ArgumentParser:
     s.add_argument("--doc")
     s.add_argument("--domain")
     s.add_argument("--format", choices=["json", "csv", "ics", "table"], default="table")
+    s.add_argument("--role", help="我要遵守什么？按身份列出适用的义务、禁止与处罚（见 kb/roles.tsv）")
 
     s = sub.add_parser("quiz", help="生成测验题")
     s.add_argument("--n", type=int, default=10)
@@ -62,6 +63,10 @@ def main(argv: list[str] | None = None) -> int:
         from kb.commands import cmd_ask
 
         return cmd_ask(args, settings)
+    if args.cmd == "obligations" and args.role:
+        from kb.roles import cmd_role
+
+        return cmd_role(args, settings)
     if args.cmd == "obligations":
         from kb.obligations import cmd_obligations
 

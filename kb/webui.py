@@ -40,6 +40,7 @@ import gradio as gr
 # isort: on
 
 from kb.parties import register_party_views
+from kb.roles_tab import ROLES_CSS
 from kb.web_register import (
     BINDING_LEGEND,
     LABEL_CELLS_JS,
@@ -1196,10 +1197,12 @@ def build_admin_tab(ctx: AppContext, ui: Any) -> None:
 def public_tabs() -> list[tuple[str, str, TabBuilder]]:
     """The public tabs as (label, id, builder); each builder is called inside its gr.Tab."""
     from kb.quiz_tab import build_quiz_tab
+    from kb.roles_tab import build_roles_tab
 
     return [
         ("问答", "chat", build_chat_tab),
         ("义务与期限", "obligations", build_obligations_tab),
+        ("我要遵守什么？", "roles", build_roles_tab),
         ("文档", "docs", build_documents_tab),
         ("测验", "quiz", build_quiz_tab),
     ]
@@ -1315,7 +1318,7 @@ def launch(demo: Any, ctx: AppContext, host: str, port: int, block: bool = True)
         server_name=host,
         server_port=port,
         theme=theme(),
-        css=CSS + REGISTER_CSS,
+        css=CSS + REGISTER_CSS + ROLES_CSS,
         js=f"() => {{ ({PAGE_JS})(); ({LABEL_CELLS_JS})(); }}",
         max_file_size=f"{ctx.settings.max_upload_mb}mb",
         footer_links=[],
