@@ -1,8 +1,9 @@
-"""The 义务与期限 tab's parties and places: canonical party and place filters with counts, the party cell and
-its citation, the 约束性/预期性 legend, and the register's phone layout.
+"""What the web app adds for people reading it: the register's canonical party and place filters with counts,
+the party cell and its citation, the 约束性/预期性 legend and the phone layout of the register; the focused
+passage of the 文档 tab (a register row or a search hit, marked and scrolled to); the chat's question checks.
 
-kb.webui builds the tab; this module holds what the tab shows about parties and places, so that the tab
-itself changes only where it calls in here. Every text is escaped before it enters HTML.
+kb.webui builds the tabs; this module holds these pieces so that the tabs change only where they call in
+here. Every text is escaped before it enters HTML.
 """
 
 from __future__ import annotations
@@ -27,16 +28,18 @@ BINDING_LEGEND = (
 # is clipped and no date wraps one character a line; the row's detail follows the table directly.
 REGISTER_CSS = """
 .kb-party-cite { margin-top: 0.35rem; }
+mark.kb-focus { background: #ffd666; outline: 2px solid #f0a020; }
 @media (max-width: 640px) {
-  #ob-table table, #ob-table thead, #ob-table tbody, #ob-table tr, #ob-table td {
-    display: block; width: 100% !important; }
-  #ob-table thead { display: none; }
-  #ob-table tr { border: 1px solid var(--border-color-primary); border-radius: 6px; margin-bottom: 0.5rem;
-    padding: 0.3rem 0.5rem; background: var(--background-fill-secondary); }
-  #ob-table td { border: none !important; padding: 1px 0 !important; min-height: 0 !important; }
-  #ob-table td:empty { display: none; }
-  #ob-table td::before { content: attr(data-kb-label); font-weight: 600; margin-right: 0.4em;
-    color: var(--body-text-color-subdued); }
+  #ob-table .header-table thead { visibility: collapse; }
+  #ob-table .virtual-row { display: flex; flex-direction: column; border: 1px solid var(--border-color-primary);
+    border-radius: 6px; padding: 0.3rem 0.5rem; background: var(--background-fill-secondary); }
+  #ob-table .virtual-row [role=gridcell] { display: flex; align-items: baseline; width: 100% !important;
+    min-width: 0 !important; max-width: none !important; height: auto !important; min-height: 0 !important;
+    overflow: visible !important; border: none !important; padding: 1px 0 !important; }
+  #ob-table .virtual-row [role=gridcell] > * { flex: 1; min-width: 0; height: auto !important;
+    max-height: none !important; overflow: visible !important; padding: 0 !important; }
+  #ob-table .virtual-row [role=gridcell]::before { content: attr(data-kb-label); flex: none; width: 4.5em;
+    font-weight: 600; color: var(--body-text-color-subdued); }
 }
 """
 
@@ -44,13 +47,12 @@ REGISTER_CSS = """
 LABEL_CELLS_JS = """
 () => {
   const label = () => {
-    const table = document.querySelector('#ob-table table');
-    if (!table) { return; }
-    const heads = [...table.querySelectorAll('thead th')].map(th => th.innerText.trim());
-    table.querySelectorAll('tbody tr').forEach(tr => {
-      [...tr.children].forEach((td, i) => {
-        if (heads[i] && td.getAttribute('data-kb-label') !== heads[i]) { td.setAttribute('data-kb-label', heads[i]); }
-      });
+    const grid = document.querySelector('#ob-table [role=grid]');
+    if (!grid) { return; }
+    const heads = [...grid.querySelectorAll('thead th')].map(th => (th.getAttribute('title') || '').trim());
+    grid.querySelectorAll('[role=gridcell][data-col]').forEach(cell => {
+      const head = heads[Number(cell.getAttribute('data-col'))];
+      if (head && cell.getAttribute('data-kb-label') !== head) { cell.setAttribute('data-kb-label', head); }
     });
   };
   new MutationObserver(label).observe(document.body, {childList: true, subtree: true});
@@ -58,9 +60,47 @@ LABEL_CELLS_JS = """
 """
 
 
+# Scrolls a newly shown focused passage (register row or search hit, <mark class="kb-focus">) into view once
+# it is visible (it may arrive while its tab is still hidden).
+FOCUS_JS = """
+() => {
+  const focus = () => {
+    const m = document.querySelector('#doc-body mark.kb-focus:not([data-kb-seen])');
+    if (m && m.offsetParent !== null) {
+      m.setAttribute('data-kb-seen', '1');
+      m.scrollIntoView({block: 'center'});
+    }
+  };
+  new MutationObserver(focus).observe(document.body, {childList: true, subtree: true, attributes: true});
+}
+"""
+
+
 def esc(text: object) -> str:
     """HTML-escape any value for use as text (quotes included)."""
     return html.escape("" if text is None else str(text), quote=True)
+
+
+def question_problem(message: str | None, max_chars: int) -> str:
+    """Why a chat question cannot be asked (empty, or over the limit), in Chinese; "" when it can."""
+    text = (message or "").strip()
+    if not text:
+        return "请输入问题，例如：秸秆收集利用率要在哪年达到多少？"
+    if len(text) > max_chars:
+        return f"问题太长（{len(text)} 字），请精简到 {max_chars} 字以内再提问。"
+    return ""
+
+
+def focus_in(focus: Any, doc_id: str, section: Any) -> bool:
+    """Whether a focused passage (doc_id, start, end) starts inside this section of this document."""
+    return bool(focus) and len(focus) >= 3 and focus[0] == doc_id and section.start <= int(focus[1]) < section.end
+
+
+def focus_html(text: str, offset: int, focus: Any) -> str:
+    """A section's text escaped, with the focused passage (document positions) marked as ``kb-focus``."""
+    s = max(0, int(focus[1]) - offset)
+    e = min(len(text), max(s + 1, int(focus[2]) - offset))
+    return f'{esc(text[:s])}<mark class="kb-focus">{esc(text[s:e])}</mark>{esc(text[e:])}'
 
 
 def _choices(counts: Counter[str], order: Sequence[str], selected: str) -> list[tuple[str, str]]:
@@ -106,7 +146,8 @@ def party_detail_html(ob: Any, views: dict[str, PartyView]) -> str:
     view = views.get(ob.ob_id)
     if view is None:
         return ""
-    text = f"责任主体：{view.label}（{view.source_label}）"
+    noted = view.source_label in view.label  # an inherited party's label already says so
+    text = f"责任主体：{view.label}" + ("" if noted else f"（{view.source_label}）")
     parts = [f'<div class="kb-card kb-party-cite"><div class="kb-card-h">{esc(text)}</div>']
     if view.source == "plan-subject" and view.citation:
         parts.append(f'<div class="kb-card-path">依据（{esc(PLAN_SUBJECT_LABEL)}）：{esc(ob.title)} · 保障措施</div>'

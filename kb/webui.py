@@ -43,14 +43,18 @@ from kb.parties import register_party_views
 from kb.roles_tab import ROLES_CSS
 from kb.web_register import (
     BINDING_LEGEND,
+    FOCUS_JS,
     LABEL_CELLS_JS,
     REGISTER_CSS,
     apply_filters,
+    focus_html,
+    focus_in,
     narrowed_choices,
     party_cell,
     party_choices,
     party_detail_html,
     place_choices,
+    question_problem,
 )
 
 log = logging.getLogger(__name__)
@@ -157,7 +161,8 @@ COPY_JS = """
 
 
 # Keeps the newest question at the top of the chat while its answer streams in below it (the chatbot's own
-# autoscroll would jump to the bottom of the source cards and hide the answer on small screens).
+# autoscroll would jump to the bottom of the source cards and hide the answer on small screens), and the
+# question inside the window (on a phone the page is scrolled down to the question box).
 PAGE_JS = """
 () => {
   let seen = 0;
@@ -171,6 +176,8 @@ PAGE_JS = """
     if (box) {
       box.scrollTop += last.getBoundingClientRect().top - box.getBoundingClientRect().top - 8;
     }
+    const top = last.getBoundingClientRect().top;  // on a phone the chat itself may be above the window
+    if (top < 0 || top > window.innerHeight - 80) { window.scrollBy(0, top - 8); }
   };
   new MutationObserver(follow).observe(document.body, {childList: true, subtree: true});
 }
@@ -503,9 +510,11 @@ def section_at(sections: list[Any], pos: int) -> int | None:
     return best
 
 
-def section_html(doc: Any, section: Any, term: str = "") -> str:
-    """A section's text as escaped, line-preserving HTML with its heading path (and page, for PDFs)."""
+def section_html(doc: Any, section: Any, term: str = "", focus: Any = None) -> str:
+    """A section's text as escaped, line-preserving HTML with its heading path (and page, for PDFs); ``focus``
+    (doc_id, start, end) inside the section is marked as the passage to scroll to, else ``term`` is marked."""
     text = doc.text[section.start : section.end]
+    body = focus_html(text, section.start, focus) if focus_in(focus, doc.doc_id, section) else None
     page = doc.page_at(section.start) if hasattr(doc, "page_at") else None
     where = " > ".join(section.path)
     article = section.article if section.article and section.article not in (section.path or ("",))[-1] else None
@@ -513,7 +522,7 @@ def section_html(doc: Any, section: Any, term: str = "") -> str:
     return (
         f'<div class="kb-section-h">{esc(doc.title)}</div>'
         f'<div class="kb-section-path">{esc(where)}{(" · " + esc(loc)) if loc else ""}</div>'
-        f'<div class="kb-section">{highlight_terms_html(text, term)}</div>'
+        f'<div class="kb-section">{body if body is not None else highlight_terms_html(text, term)}</div>'
     )
 
 
@@ -675,7 +684,6 @@ def build_chat_tab(ctx: AppContext, ui: Any) -> None:
             placeholder="例如：秸秆收集利用率要在哪年达到多少？",
             lines=1,
             max_lines=4,
-            max_length=ctx.settings.max_question_chars,
             scale=5,
             elem_id="kb-question",
             autofocus=True,
@@ -707,10 +715,12 @@ def build_chat_tab(ctx: AppContext, ui: Any) -> None:
         message: str, history: list[dict], asked: list[str], doc_id: str
     ) -> Iterator[tuple[list[dict], list[str], str, str]]:
         """Answer one question, streaming the text, then the source cards."""
-        message = (message or "").strip()
-        if not message:
-            yield history, asked, "", gr.skip()
+        problem = question_problem(message, ctx.settings.max_question_chars)
+        if problem:  # nothing is asked; the text stays in the box to be shortened
+            gr.Warning(problem)
+            yield history, asked, gr.skip(), gr.skip()
             return
+        message = message.strip()
         history = [*history, {"role": "user", "content": question_html(message)}]
         history.append({"role": "assistant", "content": wait_html("正在检索……")})
         yield history, asked, "", gr.skip()
@@ -946,26 +956,29 @@ def build_documents_tab(ctx: AppContext, ui: Any) -> None:
         find = gr.Button("搜索", size="sm", scale=1, min_width=72, elem_id="doc-find")
     hits = gr.Radio(choices=[], label="搜索结果（点击打开所在章节）", visible=False, elem_id="doc-hits")
     body = gr.HTML(elem_id="doc-body")
+    focus = gr.State(None)  # (doc_id, start, end): the passage opened from the register or a search hit
 
-    def choose_doc(doc_id: str) -> tuple:
-        """List a document's sections and show its first one."""
+    def choose_doc(doc_id: str, target: Any = None) -> tuple:
+        """List a document's sections and show its first one (or the one holding the focused passage)."""
         found = ctx.document(doc_id) if doc_id else None
         if not found:
             return gr.update(choices=[], value=None), "", gr.update(choices=[], value=None, visible=False), ""
         d, sections = found
         choices = [(section_label(s), str(i)) for i, s in enumerate(sections)]
-        first = "0" if sections else None
-        html_body = section_html(d, sections[0]) if sections else f'<div class="kb-section">{esc(d.text)}</div>'
+        at = section_at(sections, int(target[1])) if target and target[0] == doc_id else None
+        first = str(at or 0) if sections else None
+        html_body = (section_html(d, sections[int(first)], focus=target) if sections
+                     else f'<div class="kb-section">{esc(d.text)}</div>')
         return gr.update(choices=choices, value=first), html_body, gr.update(choices=[], value=None, visible=False), ""
 
-    def show_section(doc_id: str, idx: str, q: str) -> str:
-        """Render one section (search terms marked)."""
+    def show_section(doc_id: str, idx: str, q: str, target: Any = None) -> str:
+        """Render one section (the focused passage, else the search terms, marked)."""
         found = ctx.document(doc_id) if doc_id else None
         if not found or idx in (None, ""):
             return ""
         d, sections = found
         i = int(idx)
-        return section_html(d, sections[i], (q or "").strip()) if 0 <= i < len(sections) else ""
+        return section_html(d, sections[i], (q or "").strip(), target) if 0 <= i < len(sections) else ""
 
     def step(doc_id: str, idx: str, delta: int) -> Any:
         """Move to the previous or next section."""
@@ -1006,34 +1019,44 @@ def build_documents_tab(ctx: AppContext, ui: Any) -> None:
             return gr.skip()
         return choice.split(":", 1)[0]
 
-    doc.change(fn=choose_doc, inputs=[doc], outputs=[section, body, hits, term], api_visibility="undocumented")
-    section.change(fn=show_section, inputs=[doc, section, term], outputs=[body], api_name="section")
+    def hit_focus(doc_id: str, choice: str, q: str) -> Any:
+        """The clicked hit's occurrence as the passage to mark and scroll to."""
+        if not choice or ":" not in choice:
+            return None
+        pos = int(choice.split(":", 1)[1])
+        return (doc_id, pos, pos + len((q or "").strip()))
+
+    doc.change(fn=choose_doc, inputs=[doc, focus], outputs=[section, body, hits, term],
+               api_visibility="undocumented")
+    section.change(fn=show_section, inputs=[doc, section, term, focus], outputs=[body], api_name="section")
     prev_btn.click(fn=lambda d, i: step(d, i, -1), inputs=[doc, section], outputs=[section],
                    api_visibility="undocumented")
     next_btn.click(fn=lambda d, i: step(d, i, 1), inputs=[doc, section], outputs=[section],
                    api_visibility="undocumented")
     gr.on(triggers=[find.click, term.submit], fn=search, inputs=[doc, term], outputs=[hits],
           api_visibility="undocumented")
-    hits.change(fn=open_hit, inputs=[hits], outputs=[section], api_visibility="undocumented")
+    hits.change(fn=lambda d, c, q: (open_hit(c), hit_focus(d, c, q)), inputs=[doc, hits, term],
+                outputs=[section, focus], api_visibility="undocumented")
     # a selected section equal to the current one does not fire .change: render explicitly after a hit
-    hits.select(fn=lambda d, c, q: show_section(d, open_hit(c) if c else "", q) if c else gr.skip(),
+    hits.select(fn=lambda d, c, q: show_section(d, open_hit(c), q, hit_focus(d, c, q)) if c else gr.skip(),
                 inputs=[doc, hits, term], outputs=[body], api_visibility="undocumented")
-    ui.doc_select, ui.doc_section, ui.doc_body = doc, section, body
+    ui.doc_select, ui.doc_section, ui.doc_body, ui.doc_focus = doc, section, body, focus
 
     def open_target(target: Any) -> tuple:
         """Open the document section holding an obligation's passage (from the 义务与期限 tab)."""
         if not target:
-            return gr.skip(), gr.skip(), gr.skip(), gr.skip()
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
         doc_id, pos = target[0], target[1]
         found = ctx.document(doc_id)
         if not found:
-            return gr.skip(), gr.skip(), gr.skip(), gr.skip()
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
         d, sections = found
         i = section_at(sections, int(pos))
         choices = [(section_label(s), str(j)) for j, s in enumerate(sections)]
         value = str(i) if i is not None else None
-        body_html = section_html(d, sections[i]) if i is not None else ""
-        return gr.Tabs(selected="docs"), doc_id, gr.update(choices=choices, value=value), body_html
+        body_html = section_html(d, sections[i], focus=tuple(target)) if i is not None else ""
+        return (gr.Tabs(selected="docs"), doc_id, gr.update(choices=choices, value=value), body_html,
+                tuple(target))
 
     ui.open_target = open_target
 
@@ -1272,7 +1295,7 @@ def build_app(ctx: AppContext) -> Any:
             ui.ob_open.click(
                 fn=ui.open_target,
                 inputs=[ui.ob_target],
-                outputs=[tabs, ui.doc_select, ui.doc_section, ui.doc_body],
+                outputs=[tabs, ui.doc_select, ui.doc_section, ui.doc_body, ui.doc_focus],
                 api_visibility="undocumented",
             )
         populated = gr.State(False)
@@ -1319,7 +1342,7 @@ def launch(demo: Any, ctx: AppContext, host: str, port: int, block: bool = True)
         server_port=port,
         theme=theme(),
         css=CSS + REGISTER_CSS + ROLES_CSS,
-        js=f"() => {{ ({PAGE_JS})(); ({LABEL_CELLS_JS})(); }}",
+        js=f"() => {{ ({PAGE_JS})(); ({LABEL_CELLS_JS})(); ({FOCUS_JS})(); }}",
         max_file_size=f"{ctx.settings.max_upload_mb}mb",
         footer_links=[],
         show_error=False,
