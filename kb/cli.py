@@ -37,6 +37,7 @@ def _build_parser() -> argparse.ArgumentParser:
     s.add_argument("--domain")
     s.add_argument("--format", choices=["json", "csv", "ics", "table"], default="table")
     s.add_argument("-o", "--output", metavar="FILE", help="写入文件（UTF-8；CSV 带 BOM）而不是标准输出")
+    s.add_argument("--role", help="我要遵守什么？按身份列出适用的义务、禁止与处罚（见 kb/roles.tsv）")
 
     s = sub.add_parser("quiz", help="生成测验题")
     s.add_argument("--n", type=int, default=10)
@@ -70,6 +71,10 @@ def _run(args: argparse.Namespace) -> int:
         from kb.commands import cmd_ask
 
         return cmd_ask(args, settings)
+    if args.cmd == "obligations" and args.role:
+        from kb.roles import cmd_role
+
+        return cmd_role(args, settings)
     if args.cmd == "obligations":
         from kb.obligations import cmd_obligations
 

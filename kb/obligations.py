@@ -16,8 +16,10 @@ What a record holds (``indexing.types.Obligation``):
   ============== ================================ ===========================================
   end-of-year    2017年底前, 到2018年底前, 2018年底 the last day of that year
   by-date        到2020年, 2020年实现…, 于2020年      the last day of that year
-                 2017年前                         the last day of the year BEFORE (2016-12-31):
-                                                  "before 2017" means before 2017 begins
+                 2017年前                         the last day of THAT year (2017-12-31), like 2017年底前
+                                                  and 到2017年: a plan issued in 2017 cannot set a
+                                                  deadline before its own issue date, so "年前" is
+                                                  read as administrative texts use it ("by 2017")
                  2018年6月底前 / 2018年6月前        2018-06-30 / 2018-05-31 (same rule by month)
   from-year-on   自2018年起                       the first day of that year (when it applies)
   annual         每年, 逐年                        "" (recurring, no single date)
@@ -62,7 +64,9 @@ from indexing.structure import section_at, section_path
 from indexing.types import Document, Obligation, Section, Target
 from kb.quiz_facts_law import LawFact, extract_law_facts, law_fact_from_dict
 
-REGISTER_VERSION = 2  # 2: law_facts and doc_status (quiz material)
+# 2: law_facts and doc_status (quiz material); 3: also "YYYY年前" read as the end of YYYY. A stored register of
+# another version is rebuilt from the corpus.
+REGISTER_VERSION = 3
 REGISTER_FILE = "obligations.json"
 UNSPECIFIED = "未明确"
 _PERIOD_END = {"十二五": 2015, "十三五": 2020, "十四五": 2025}  # last year of each five-year plan period
@@ -155,7 +159,7 @@ def _deadline_from_match(text: str, m: re.Match[str], min_year: int) -> Deadline
     if m.group("eoy"):
         return Deadline("end-of-year", expr, f"{y}-12-31", y, expr_start, e)
     if m.group("before"):
-        return Deadline("by-date", expr, f"{y - 1}-12-31", y - 1, expr_start, e)
+        return Deadline("by-date", expr, f"{y}-12-31", y, expr_start, e)  # "2017年前": by 2017 (docstring)
     # plain "YYYY年"
     if not keep and not _BARE_YEAR_VERBS.match(text, e):
         return None
@@ -1307,36 +1311,11 @@ def to_table(records: Iterable[Obligation], action_width: int = 48) -> str:
     return "\n".join(out) + "\n"
 
 
-def to_ics(records: Iterable[Obligation], dtstamp: datetime | None = None) -> str:
-    """An iCalendar file (RFC 5545): one all-day VEVENT per record with a deadline date.
+def to_ics(records: Iterable[Obligation], dtstamp: datetime | None = None, alarm_days: int | None = None) -> str:
+    """An iCalendar file (RFC 5545) of the records with a date; yearly duties recur (see kb.ics)."""
+    from kb.ics import to_ics as write_ics
 
-    SUMMARY is the action (trimmed), DESCRIPTION the verbatim passage and its source, UID is derived from
-    the record id (stable across rebuilds of an unchanged corpus).
-    """
-    from icalendar import Calendar, Event
-
-    stamp = dtstamp or datetime.now(UTC)
-    cal = Calendar()
-    cal.add("prodid", "-//xjenv-kb//obligations register//ZH")
-    cal.add("version", "2.0")
-    cal.add("calscale", "GREGORIAN")
-    cal.add("x-wr-calname", "环境保护义务与期限")
-    for r in records:
-        if not r.deadline_date:
-            continue
-        day = date.fromisoformat(r.deadline_date)
-        ev = Event()
-        ev.add("uid", f"{hashlib.sha1(r.ob_id.encode()).hexdigest()[:20]}@xjenv-kb")
-        ev.add("dtstamp", stamp)
-        ev.add("dtstart", day)
-        ev.add("dtend", day + timedelta(days=1))
-        ev.add("summary", _clip(r.action, 120))
-        where = " > ".join(x for x in (r.title, r.article or r.section) if x)
-        extra = f"\n责任主体：{r.party}" + (f"\n属性：{r.binding}" if r.binding else "")
-        ev.add("description", f"{r.passage}\n——{where}（{r.deadline_text}）{extra}")
-        ev.add("categories", [r.domain])
-        cal.add_component(ev)
-    return cal.to_ical().decode("utf-8")
+    return write_ics(records, dtstamp, alarm_days)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -1359,7 +1338,10 @@ def _register_for(settings) -> Register:
             candidates.insert(0, gen / REGISTER_FILE)
     for path in candidates:
         if path.exists():
-            return load_register(path)
+            stored = load_register(path)
+            if stored.version == REGISTER_VERSION:
+                return stored
+            break  # written by another version of the extraction: rebuilt from the corpus below
     from indexing.loaders import LoadError, corpus_files, load_document
     from indexing.manifest import read_manifest
     from indexing.structure import parse_sections

@@ -215,7 +215,7 @@ class KnowledgeBase:
             register = load_register(index.gen_dir / REGISTER_FILE)
         except (OSError, ValueError, KeyError, TypeError) as e:
             self._progress(f"义务清单文件无法读取（{type(e).__name__}），改为从语料重新提取。")
-        if register is None or register.version < REGISTER_VERSION:  # unreadable, or without law_facts
+        if register is None or register.version != REGISTER_VERSION:  # unreadable, or another extraction
             register = build_register(iter_corpus_sections(self.settings, []))
         with self._lock:
             self._register, self._register_gen = register, name

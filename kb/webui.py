@@ -43,7 +43,24 @@ import gradio as gr
 from starlette.middleware import Middleware
 
 from kb.inputs import UnknownFilterError
+from kb.parties import register_party_views
+from kb.roles_tab import ROLES_CSS
 from kb.textclean import clean_question, clean_text
+from kb.web_register import (
+    BINDING_LEGEND,
+    FOCUS_JS,
+    LABEL_CELLS_JS,
+    REGISTER_CSS,
+    apply_filters,
+    focus_html,
+    focus_in,
+    narrowed_choices,
+    party_cell,
+    party_choices,
+    party_detail_html,
+    place_choices,
+    question_problem,
+)
 from kb.webapi import register_api
 from kb.webguard import ExportJanitor, LoginThrottle, UploadGuard, WebLimits
 
@@ -51,8 +68,8 @@ log = logging.getLogger(__name__)
 
 ALL = "全部"
 # The obligations filters when nothing is chosen (text, year, due before, party, domain, document, binding,
-# dated only): what the page opens with and what 重置 restores.
-OB_FILTER_DEFAULTS = ("", ALL, "", ALL, ALL, "", ALL, True)
+# dated only, place): what the page opens with and what 重置 restores.
+OB_FILTER_DEFAULTS = ("", ALL, "", ALL, ALL, "", ALL, True, ALL)
 ALLOWED_UPLOADS = (".txt", ".md", ".pdf")
 UPLOAD_SUBDIR = "uploads"
 STREAM_STEP_CHARS = 6  # characters per streamed piece of an extractive answer
@@ -151,7 +168,8 @@ COPY_JS = """
 
 
 # Keeps the newest question at the top of the chat while its answer streams in below it (the chatbot's own
-# autoscroll would jump to the bottom of the source cards and hide the answer on small screens).
+# autoscroll would jump to the bottom of the source cards and hide the answer on small screens), and the
+# question inside the window (on a phone the page is scrolled down to the question box).
 PAGE_JS = """
 () => {
   let seen = 0;
@@ -165,6 +183,8 @@ PAGE_JS = """
     if (box) {
       box.scrollTop += last.getBoundingClientRect().top - box.getBoundingClientRect().top - 8;
     }
+    const top = last.getBoundingClientRect().top;  // on a phone the chat itself may be above the window
+    if (top < 0 || top > window.innerHeight - 80) { window.scrollBy(0, top - 8); }
   };
   new MutationObserver(follow).observe(document.body, {childList: true, subtree: true});
 }
@@ -397,13 +417,13 @@ def short_title(title: str) -> str:
     return (title or "").replace("中华人民共和国", "").replace("新疆维吾尔自治区", "新疆") or title
 
 
-def ob_row(ob: Any) -> list[str]:
-    """One table row of an obligation (OB_HEADERS order)."""
+def ob_row(ob: Any, party: str | None = None) -> list[str]:
+    """One table row of an obligation (OB_HEADERS order); ``party`` replaces the verbatim party cell."""
     return [
         str(ob.year) if ob.year else "",
         ob.deadline_text or "",
         ob.deadline_date or "",
-        ob.party or "",
+        (ob.party or "") if party is None else party,
         ob.domain or "",
         short_title(ob.title),
         ob.action or "",
@@ -497,9 +517,11 @@ def section_at(sections: list[Any], pos: int) -> int | None:
     return best
 
 
-def section_html(doc: Any, section: Any, term: str = "") -> str:
-    """A section's text as escaped, line-preserving HTML with its heading path (and page, for PDFs)."""
+def section_html(doc: Any, section: Any, term: str = "", focus: Any = None) -> str:
+    """A section's text as escaped, line-preserving HTML with its heading path (and page, for PDFs); ``focus``
+    (doc_id, start, end) inside the section is marked as the passage to scroll to, else ``term`` is marked."""
     text = doc.text[section.start : section.end]
+    body = focus_html(text, section.start, focus) if focus_in(focus, doc.doc_id, section) else None
     page = doc.page_at(section.start) if hasattr(doc, "page_at") else None
     where = " > ".join(section.path)
     article = section.article if section.article and section.article not in (section.path or ("",))[-1] else None
@@ -507,7 +529,7 @@ def section_html(doc: Any, section: Any, term: str = "") -> str:
     return (
         f'<div class="kb-section-h">{esc(doc.title)}</div>'
         f'<div class="kb-section-path">{esc(where)}{(" · " + esc(loc)) if loc else ""}</div>'
-        f'<div class="kb-section">{highlight_terms_html(text, term)}</div>'
+        f'<div class="kb-section">{body if body is not None else highlight_terms_html(text, term)}</div>'
     )
 
 
@@ -685,7 +707,6 @@ def build_chat_tab(ctx: AppContext, ui: Any) -> None:
             placeholder="例如：秸秆收集利用率要在哪年达到多少？",
             lines=1,
             max_lines=4,
-            max_length=ctx.settings.max_question_chars,
             scale=5,
             elem_id="kb-question",
             autofocus=True,
@@ -719,6 +740,11 @@ def build_chat_tab(ctx: AppContext, ui: Any) -> None:
         message: str, history: list[dict], asked: list[str], doc_id: str
     ) -> Iterator[tuple[list[dict], list[str], str, str]]:
         """Answer one question, streaming the text, then the source cards."""
+        problem = question_problem(message, ctx.settings.max_question_chars)
+        if problem:  # nothing is asked; the text stays in the box to be shortened
+            gr.Warning(problem)
+            yield history, asked, gr.skip(), gr.skip()
+            return
         message = clean_question(message or "") or clean_text(message or "").strip()
         if not message:
             yield history, asked, "", gr.skip()
@@ -822,11 +848,14 @@ def build_obligations_tab(ctx: AppContext, ui: Any) -> None:
         year = gr.Dropdown(choices=[ALL], value=ALL, label="年份", scale=1, min_width=110, elem_id="ob-year")
         due = gr.Textbox(label="截止于（含）之前", placeholder="YYYY-MM-DD", scale=1, min_width=130, elem_id="ob-due")
     with gr.Row():
-        party = gr.Dropdown(choices=[ALL], value=ALL, label="责任主体", allow_custom_value=True, elem_id="ob-party")
+        party = gr.Dropdown(choices=[ALL], value=ALL, label="责任主体", elem_id="ob-party")
+        place = gr.Dropdown(choices=[ALL], value=ALL, label="地点", elem_id="ob-place")
         domain = gr.Dropdown(choices=[ALL], value=ALL, label="领域", elem_id="ob-domain")
         doc = gr.Dropdown(choices=[(ALL, "")], value="", label="文件", elem_id="ob-doc")
-        binding = gr.Dropdown(choices=[ALL, "约束性", "预期性"], value=ALL, label="约束性", elem_id="ob-binding")
+        binding = gr.Dropdown(choices=[ALL, "约束性", "预期性"], value=ALL, label="约束性", elem_id="ob-binding",
+                              info="约束性：必须完成的硬指标；预期性：努力争取的目标")
     dated = gr.Checkbox(value=True, label="只看有明确期限的义务", elem_id="ob-dated")
+    gr.Markdown(BINDING_LEGEND, elem_id="ob-legend")
     with gr.Row():
         search = gr.Button("查询", variant="primary", size="sm", min_width=130, elem_id="ob-search")
         reset = gr.Button("重置", size="sm", min_width=130, elem_id="ob-reset")
@@ -845,14 +874,15 @@ def build_obligations_tab(ctx: AppContext, ui: Any) -> None:
                 elem_id="ob-table",
                 label="义务清单（点击一行查看原文）",
             )
+            detail = gr.HTML(elem_id="ob-detail")  # right after the table, so that on a phone it follows the row
         with gr.Column(scale=1, min_width=180):
             gr.Markdown("**按年份统计**")
             timeline = gr.HTML(elem_id="ob-timeline")
-    detail = gr.HTML(elem_id="ob-detail")
     ids = gr.State([])
-    inputs = [text, year, due, party, domain, doc, binding, dated]
+    inputs = [text, year, due, party, domain, doc, binding, dated, place]
 
-    def run(q: str, y: str, due_before: str, p: str, dom: str, doc_id: str, bind: str, only_dated: bool) -> tuple:
+    def run(q: str, y: str, due_before: str, p: str, dom: str, doc_id: str, bind: str, only_dated: bool,
+            pl: str = ALL) -> tuple:
         """Filter the register and refresh the table, timeline and export files."""
         if not ctx.ready.is_set() or ctx.error:
             return [], "", "索引准备中……", [], gr.skip(), gr.skip(), "", gr.Button(visible=False)
@@ -868,17 +898,18 @@ def build_obligations_tab(ctx: AppContext, ui: Any) -> None:
             try:
                 date.fromisoformat(due_before)
             except ValueError:
-                gr.Warning(f"无效的日期：{due_before}")
+                gr.Warning(f"无效的日期：{esc(due_before)}")
                 due_before = ""
         obs = ctx.obligations(
             due_before=due_before or None,
             year=int(y) if y and y != ALL and y.isdigit() else None,
-            party=p if p and p != ALL else None,
             doc=doc_id or None,
             domain=dom if dom and dom != ALL else None,
             text=(q or "").strip() or None,
             binding=bind if bind and bind != ALL else None,
         )
+        views = register_party_views(ctx.kb.register)
+        obs = apply_filters(obs, views, p, pl)
         dated_obs = [ob for ob in obs if ob.deadline_date]
         if only_dated:
             info = f"共 **{len(dated_obs)}** 条有明确期限的义务"
@@ -889,7 +920,7 @@ def build_obligations_tab(ctx: AppContext, ui: Any) -> None:
             info = f"共 **{len(obs)}** 条义务，其中 {len(dated_obs)} 条有明确期限。"
         csv_path = ctx.cached_export("义务与期限.csv", obs, obligations_csv)
         ics_path = ctx.cached_export("义务与期限.ics", obs, obligations_ics)
-        rows, ob_ids = [ob_row(ob) for ob in obs], [ob.ob_id for ob in obs]
+        rows, ob_ids = [ob_row(ob, party_cell(ob, views)) for ob in obs], [ob.ob_id for ob in obs]
         return rows, timeline_html(obs), info, ob_ids, csv_path, ics_path, "", gr.Button(visible=False)
 
     target = gr.State(None)
@@ -897,7 +928,7 @@ def build_obligations_tab(ctx: AppContext, ui: Any) -> None:
     outputs = [table, timeline, summary, ids, csv_btn, ics_btn, detail, open_btn]
     gr.on(
         triggers=[search.click, text.submit, due.submit, year.change, party.change, domain.change, doc.change,
-                  binding.change, dated.change],
+                  binding.change, dated.change, place.change],
         fn=run,
         inputs=inputs,
         outputs=outputs,
@@ -916,12 +947,26 @@ def build_obligations_tab(ctx: AppContext, ui: Any) -> None:
             return "", None, hidden
         for ob in ctx.obligations():
             if ob.ob_id == ob_ids[row]:
-                return obligation_detail_html(ob), (ob.doc_id, ob.start), gr.Button(visible=True)
+                views = register_party_views(ctx.kb.register)
+                return (obligation_detail_html(ob) + party_detail_html(ob, views), (ob.doc_id, ob.start, ob.end),
+                        gr.Button(visible=True))
         return "", None, hidden
 
-    table.select(fn=show, inputs=[ids], outputs=[detail, target, open_btn], api_visibility="undocumented")
+    table.select(fn=show, inputs=[ids], outputs=[detail, target, open_btn], api_visibility="undocumented").then(
+        fn=None, js="() => document.querySelector('#ob-detail')?.scrollIntoView({block: 'start'})")
+
+    def narrow(y: str, dom: str, doc_id: str, p: str, pl: str) -> tuple:
+        """Party and place choices with counts under the year, domain and document filters."""
+        if not ctx.ready.is_set() or ctx.error:
+            return gr.skip(), gr.skip()
+        obs = ctx.obligations(year=int(y) if y and y != ALL and y.isdigit() else None, doc=doc_id or None,
+                              domain=dom if dom and dom != ALL else None)
+        return narrowed_choices(obs, register_party_views(ctx.kb.register), p, pl)
+
+    gr.on(triggers=[year.change, domain.change, doc.change], fn=narrow, inputs=[year, domain, doc, party, place],
+          outputs=[party, place], show_progress="hidden", api_visibility="undocumented")
     ui.ob_inputs, ui.ob_outputs, ui.ob_run = inputs, outputs, run
-    ui.ob_year, ui.ob_party, ui.ob_domain, ui.ob_doc = year, party, domain, doc
+    ui.ob_year, ui.ob_party, ui.ob_domain, ui.ob_doc, ui.ob_place = year, party, domain, doc, place
     ui.ob_target, ui.ob_open = target, open_btn
 
 
@@ -938,26 +983,29 @@ def build_documents_tab(ctx: AppContext, ui: Any) -> None:
         find = gr.Button("搜索", size="sm", scale=1, min_width=72, elem_id="doc-find")
     hits = gr.Radio(choices=[], label="搜索结果（点击打开所在章节）", visible=False, elem_id="doc-hits")
     body = gr.HTML(elem_id="doc-body")
+    focus = gr.State(None)  # (doc_id, start, end): the passage opened from the register or a search hit
 
-    def choose_doc(doc_id: str) -> tuple:
-        """List a document's sections and show its first one."""
+    def choose_doc(doc_id: str, target: Any = None) -> tuple:
+        """List a document's sections and show its first one (or the one holding the focused passage)."""
         found = ctx.document(doc_id) if doc_id else None
         if not found:
             return gr.update(choices=[], value=None), "", gr.update(choices=[], value=None, visible=False), ""
         d, sections = found
         choices = [(section_label(s), str(i)) for i, s in enumerate(sections)]
-        first = "0" if sections else None
-        html_body = section_html(d, sections[0]) if sections else f'<div class="kb-section">{esc(d.text)}</div>'
+        at = section_at(sections, int(target[1])) if target and target[0] == doc_id else None
+        first = str(at or 0) if sections else None
+        html_body = (section_html(d, sections[int(first)], focus=target) if sections
+                     else f'<div class="kb-section">{esc(d.text)}</div>')
         return gr.update(choices=choices, value=first), html_body, gr.update(choices=[], value=None, visible=False), ""
 
-    def show_section(doc_id: str, idx: str, q: str) -> str:
-        """Render one section (search terms marked)."""
+    def show_section(doc_id: str, idx: str, q: str, target: Any = None) -> str:
+        """Render one section (the focused passage, else the search terms, marked)."""
         found = ctx.document(doc_id) if doc_id else None
         if not found or idx in (None, ""):
             return ""
         d, sections = found
         i = int(idx)
-        return section_html(d, sections[i], (q or "").strip()) if 0 <= i < len(sections) else ""
+        return section_html(d, sections[i], (q or "").strip(), target) if 0 <= i < len(sections) else ""
 
     def step(doc_id: str, idx: str, delta: int) -> Any:
         """Move to the previous or next section."""
@@ -976,7 +1024,7 @@ def build_documents_tab(ctx: AppContext, ui: Any) -> None:
         d, sections = found
         results = search_document(d, sections, q)
         if not results:
-            gr.Info(f"本文件中没有找到“{q}”。")
+            gr.Info(f"本文件中没有找到“{esc(q)}”。")  # toasts render HTML
             return gr.update(choices=[], value=None, visible=False)
         grouped: dict[int | None, list[tuple[int, str]]] = {}
         for sec_i, pos, snippet in results:
@@ -998,34 +1046,44 @@ def build_documents_tab(ctx: AppContext, ui: Any) -> None:
             return gr.skip()
         return choice.split(":", 1)[0]
 
-    doc.change(fn=choose_doc, inputs=[doc], outputs=[section, body, hits, term], api_visibility="undocumented")
-    section.change(fn=show_section, inputs=[doc, section, term], outputs=[body], api_name="section")
+    def hit_focus(doc_id: str, choice: str, q: str) -> Any:
+        """The clicked hit's occurrence as the passage to mark and scroll to."""
+        if not choice or ":" not in choice:
+            return None
+        pos = int(choice.split(":", 1)[1])
+        return (doc_id, pos, pos + len((q or "").strip()))
+
+    doc.change(fn=choose_doc, inputs=[doc, focus], outputs=[section, body, hits, term],
+               api_visibility="undocumented")
+    section.change(fn=show_section, inputs=[doc, section, term, focus], outputs=[body], api_name="section")
     prev_btn.click(fn=lambda d, i: step(d, i, -1), inputs=[doc, section], outputs=[section],
                    api_visibility="undocumented")
     next_btn.click(fn=lambda d, i: step(d, i, 1), inputs=[doc, section], outputs=[section],
                    api_visibility="undocumented")
     gr.on(triggers=[find.click, term.submit], fn=search, inputs=[doc, term], outputs=[hits],
           api_visibility="undocumented")
-    hits.change(fn=open_hit, inputs=[hits], outputs=[section], api_visibility="undocumented")
+    hits.change(fn=lambda d, c, q: (open_hit(c), hit_focus(d, c, q)), inputs=[doc, hits, term],
+                outputs=[section, focus], api_visibility="undocumented")
     # a selected section equal to the current one does not fire .change: render explicitly after a hit
-    hits.select(fn=lambda d, c, q: show_section(d, open_hit(c) if c else "", q) if c else gr.skip(),
+    hits.select(fn=lambda d, c, q: show_section(d, open_hit(c), q, hit_focus(d, c, q)) if c else gr.skip(),
                 inputs=[doc, hits, term], outputs=[body], api_visibility="undocumented")
-    ui.doc_select, ui.doc_section, ui.doc_body = doc, section, body
+    ui.doc_select, ui.doc_section, ui.doc_body, ui.doc_focus = doc, section, body, focus
 
     def open_target(target: Any) -> tuple:
         """Open the document section holding an obligation's passage (from the 义务与期限 tab)."""
         if not target:
-            return gr.skip(), gr.skip(), gr.skip(), gr.skip()
-        doc_id, pos = target
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
+        doc_id, pos = target[0], target[1]
         found = ctx.document(doc_id)
         if not found:
-            return gr.skip(), gr.skip(), gr.skip(), gr.skip()
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
         d, sections = found
         i = section_at(sections, int(pos))
         choices = [(section_label(s), str(j)) for j, s in enumerate(sections)]
         value = str(i) if i is not None else None
-        body_html = section_html(d, sections[i]) if i is not None else ""
-        return gr.Tabs(selected="docs"), doc_id, gr.update(choices=choices, value=value), body_html
+        body_html = section_html(d, sections[i], focus=tuple(target)) if i is not None else ""
+        return (gr.Tabs(selected="docs"), doc_id, gr.update(choices=choices, value=value), body_html,
+                tuple(target))
 
     ui.open_target = open_target
 
@@ -1194,10 +1252,12 @@ def build_admin_tab(ctx: AppContext, ui: Any) -> None:
 def public_tabs() -> list[tuple[str, str, TabBuilder]]:
     """The public tabs as (label, id, builder); each builder is called inside its gr.Tab."""
     from kb.quiz_tab import build_quiz_tab
+    from kb.roles_tab import build_roles_tab
 
     return [
         ("问答", "chat", build_chat_tab),
         ("义务与期限", "obligations", build_obligations_tab),
+        ("我要遵守什么？", "roles", build_roles_tab),
         ("文档", "docs", build_documents_tab),
         ("测验", "quiz", build_quiz_tab),
     ]
@@ -1231,11 +1291,11 @@ def populate(ctx: AppContext, ui: _UI) -> dict[Any, Any]:
     if ui.ob_year is not None:
         obs = ctx.obligations()
         years = sorted({str(ob.year) for ob in obs if ob.year})
-        parties = sorted({ob.party for ob in obs if ob.party}, key=lambda p: (p == "未明确", p))
         domains = sorted({ob.domain for ob in obs if ob.domain})
         ob_docs = sorted({(ob.title, ob.doc_id) for ob in obs})
         updates[ui.ob_year] = gr.update(choices=[ALL, *years])
-        updates[ui.ob_party] = gr.update(choices=[ALL, *parties])
+        updates[ui.ob_party] = gr.update(choices=party_choices(obs, register_party_views(ctx.kb.register)))
+        updates[ui.ob_place] = gr.update(choices=place_choices(obs))
         updates[ui.ob_domain] = gr.update(choices=[ALL, *domains])
         updates[ui.ob_doc] = gr.update(choices=[(ALL, ""), *ob_docs])
         values = ui.ob_run(*OB_FILTER_DEFAULTS)
@@ -1267,14 +1327,14 @@ def build_app(ctx: AppContext) -> Any:
             ui.ob_open.click(
                 fn=ui.open_target,
                 inputs=[ui.ob_target],
-                outputs=[tabs, ui.doc_select, ui.doc_section, ui.doc_body],
+                outputs=[tabs, ui.doc_select, ui.doc_section, ui.doc_body, ui.doc_focus],
                 api_visibility="undocumented",
             )
         populated = gr.State(False)
         ui.populated = populated
         register_api(ctx)
         targets = [t for t in (ui.status, ui.timer, populated, ui.scope, ui.doc_select, ui.ob_year, ui.ob_party,
-                               ui.ob_domain, ui.ob_doc, *(ui.ob_outputs or [])) if t is not None]
+                               ui.ob_place, ui.ob_domain, ui.ob_doc, *(ui.ob_outputs or [])) if t is not None]
 
         def refresh(done: bool) -> dict[Any, Any]:
             """Populate the page once the index is ready (once per page session)."""
@@ -1316,8 +1376,8 @@ def launch(demo: Any, ctx: AppContext, host: str, port: int, block: bool = True)
         server_name=host,
         server_port=port,
         theme=theme(),
-        css=CSS,
-        js=PAGE_JS,
+        css=CSS + REGISTER_CSS + ROLES_CSS,
+        js=f"() => {{ ({PAGE_JS})(); ({LABEL_CELLS_JS})(); ({FOCUS_JS})(); }}",
         max_file_size=f"{ctx.settings.max_upload_mb}mb",
         footer_links=[],
         show_error=False,

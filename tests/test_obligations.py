@@ -97,7 +97,7 @@ def _one(records, piece: str):
     ("text", "kind", "expr", "iso"),
     [
         ("2017年底前完成调查", "end-of-year", "2017年底前", "2017-12-31"),
-        ("2017年前完成督察", "by-date", "2017年前", "2016-12-31"),
+        ("2017年前完成督察", "by-date", "2017年前", "2017-12-31"),  # not before the plan itself
         ("到2020年，全区用水总量", "by-date", "到2020年", "2020-12-31"),
         ("于2020年底前达到", "end-of-year", "2020年底前", "2020-12-31"),
         ("2018年6月底前完成", "by-date", "2018年6月底前", "2018-06-30"),
@@ -129,9 +129,10 @@ def test_before_year_versus_end_of_year(synthetic):
     _, records = synthetic
     before = _one(records, "完成对所有地、州、市的环境保护督察")
     end = _one(records, "排污许可证核发工作")
-    assert (before.deadline_text, before.deadline_date, before.year) == ("2017年前", "2016-12-31", 2016)
+    assert (before.deadline_text, before.deadline_date, before.year) == ("2017年前", "2017-12-31", 2017)
     assert (end.deadline_text, end.deadline_date, end.deadline_kind) == ("2017年底前", "2017-12-31", "end-of-year")
-    assert [r.deadline_text for r in query_all(records, due_before="2016-12-31")] == ["2017年前"]
+    assert [r.deadline_text for r in query_all(records, due_before="2016-12-31")] == []
+    assert {"2017年前", "2017年底前"} <= {r.deadline_text for r in query_all(records, year=2017)}
 
 
 def query_all(records, **filters):
@@ -343,14 +344,14 @@ def test_ics_is_valid_rfc5545(register):
     assert text == to_ics(records, dtstamp=stamp)  # stable UIDs
     cal = Calendar.from_ical(text)
     events = cal.walk("VEVENT")
-    dated = [r for r in records if r.deadline_date]
+    dated = [r for r in records if r.deadline_date or r.deadline_kind == "annual"]  # yearly duties recur
     assert len(events) == len(dated) > 0
     assert str(cal["VERSION"]) == "2.0" and cal["PRODID"]
     assert len({str(e["UID"]) for e in events}) == len(events)
     for ev, r in zip(events, dated, strict=True):
         start = ev.decoded("DTSTART")
         assert isinstance(start, date) and not isinstance(start, datetime)
-        assert start.isoformat() == r.deadline_date
+        assert start.isoformat() == (r.deadline_date or f"{r.year or 2017}-12-31")
         assert ev.decoded("DTSTAMP") == stamp
         assert str(ev["SUMMARY"]) and str(ev["SUMMARY"])[:10] == r.action[:10]
         assert r.passage[:20] in str(ev["DESCRIPTION"]) and r.title in str(ev["DESCRIPTION"])

@@ -532,7 +532,7 @@ def test_obligations_filter_2017_row_source_and_exports(app_server, page_session
     years = page.locator("#ob-timeline .kb-tl-year").all_inner_texts()
     assert years == ["2017"], years
     cells.nth(6).click()  # the 内容 cell of the first row
-    detail = page.locator("#ob-detail .kb-passage")
+    detail = page.locator("#ob-detail .kb-passage").first  # the source passage (a party citation may follow)
     detail.wait_for(timeout=15_000)
     assert "2017" in page.locator("#ob-detail").inner_text()
     shot(page, "obligations-2017")
