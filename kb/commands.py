@@ -75,7 +75,9 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
             return 2
         for n, item in enumerate(items, 1):
             q = str(item.get("q", item.get("question", "")))
-            ans = kb.ask(q, k=args.k, filters=filters)
+            history = item.get("history") or []  # earlier questions of the conversation, for a follow-up
+            history = [history] if isinstance(history, str) else [str(h) for h in history]
+            ans = kb.ask(q, k=args.k, filters=filters, history=history)
             ident = item.get("id", n)
             if args.json:
                 print(json.dumps(ans.to_dict(id=ident), ensure_ascii=False), flush=True)
