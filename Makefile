@@ -21,7 +21,7 @@ browser-deps:
 
 test: $(STAMP) browser-deps
 	$(VENV)/bin/ruff check kb indexing eval tests app.py
-	$(PY) -m pytest -q -p no:cacheprovider
+	KB_REQUIRE_BROWSER=1 $(PY) -m pytest -q -p no:cacheprovider
 
 eval: $(STAMP)
 	$(VENV)/bin/kb eval
