@@ -28,7 +28,7 @@ browser-deps:
 
 test: $(TEST_STAMP) browser-deps
 	$(VENV)/bin/ruff check kb indexing eval tests app.py
-	$(PY) -m pytest -q -p no:cacheprovider
+	KB_REQUIRE_BROWSER=1 $(PY) -m pytest -q -p no:cacheprovider
 
 eval: $(TEST_STAMP)
 	$(VENV)/bin/kb eval

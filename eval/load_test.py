@@ -141,7 +141,7 @@ def server_pid_for(url: str) -> int | None:
 
 def ask_once(client, question: str, timeout_s: float, sample: Sample) -> None:
     """One streamed question through the chat endpoint; fills in ``sample``."""
-    job = client.submit(question, api_name="/chat")
+    job = client.submit(question, [], "", api_name="/chat")  # message, chat history, document scope
     while not job.done():
         now = time.monotonic()
         if sample.first is None and job.outputs():

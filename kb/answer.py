@@ -70,8 +70,10 @@ class ComposerConfig:
     named_doc_bonus: float = 0.3
     # A sentence that neither names nor follows the place the question names answers for another place ("伊宁市"
     # asked, "全区…平均下降18.3%" found); one that names only years or plan periods other than the question's
-    # answers for another time ("到2020年" asked, "“十二五”期间…提高到4.7%" found).
-    place_miss_penalty: float = 0.3
+    # answers for another time ("到2020年" asked, "“十二五”期间…提高到4.7%" found). The place penalty is 0.6, not
+    # 0.3, since a follow-up carries the whole previous question: "那乌鲁木齐呢？" after a 北疆 question must quote
+    # "乌鲁木齐市、昌吉市下降20%", not the 北疆 sentence that matches more of the other words.
+    place_miss_penalty: float = 0.6
     time_conflict_penalty: float = 0.3
     # The sentence states the asked-for fact next to the word the question asks it of ("罚多少" -> "…的罚款").
     asked_bonus: float = 0.15

@@ -64,28 +64,6 @@ class KnowledgeBase(_ServiceKB):
 
     open = _ClassOrInstanceMethod(_open_new, _ServiceKB.open)
 
-    def documents(self) -> list[dict]:
-        """Every indexed document as {"doc_id", "title", "kind"}, in index order."""
-        index = _ServiceKB.open(self)
-        cached = getattr(self, "_documents", None)
-        if cached is not None and cached[0] is index:
-            return cached[1]
-        seen: dict[str, dict] = {}
-        for c in index.chunks:
-            seen.setdefault(c.doc_id, {"doc_id": c.doc_id, "title": c.title, "kind": c.kind})
-        docs = list(seen.values())
-        self._documents = (index, docs)
-        return docs
-
-    def filters(self, doc_ids: str | Iterable[str] | None = None, kinds: str | Iterable[str] | None = None) -> Filters:
-        """Retrieval filters by document id and kind, checked against the index (UnknownFilterError otherwise)."""
-        docs = self.documents()
-        return Filters(
-            doc_ids=inputs.check_values("doc_ids", "文件编号（doc_id）", inputs.as_list(doc_ids),
-                                        [d["doc_id"] for d in docs]),
-            kinds=inputs.check_values("kinds", "文件类别", inputs.as_list(kinds), [d["kind"] for d in docs]),
-        )
-
     def ask(
         self,
         question: str,

@@ -11,7 +11,7 @@ import json
 import math
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
@@ -77,6 +77,7 @@ class BatchLine:
     id: object  # the "id" given (cleaned), else the line number; None when the given id is unusable
     question: str = ""
     error: str = ""
+    history: list[str] = field(default_factory=list)  # earlier questions of the conversation, for a follow-up
 
     def error_record(self) -> dict:
         """The output record of a bad line."""
@@ -99,7 +100,7 @@ def _usable_id(value: object) -> tuple[object, str]:
 
 
 def parse_line(number: int, raw: bytes) -> BatchLine | None:
-    """A batch line ({"id": …, "q": …}, "question" also accepted) parsed; None for a blank line."""
+    """A batch line ({"id": …, "q": …[, "history": […]]}, "question" also accepted) parsed; None for a blank line."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
@@ -130,7 +131,11 @@ def parse_line(number: int, raw: bytes) -> BatchLine | None:
     question = clean_text(q).strip()
     if not question:
         return BatchLine(number, ident, error=f"第 {number} 行的问题为空")
-    return BatchLine(number, ident, question=question)
+    history = obj.get("history") or []
+    history = [history] if isinstance(history, str) else history
+    if not isinstance(history, list) or not all(isinstance(h, str) for h in history):
+        return BatchLine(number, ident, error=f'第 {number} 行的 "history" 应为字符串数组（之前的问题）')
+    return BatchLine(number, ident, question=question, history=[clean_text(h).strip() for h in history])
 
 
 def read_batch(fh: BinaryIO) -> Iterator[BatchLine]:

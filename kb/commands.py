@@ -82,7 +82,7 @@ def _ask_batch(kb: KnowledgeBase, args: argparse.Namespace, filters: Filters, fh
     for item in read_batch(fh):
         if not item.error:
             try:
-                ans = kb.ask(item.question, k=args.k, filters=filters)
+                ans = kb.ask(item.question, k=args.k, filters=filters, history=item.history)
             except Exception as e:  # one failed question must not end the run
                 item.error = f"第 {item.line} 行处理出错（{type(e).__name__}: {e}）"
         if item.error:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -192,6 +192,13 @@ class KnowledgeBase:
         threading.Thread(target=repair, name="kb-index-repair", daemon=True).start()
         return index
 
+    def close(self) -> None:
+        """Stop serving: drop the open index and release this process's reader lease (the collector may then
+        remove the generations it held); a later question opens the live index again."""
+        with self._lock:
+            self._index, self._searcher = None, None
+        self._follower.lease.release()
+
     @property
     def searcher(self) -> Searcher:
         """Hybrid searcher over the open index."""
@@ -226,6 +233,30 @@ class KnowledgeBase:
         """Titles of every indexed document (named when an answer abstains)."""
         index = self.open()
         return list(dict.fromkeys(c.title for c in index.chunks))
+
+    def documents(self) -> list[dict]:
+        """Every indexed document as {"doc_id", "title", "kind"}, in index order."""
+        index = self.open()
+        cached = getattr(self, "_documents", None)
+        if cached is not None and cached[0] is index:
+            return cached[1]
+        seen: dict[str, dict] = {}
+        for c in index.chunks:
+            seen.setdefault(c.doc_id, {"doc_id": c.doc_id, "title": c.title, "kind": c.kind})
+        docs = list(seen.values())
+        self._documents = (index, docs)
+        return docs
+
+    def filters(self, doc_ids: str | Iterable[str] | None = None, kinds: str | Iterable[str] | None = None) -> Filters:
+        """Retrieval filters by document id and kind, checked against the index (UnknownFilterError otherwise)."""
+        from kb import inputs
+
+        docs = self.documents()
+        return Filters(
+            doc_ids=inputs.check_values("doc_ids", "文件编号（doc_id）", inputs.as_list(doc_ids),
+                                        [d["doc_id"] for d in docs]),
+            kinds=inputs.check_values("kinds", "文件类别", inputs.as_list(kinds), [d["kind"] for d in docs]),
+        )
 
     def read(self, question: str, history: list[str] | None = None) -> Query:
         """The question resolved against the chat history and split into the things it asks."""

@@ -9,6 +9,9 @@ Import the fixtures into a test module (``from browser import app_server, browse
 - ``browser`` launches /usr/bin/chromium (``playwright install`` cannot download here) with flags that
   keep it off the network; ``page`` is a fresh page per test that refuses any request not to the app.
 
+Without chromium (or playwright) the browser tests skip, unless KB_REQUIRE_BROWSER=1 (set by `make test`):
+then they fail.
+
 Never wait for "networkidle": gradio keeps a connection open for its heartbeat.
 """
 
@@ -173,11 +176,24 @@ def record_metric(name: str, value: object) -> None:
     path.write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
 
 
+def browser_required() -> bool:
+    """Whether a missing browser fails the tests instead of skipping them (KB_REQUIRE_BROWSER=1, set by
+    `make test`, which installs chromium first)."""
+    return os.environ.get("KB_REQUIRE_BROWSER", "") == "1"
+
+
+def skip_without_browser(reason: str) -> None:
+    """Skip the test for want of the browser, or fail it when the browser is required."""
+    if browser_required():
+        pytest.fail(f"{reason} (KB_REQUIRE_BROWSER=1: the browser tests must run)", pytrace=False)
+    pytest.skip(reason)
+
+
 @pytest.fixture(scope="session")
 def app_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
     """The public app (no admin password) over the session's index (KB_TEST_APP_URL: one already running)."""
     if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium fonts-noto-cjk)")
+        skip_without_browser(f"{CHROMIUM} is not installed (apt-get install chromium fonts-noto-cjk)")
     if os.environ.get("KB_TEST_APP_URL"):  # develop against an app that is already running
         url = os.environ["KB_TEST_APP_URL"].rstrip("/")
         yield AppServer(url, int(urlparse(url).port or 80), None, ARTIFACTS / "app-public.log", Path("."))
@@ -216,9 +232,12 @@ ADMIN_PASSWORD = "测试-Admin-密码-42"
 @pytest.fixture(scope="session")
 def browser() -> Iterator[object]:
     """Headless Debian chromium through Playwright (sync API)."""
-    sync_api = pytest.importorskip("playwright.sync_api")
+    try:
+        from playwright import sync_api
+    except ImportError:
+        skip_without_browser("playwright is not installed (pip install -e '.[test]')")
     if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is not installed")
+        skip_without_browser(f"{CHROMIUM} is not installed (apt-get install chromium fonts-noto-cjk)")
     with sync_api.sync_playwright() as pw:
         b = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         yield b

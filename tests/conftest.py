@@ -37,6 +37,23 @@ def corpus_docs(corpus_dir: Path) -> dict[str, Document]:
 
 
 @pytest.fixture(scope="session")
+def corpus_sections(tmp_path_factory: pytest.TempPathFactory):
+    """The shipped corpus, loaded and structured as the indexer does it (no index, no embeddings)."""
+    from indexing.build import load_corpus
+    from indexing.config import Settings
+
+    return load_corpus(Settings(data_dir=tmp_path_factory.mktemp("kb-data"), corpus_dir=REPO_ROOT / "corpus"), [])
+
+
+@pytest.fixture(scope="session")
+def corpus_register(corpus_sections):
+    """The obligations register of the whole shipped corpus, built once per session without an index."""
+    from kb.obligations import build_register
+
+    return build_register(corpus_sections)
+
+
+@pytest.fixture(scope="session")
 def models_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A data dir whose models/ holds the materialised default model, shared by the session."""
     return _cached_dir(tmp_path_factory, "kb-models")

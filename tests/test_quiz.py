@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from indexing.build import load_corpus
 from indexing.config import Settings
 from indexing.types import Document, Obligation, Section
 from kb import quiz, quiz_cli
@@ -20,16 +19,15 @@ ALL = 100_000  # more than the corpus can give: "every item"
 
 
 @pytest.fixture(scope="module")
-def corpus(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[Document, list[Section]]]:
-    """The shipped corpus, loaded and structured (no index, no embeddings)."""
-    settings = Settings(data_dir=tmp_path_factory.mktemp("kb-data"), corpus_dir=REPO_ROOT / "corpus")
-    return load_corpus(settings, [])
+def corpus(corpus_sections) -> list[tuple[Document, list[Section]]]:
+    """The shipped corpus, loaded and structured (no index, no embeddings; shared by the session)."""
+    return corpus_sections
 
 
 @pytest.fixture(scope="module")
-def register(corpus) -> Register:
-    """The obligations register of the whole corpus."""
-    return build_register(corpus)
+def register(corpus_register) -> Register:
+    """The obligations register of the whole corpus (shared by the session)."""
+    return corpus_register
 
 
 @pytest.fixture(scope="module")

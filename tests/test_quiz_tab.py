@@ -16,19 +16,13 @@ import browser as harness
 import pytest
 from browser import PageSession, free_port, open_app, select_tab, shot
 
-from indexing.build import load_corpus
-from indexing.config import Settings
 from kb import quiz
-from kb.obligations import build_register
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
-def register(tmp_path_factory: pytest.TempPathFactory):
-    """The register of the shipped corpus, built without an index."""
-    settings = Settings(data_dir=tmp_path_factory.mktemp("kb-data"), corpus_dir=REPO_ROOT / "corpus")
-    return build_register(load_corpus(settings, []))
+def register(corpus_register):
+    """The register of the shipped corpus, built without an index (shared by the session)."""
+    return corpus_register
 
 
 def _item(**kw) -> quiz.QuizItem:
@@ -160,12 +154,7 @@ def test_quiz_tab_standalone(page_session: PageSession, standalone_url: str) -> 
 
 @pytest.mark.browser
 @pytest.mark.timeout(harness.START_TIMEOUT_S + 600)
-def test_quiz_tab_in_the_app(request: pytest.FixtureRequest, page_session: PageSession) -> None:
-    from kb import webui
-
-    if "测验" not in [label for label, _, _ in webui.public_tabs()]:
-        pytest.skip("the 测验 tab is not mounted in kb.webui.public_tabs yet")
-    app_server = request.getfixturevalue("app_server")  # only now: starting the app may build the index
+def test_quiz_tab_in_the_app(app_server, page_session: PageSession) -> None:
     page = page_session.page
     open_app(page, app_server.url)
     select_tab(page, "测验")

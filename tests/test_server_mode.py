@@ -81,6 +81,8 @@ def test_index_and_ask_against_server(tmp_path: Path, chroma_server: str, embedd
     assert not ans.abstained and ans.citations
     assert ans.citations[0].doc_id == "env-protection-tax-law-implementing-regs-2017"
 
+    kb.close()  # a serving process's reader lease would keep the first generation (and its collection)
+
     # An update swaps in a new server collection and retires the one before the previous.
     (corpus / DOC).write_text((corpus / DOC).read_text(encoding="utf-8") + "\n第二十七条 测试新增条文。\n")
     second = build_index(settings, embeddings=embeddings)

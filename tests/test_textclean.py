@@ -1,6 +1,6 @@
 """Question text at the web boundary: lone surrogates and control characters removed, markup and SQL noise
 around a question stripped, and the answer unchanged by it. The web case runs the real gradio app on loopback
-(the knowledge base is a stub that records what it was asked); the answer case uses the real knowledge base."""
+over the session's knowledge base."""
 
 from __future__ import annotations
 
@@ -8,12 +8,9 @@ import json
 import urllib.error
 import urllib.parse
 import urllib.request
-from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 from browser import free_port
-from test_webui import _AnsweringKB, _ctx
 
 from kb import webui
 from kb.textclean import clean_question, clean_text
@@ -67,34 +64,21 @@ def test_noise_does_not_change_the_answer(knowledge_base) -> None:
         assert (noisy.answer, [c.start for c in noisy.citations]) == (plain.answer, [c.start for c in plain.citations])
 
 
-class _RecordingKB(_AnsweringKB):
-    """Answers like _AnsweringKB and records the questions it was given."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.questions: list[str] = []
-
-    def ask(self, question: str, **kw: object) -> SimpleNamespace:
-        """Record, then answer."""
-        self.questions.append(question)
-        return super().ask(question, **kw)
-
-
-def test_lone_surrogate_in_a_web_question_is_answered(tmp_path: Path) -> None:
-    ctx = _ctx(tmp_path)
-    kb = _RecordingKB()
-    ctx.kb = kb
+def test_lone_surrogate_in_a_web_question_is_answered(built_settings, knowledge_base) -> None:
+    """A lone surrogate and a NUL inside a question sent to the web app's chat: cleaned and answered."""
+    ctx = webui.AppContext(settings=built_settings, kb=knowledge_base)
     ctx.ready.set()
     demo, url = _serve(ctx)
     try:
         payload = '{"data": ["\\ud800秸秆收集利用率\\u0000要在哪年达到多少？", [], [], ""]}'.encode()
-        req = urllib.request.Request(url + "/gradio_api/call/ask", data=payload, method="POST",
+        req = urllib.request.Request(url + "/gradio_api/call/chat", data=payload, method="POST",
                                      headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(req, timeout=30) as r:
+        with urllib.request.urlopen(req, timeout=60) as r:
             event_id = json.loads(r.read())["event_id"]
-        status, stream = _get(url + f"/gradio_api/call/ask/{event_id}")
+        status, stream = _get(url + f"/gradio_api/call/chat/{event_id}")
         text = stream.decode("utf-8")
         assert status == 200 and "event: complete" in text and "event: error" not in text, text[-2000:]
-        assert kb.questions == ["秸秆收集利用率要在哪年达到多少？"]
+        last = json.loads(text.rsplit("data: ", 1)[1])
+        assert "秸秆收集利用率达到90%" in json.dumps(last, ensure_ascii=False), text[-2000:]
     finally:
         demo.close()
