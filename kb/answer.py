@@ -931,7 +931,7 @@ def compose(
             order = [neighbour.hit, *order][:k]
             chunk = hits[neighbour.hit][0]
             quote = _cut_quote(chunk.text[neighbour.start:neighbour.end], terms, weights, feature, MAX_QUOTE_CHARS)
-            lack = f"文件没有提到问题中的“{'、'.join(dict.fromkeys(missing))}”。" if missing else ""
+            lack = f"文件没有给出与问题中“{'、'.join(dict.fromkeys(missing))}”对应的内容。" if missing else ""
             text += f"{lack}文件中与此最接近的内容是：{quote} [1]。"
         best_span = _best_spans(ranked)
         citations = [_citation(n + 1, hits[h][0], hits[h][1], best_span.get(h)) for n, h in enumerate(order)]
