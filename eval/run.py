@@ -38,6 +38,7 @@ from eval.metrics import QuestionResult, Summary, fmt
 EVAL_DIR = Path(__file__).resolve().parent
 DEFAULT_OUT = EVAL_DIR / "RESULTS.md"
 SCALE_JSON = EVAL_DIR / "scale.json"
+UV_JSON = EVAL_DIR / "uservoice.json"  # eval/uservoice.py --publish
 GPU_MD = EVAL_DIR / "GPU.md"  # written by eval/gpu_bench.py on a GPU machine
 RANK_DEPTH = 10  # ranking depth for Recall@k / MRR
 ASK_K = 5  # citations per answer, as `kb ask` by default
@@ -930,6 +931,11 @@ def render_markdown(data: dict, scale: dict | None = None, gpu: str | None = Non
         L += _scale_section(scale, out_path)
     if gpu:
         L += _gpu_section(gpu)
+    uservoice = _read_json(UV_JSON)
+    if uservoice:
+        from eval.uservoice import published_markdown
+
+        L += ["", *published_markdown(uservoice)]
     L += ["", "## Notes", "", *NOTES]
     L += ["", "## Misses (ours)", "",
           "Answerable questions not answered correctly, and unanswerable ones answered "

@@ -3,13 +3,16 @@
 Sets (eval/README_uv.md): eval/uv_train.jsonl and eval/uv_dev.jsonl for tuning, eval/uv_test.jsonl sealed.
 Each line: id, group, category, q, history, doc_id, answers (parts × alternatives), evidence, neighbour, note.
 
-Usage:  python -m eval.uservoice eval/uv_train.jsonl [eval/uv_dev.jsonl …] [--json OUT] [--show-misses]
+Usage:  python -m eval.uservoice eval/uv_train.jsonl [eval/uv_dev.jsonl …] [--json OUT] [--show-misses] [--publish]
+
+``--publish`` writes the figures to eval/uservoice.json, which `kb eval` renders into eval/RESULTS.md.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from collections.abc import Iterable, Sequence
@@ -21,6 +24,7 @@ from eval.metrics import fold, percentile, squash_evidence
 UNANSWERABLE = ("nearmiss", "outofscope")
 GROUPS = ("official", "trainer", "public")
 CATEGORIES = ("deadline", "party", "target", "colloquial", "multipart", "followup", "nearmiss", "outofscope")
+PUBLISHED = Path(__file__).resolve().parent / "uservoice.json"
 NEIGHBOUR_MIN_OVERLAP = 12  # characters of the neighbouring fact an abstention must quote to count as showing it
 
 
@@ -130,9 +134,16 @@ def breakdown(results: Sequence[UVResult], key: str) -> list[tuple[str, int, dic
     return [(n, len(rs), summarize(rs)) for n in names if (rs := [r for r in results if getattr(r, key) == n])]
 
 
-def markdown(name: str, results: Sequence[UVResult]) -> str:
-    """A Markdown section: headline, per group, per category."""
-    s = summarize(results)
+def report(results: Sequence[UVResult]) -> dict:
+    """A run's figures as published (eval/uservoice.json): headline, per group, per category."""
+    return {"summary": summarize(results),
+            **{key: [{"name": n, "n": count, **m} for n, count, m in breakdown(results, key)]
+               for key in ("group", "category")}}
+
+
+def markdown(name: str, rep: dict) -> str:
+    """A Markdown section from :func:`report`: headline, per group, per category."""
+    s = rep["summary"]
     lines = [f"### {name} ({s['n']} questions)", "",
              "| measure | value |", "|---|---|",
              *(f"| {k} | {_fmt(v) if not k.endswith('_ms') else f'{v:.0f}'} |" for k, v in s.items() if k != "n"),
@@ -140,11 +151,24 @@ def markdown(name: str, results: Sequence[UVResult]) -> str:
     for key in ("group", "category"):
         lines += [f"| {key} | n | answer acc. | citation acc. | wrongly abstained | unanswerable abstained |",
                   "|---|---|---|---|---|---|"]
-        for n, count, m in breakdown(results, key):
-            lines.append(f"| {n} | {count} | {_fmt(m['answer_accuracy'])} | {_fmt(m['citation_accuracy'])} | "
+        for m in rep[key]:
+            lines.append(f"| {m['name']} | {m['n']} | {_fmt(m['answer_accuracy'])} | {_fmt(m['citation_accuracy'])} | "
                          f"{_fmt(m['wrongly_abstained'])} | {_fmt(m['unanswerable_abstained'])} |")
         lines.append("")
     return "\n".join(lines)
+
+
+def published_markdown(pub: dict) -> list[str]:
+    """The RESULTS.md section for eval/uservoice.json (written by ``--publish``)."""
+    lines = ["## User-voice sets (eval/uv_*.jsonl, issue 14)", "",
+             f"Written by `python -m eval.uservoice --publish` on {pub['date']} (index model `{pub['model_id']}`, "
+             f"load average {pub['load_avg']} at the end). Questions written blind in the voices of officials, "
+             "trainers and the public (eval/README_uv.md); train and dev were used for tuning, the sealed test set "
+             "was run once. An answer counts when it holds every part; near-miss and out-of-scope questions count "
+             "when abstained on.", ""]
+    for name, rep in pub["sets"].items():
+        lines += [markdown(name, rep), ""]
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -153,18 +177,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("sets", nargs="+")
     p.add_argument("--json", help="write every question's result here")
     p.add_argument("--show-misses", action="store_true", help="print the misses (tuning sets only)")
+    p.add_argument("--publish", action="store_true", help=f"write the figures to {PUBLISHED} (read by RESULTS.md)")
     args = p.parse_args(argv)
     from indexing.config import get_settings
     from kb.service import KnowledgeBase
 
     kb = KnowledgeBase(get_settings())
     kb.open()
-    dump = {}
+    dump, reports = {}, {}
     for path in args.sets:
         questions = load_set(path)
         results = run(kb, questions)
         dump[path] = [asdict(r) for r in results]
-        print(markdown(Path(path).stem, results))
+        reports[Path(path).stem] = report(results)
+        print(markdown(Path(path).stem, reports[Path(path).stem]))
         if args.show_misses:
             gold = {g["id"]: g for g in questions}
             for r in results:
@@ -175,6 +201,12 @@ def main(argv: list[str] | None = None) -> int:
                           f"conf={r.confidence:.2f} route={r.route}\n    -> {r.answer[:160]!r}")
     if args.json:
         Path(args.json).write_text(json.dumps(dump, ensure_ascii=False, indent=1), encoding="utf-8")
+    if args.publish:
+        pub = {"date": time.strftime("%Y-%m-%d %H:%M"), "model_id": kb.embeddings.model_id,
+               "load_avg": round(os.getloadavg()[0], 2), "sets": reports}
+        if PUBLISHED.exists():  # sets not run this time keep their last published figures
+            pub["sets"] = {**json.loads(PUBLISHED.read_text(encoding="utf-8")).get("sets", {}), **reports}
+        PUBLISHED.write_text(json.dumps(pub, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     return 0
 
 
