@@ -77,14 +77,18 @@ def test_cli_json_and_batch_order(built_settings: Settings, tmp_path: Path) -> N
         {"id": "b", "q": "环境保护法自何时起施行？"},
         {"id": 7, "q": "  "},
         {"id": "a", "q": "谁负责本行政区域的环境质量？"},
+        {"id": "f", "q": "那乌鲁木齐呢？", "history": ["喀什市的黑臭水体哪年要治理完？"]},
+        {"id": "h", "q": "罚多少？", "history": {"q": "not a list"}},
     ]
     batch.write_text("\n".join(json.dumps(q, ensure_ascii=False) for q in qs), encoding="utf-8")
     out = subprocess.run([*KB, "ask", "--batch", str(batch), "--json"], env=env,
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 1  # one line failed; the others are still answered, in order
     rows = [json.loads(line) for line in out.stdout.splitlines() if line.strip()]
-    assert [r["id"] for r in rows] == ["b", 7, "a"] and [r["line"] for r in rows] == [1, 2, 3]
+    assert [r["id"] for r in rows] == ["b", 7, "a", "f", "h"] and [r["line"] for r in rows] == [1, 2, 3, 4, 5]
     assert rows[1] == {"id": 7, "line": 2, "error": "第 2 行的问题为空"}
+    assert "乌鲁木齐市建成区黑臭水体" in rows[3]["answer"]  # the follow-up read against its history
+    assert rows[4]["error"].startswith("第 5 行的 \"history\" 应为字符串数组")
     assert "本法自2015年1月1日起施行" in rows[0]["answer"]
     assert "地方各级人民政府应当对本行政区域的环境质量负责" in rows[2]["answer"]
 
