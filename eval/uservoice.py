@@ -25,6 +25,7 @@ UNANSWERABLE = ("nearmiss", "outofscope")
 GROUPS = ("official", "trainer", "public")
 CATEGORIES = ("deadline", "party", "target", "colloquial", "multipart", "followup", "nearmiss", "outofscope")
 PUBLISHED = Path(__file__).resolve().parent / "uservoice.json"
+NOTES = Path(__file__).resolve().parent / "uservoice_notes.md"
 NEIGHBOUR_MIN_OVERLAP = 12  # characters of the neighbouring fact an abstention must quote to count as showing it
 
 
@@ -168,6 +169,8 @@ def published_markdown(pub: dict) -> list[str]:
              "when abstained on.", ""]
     for name, rep in pub["sets"].items():
         lines += [markdown(name, rep), ""]
+    if NOTES.exists():  # what each change bought, written by hand
+        lines += [NOTES.read_text(encoding="utf-8").strip(), ""]
     return lines
 
 
