@@ -39,6 +39,7 @@ EVAL_DIR = Path(__file__).resolve().parent
 DEFAULT_OUT = EVAL_DIR / "RESULTS.md"
 SCALE_JSON = EVAL_DIR / "scale.json"
 UV_JSON = EVAL_DIR / "uservoice.json"  # eval/uservoice.py --publish
+STARTUP_JSON = EVAL_DIR / "startup.json"  # eval/startup_bench.py --publish
 GPU_MD = EVAL_DIR / "GPU.md"  # written by eval/gpu_bench.py on a GPU machine
 RANK_DEPTH = 10  # ranking depth for Recall@k / MRR
 ASK_K = 5  # citations per answer, as `kb ask` by default
@@ -931,6 +932,11 @@ def render_markdown(data: dict, scale: dict | None = None, gpu: str | None = Non
         L += _scale_section(scale, out_path)
     if gpu:
         L += _gpu_section(gpu)
+    startup = _read_json(STARTUP_JSON)
+    if startup:
+        from eval.startup_bench import markdown as startup_markdown
+
+        L += ["", *startup_markdown(startup)]
     uservoice = _read_json(UV_JSON)
     if uservoice:
         from eval.uservoice import published_markdown
