@@ -33,7 +33,13 @@ MAX_TEXT_BYTES = 10 * 1024 * 1024
 
 
 class DocumentSink(Protocol):
-    """An index-time consumer of the documents as they stream past (e.g. the obligations register)."""
+    """An index-time consumer of the documents as they stream past (e.g. the obligations register).
+
+    Its ``version`` names the format of what it writes: a live index written by another version is rebuilt (the
+    vectors are reused), so that readers never re-extract an outdated register at every start.
+    """
+
+    version: str
 
     def add(self, doc: Document, sections: list[Section]) -> None:
         """Take one loaded and structured document."""
@@ -231,6 +237,9 @@ def _build_locked(settings, rebuild, embeddings, chunker, sinks, progress, load_
     store.remove_abandoned(settings)
     t0 = time.perf_counter()
     fingerprint, _ = corpus_fingerprint(settings.corpus_dir)
+    versions = [v for v in (getattr(sink, "version", "") for sink in sinks) if v]
+    if versions:  # what the sinks write is part of what makes the live index current
+        fingerprint = hashlib.sha256("\n".join([fingerprint, *versions]).encode()).hexdigest()
     # The model id is known without loading the model for the default one; else the model is loaded first.
     if embeddings is None and model_id_for(settings) is None:
         embeddings = load_embeddings(settings)

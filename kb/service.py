@@ -26,9 +26,10 @@ class RegisterSink:
     """Index-time step: extract the obligations register as documents stream past, save it in the generation."""
 
     def __init__(self) -> None:
-        from kb.obligations import RegisterBuilder
+        from kb.obligations import REGISTER_VERSION, RegisterBuilder
 
         self.builder = RegisterBuilder()
+        self.version = f"register-{REGISTER_VERSION}"  # a new register format makes `kb index` rebuild
 
     def add(self, doc: Document, sections: list[Section]) -> None:
         """Extract one document's obligations."""
@@ -223,6 +224,9 @@ class KnowledgeBase:
         except (OSError, ValueError, KeyError, TypeError) as e:
             self._progress(f"义务清单文件无法读取（{type(e).__name__}），改为从语料重新提取。")
         if register is None or register.version != REGISTER_VERSION:  # unreadable, or another extraction
+            if register is not None:
+                self._progress("义务清单由旧版程序提取，本次从语料重新提取；"
+                               "运行 kb index 可更新索引，免去每次启动时的提取。")
             register = build_register(iter_corpus_sections(self.settings, []))
         with self._lock:
             self._register, self._register_gen = register, name

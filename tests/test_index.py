@@ -166,3 +166,28 @@ def test_character_bigrams_ignore_word_boundaries() -> None:
     assert char_bigrams("PM2.5浓度，下降") == ["pm2.5", "浓度", "下降"]
     assert char_bigrams("省") == ["省"]
     assert set(char_bigrams("排污证")) & set(char_bigrams("排污许可证")) == {"排污"}
+
+
+class _VersionedSink:
+    """A sink writing one file, in a format named by ``version``."""
+
+    def __init__(self, version: str) -> None:
+        self.version = version
+
+    def add(self, doc, sections) -> None:
+        """Nothing to gather."""
+
+    def finish(self, gen_dir: Path) -> None:
+        """Write the format's name."""
+        (gen_dir / "sink.txt").write_text(self.version, encoding="utf-8")
+
+
+def test_a_new_sink_format_rebuilds_reusing_the_vectors(tmp_path: Path, small_index: Path, embeddings) -> None:
+    """A register written by an older extraction would be re-extracted by every reader at start: kb index redoes it."""
+    settings, _ = _built_copy(small_index, tmp_path)
+    first = build_index(settings, embeddings=embeddings, sinks=[_VersionedSink("v1")])
+    assert first.status == "built" and first.embedded == 0  # the vectors of the same chunks are reused
+    assert build_index(settings, embeddings=embeddings, sinks=[_VersionedSink("v1")]).status == "unchanged"
+    second = build_index(settings, embeddings=embeddings, sinks=[_VersionedSink("v2")])
+    assert second.status == "built" and second.embedded == 0
+    assert (settings.index_dir / second.generation / "sink.txt").read_text(encoding="utf-8") == "v2"
