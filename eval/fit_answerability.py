@@ -19,6 +19,7 @@ import json
 import math
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
@@ -166,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     from kb.answer import DEFAULT_CONFIG
     from kb.service import KnowledgeBase
 
-    if args.cache and __import__("os").path.exists(args.cache):
+    if args.cache and Path(args.cache).exists():
         data = json.loads(open(args.cache, encoding="utf-8").read())
     else:
         kb = KnowledgeBase(get_settings(),

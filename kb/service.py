@@ -42,13 +42,6 @@ class RegisterSink:
         save_register(self.builder.register(), gen_dir / REGISTER_FILE)
 
 
-def resolve_follow_up(question: str, history: list[str]) -> str:
-    """Expand a follow-up that leans on the previous question ("那乌鲁木齐呢？", "罚多少？"); others stay as asked."""
-    from kb.dialogue import resolve
-
-    return resolve(question, history).text
-
-
 @dataclass
 class Query:
     """A question as it travels through the service: as asked, as resolved against the chat, and its parts."""
@@ -309,6 +302,14 @@ class KnowledgeBase:
         ans.timings_ms["total"] = round((time.perf_counter() - t0) * 1000, 1)
         return ans
 
+    def _llm_applies(self, ans, use_llm: bool) -> bool:
+        """Whether a configured LLM rewrites this answer: only a grounded one (not abstained, with citations)."""
+        if not (use_llm and not ans.abstained and ans.citations):
+            return False
+        from kb.llm import llm_enabled
+
+        return llm_enabled(self.settings)
+
     def ask(
         self,
         question: str,
@@ -324,14 +325,13 @@ class KnowledgeBase:
         checked sentence by sentence against the citations; anything unsupported falls back to the extractive one.
         """
         ans = self._extractive(question, k, filters, history)
-        if use_llm and not ans.abstained and ans.citations:
-            from kb.llm import llm_enabled, synthesize
+        if self._llm_applies(ans, use_llm):
+            from kb.llm import synthesize
 
-            if llm_enabled(self.settings):
-                result = synthesize(ans.resolved_question or question, ans.answer, ans.citations, self.settings)
-                ans.answer = result.text
-                ans.llm = result.to_dict()
-                ans.timings_ms["total"] = round(ans.timings_ms.get("total", 0.0) + result.elapsed_ms, 1)
+            result = synthesize(ans.resolved_question or question, ans.answer, ans.citations, self.settings)
+            ans.answer = result.text
+            ans.llm = result.to_dict()
+            ans.timings_ms["total"] = round(ans.timings_ms.get("total", 0.0) + result.elapsed_ms, 1)
         return ans
 
     def ask_stream(
@@ -349,16 +349,15 @@ class KnowledgeBase:
         """
         t0 = time.perf_counter()
         ans = self._extractive(question, k, filters, history)
-        if use_llm and not ans.abstained and ans.citations:
-            from kb.llm import LLMResult, llm_enabled, stream_synthesize
+        if self._llm_applies(ans, use_llm):
+            from kb.llm import LLMResult, stream_synthesize
 
-            if llm_enabled(self.settings):
-                for item in stream_synthesize(ans.resolved_question or question, ans.answer, ans.citations,
-                                              self.settings):
-                    if isinstance(item, LLMResult):
-                        ans.answer = item.text
-                        ans.llm = item.to_dict()
-                    else:
-                        yield item
+            for item in stream_synthesize(ans.resolved_question or question, ans.answer, ans.citations,
+                                          self.settings):
+                if isinstance(item, LLMResult):
+                    ans.answer = item.text
+                    ans.llm = item.to_dict()
+                else:
+                    yield item
         ans.timings_ms["total"] = round((time.perf_counter() - t0) * 1000, 1)
         yield ans

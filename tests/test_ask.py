@@ -11,8 +11,9 @@ from pathlib import Path
 from fake_openai import FakeOpenAI
 
 from indexing.config import Settings
+from kb.dialogue import resolve
 from kb.llm import NOTICES
-from kb.service import KnowledgeBase, resolve_follow_up
+from kb.service import KnowledgeBase
 
 KB = [sys.executable, "-m", "kb.cli"]
 STRAW = "秸秆收集利用率达到90%"
@@ -52,13 +53,13 @@ def test_filters_restrict_documents(knowledge_base: KnowledgeBase) -> None:
 
 
 def test_follow_up_is_resolved_against_previous_turn() -> None:
-    assert "乌鲁木齐" in resolve_follow_up("那乌鲁木齐呢？", ["克拉玛依市细颗粒物浓度要下降多少？"])
+    assert "乌鲁木齐" in resolve("那乌鲁木齐呢？", ["克拉玛依市细颗粒物浓度要下降多少？"]).text
     # A place replaces a place, a year a year; the rest of the previous question is kept.
-    assert resolve_follow_up("那乌鲁木齐呢？", ["到2020年北疆未达标城市细颗粒物年均浓度要下降多少？"]).startswith(
+    assert resolve("那乌鲁木齐呢？", ["到2020年北疆未达标城市细颗粒物年均浓度要下降多少？"]).text.startswith(
         "到2020年乌鲁木齐"
     )
-    assert resolve_follow_up("那2018年呢？", ["2017年底前要完成哪些任务？"]) == "2018年底前要完成哪些任务？"
-    assert resolve_follow_up("博斯腾湖水质目标是什么？", ["任意"]) == "博斯腾湖水质目标是什么？"
+    assert resolve("那2018年呢？", ["2017年底前要完成哪些任务？"]).text == "2018年底前要完成哪些任务？"
+    assert resolve("博斯腾湖水质目标是什么？", ["任意"]).text == "博斯腾湖水质目标是什么？"
 
 
 def test_cli_json_and_batch_order(built_settings: Settings, tmp_path: Path) -> None:
