@@ -1,7 +1,7 @@
 """Run the web app: `python app.py [--host H] [--port P]` (default http://127.0.0.1:7860).
 
 Thin by design: settings come from the environment (indexing.config, which also keeps everything
-offline), the knowledge base is built over them, and kb.webui serves it. When there is no index yet,
+offline), the knowledge base is built over them, and kb.web.app serves it. When there is no index yet,
 it is built first in the background; the console and the page show the progress.
 """
 
@@ -22,7 +22,7 @@ def main(argv: list[str] | None = None) -> int:
 
     settings = get_settings()
     from kb.api import KnowledgeBase
-    from kb.webui import serve
+    from kb.web.app import serve
 
     kb = KnowledgeBase(settings, progress=lambda message: print(message, flush=True))
     return serve(settings, host=args.host, port=args.port, kb=kb)

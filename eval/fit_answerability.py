@@ -1,4 +1,4 @@
-"""Fit the answerability model (kb/answerability.json) on the user-voice training split.
+"""Fit the answerability model (kb/ask/answerability.json) on the user-voice training split.
 
 Every training question is answered with abstention off, so each has the composer's best answer and its features;
 the label is whether that answer is right (unanswerable questions: never). A logistic regression (L2, Newton
@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from eval.uservoice import UNANSWERABLE, load_set, score
-from kb.answerability import MODEL_PATH, AnswerabilityModel
+from kb.ask.answerability import MODEL_PATH, AnswerabilityModel
 
 ALL_FEATURES = ("support", "lexical", "missing", "route_fact", "margin", "coverage_hits", "coverage_best", "best_rank",
                 "n_terms", "dense_top", "bm25_top", "bigram_top")
@@ -164,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cache", help="read/write the collected rows here (JSON)")
     args = ap.parse_args(argv)
     from indexing.config import get_settings
-    from kb.answer import DEFAULT_CONFIG
+    from kb.ask.answer import DEFAULT_CONFIG
     from kb.service import KnowledgeBase
 
     if args.cache and Path(args.cache).exists():

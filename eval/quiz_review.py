@@ -13,9 +13,9 @@ import json
 from pathlib import Path
 
 from indexing.config import Settings
-from kb import quiz
-from kb.obligations import build_register
-from kb.quiz_cli import _load_dutiful_corpus
+from kb.quiz import build as quiz
+from kb.quiz.cli import _load_dutiful_corpus
+from kb.register.obligations import build_register
 
 PLAN = "xj-env-13fyp-2017"
 AIR = "air-pollution-law-2018"

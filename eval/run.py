@@ -73,7 +73,7 @@ def _log(msg: str) -> None:
 def query_text(question: str) -> str:
     """The jieba BM25 / dense query ``KnowledgeBase.ask`` sends for a question (no history): normalised text +
     expansions."""
-    from kb.query import normalize_query
+    from kb.ask.query import normalize_query
 
     nq = normalize_query(question)
     return " ".join([nq.text, *nq.expansions])
@@ -81,7 +81,7 @@ def query_text(question: str) -> str:
 
 def search_question(searcher, question: str, k: int, mode: str = "hybrid"):
     """Retrieve for a question exactly as ``KnowledgeBase.ask`` does (normalised text, expansions)."""
-    from kb.query import normalize_query
+    from kb.ask.query import normalize_query
 
     nq = normalize_query(question)
     return searcher.search(nq.text, k=k, mode=mode, expansions=nq.expansions)
@@ -194,7 +194,7 @@ def run_kb(name: str, label: str, kb, ranker, questions: Sequence[dict], warmup:
 
 def run_baseline(baseline, questions: Sequence[dict], warmup: int = WARMUP) -> SystemRun:
     """Rank with a baseline for the raw question and answer with our composer over its hits (timed together)."""
-    from kb.answer import compose
+    from kb.ask.answer import compose
 
     for g in questions[:warmup]:
         compose(g["q"], baseline.search(g["q"], k=8), k=ASK_K)
@@ -274,8 +274,8 @@ def _evidence_rows(chunks, questions: Sequence[dict]) -> dict[str, set[int]]:
 
 def fusion_sweep(searcher, questions: Sequence[dict]) -> list[dict]:
     """Retrieval of each fusion method and weight over the live index's BM25 and dense candidate lists."""
-    from kb.query import normalize_query
-    from kb.retrieve import Filters, convex, rrf
+    from kb.ask.query import normalize_query
+    from kb.ask.retrieve import Filters, convex, rrf
 
     depth = searcher.fusion.depth
     ev = _evidence_rows(searcher.index.chunks, questions)
@@ -413,7 +413,7 @@ def worker(name: str, n: int, threads: int | None = None) -> dict:
         from eval.baselines import CACHE_DIR, CachedEmbeddings, VectorCache, build_baseline
         from indexing.build import load_corpus
         from indexing.embeddings import load_embeddings
-        from kb.answer import compose
+        from kb.ask.answer import compose
 
         emb = load_embeddings(settings)
         cache = VectorCache(settings.data_dir / CACHE_DIR, emb.model_id)
@@ -496,7 +496,7 @@ def evaluate(settings, *, quick: bool = False, progress: Callable[[str], None] =
     model to reuse, e.g. in tests)."""
     from eval.obligations_eval import score_register
     from indexing import store
-    from kb.retrieve import Searcher
+    from kb.ask.retrieve import Searcher
     from kb.service import KnowledgeBase
 
     started = time.perf_counter()
@@ -801,7 +801,7 @@ def render_markdown(data: dict, scale: dict | None = None, gpu: str | None = Non
         L += ["", "## Baselines and ablations", "",
               "Same corpus (our loaders' text), same questions, same run. Baselines get the raw question; ours and "
               "its ablations normalise it. Every row's answer/citation/abstention columns come from our extractive "
-              "composer (`kb.answer.compose`) over that row's hits, so they compare retrieval through the same "
+              "composer (`kb.ask.answer.compose`) over that row's hits, so they compare retrieval through the same "
               "answer step; ablations go through `KnowledgeBase.ask` (register answers included).", ""]
         builds = data.get("baseline_builds", {})
         rows = []
@@ -918,10 +918,10 @@ def render_markdown(data: dict, scale: dict | None = None, gpu: str | None = Non
                      fmt(s.mrr), fmt(para.recall_at_5)))
         L += _table(["Budget", "Retrieval", "Chunks", "Chars/chunk", "R@1", "R@5", "MRR", "Para. R@5"], rows)
     if data.get("abstention_sweep"):
-        from kb.answer import DEFAULT_CONFIG
+        from kb.ask.answer import DEFAULT_CONFIG
 
         threshold = DEFAULT_CONFIG.threshold
-        L += ["", "### Abstention threshold", "", f"Current threshold = {threshold} (kb/answerability.json). "
+        L += ["", "### Abstention threshold", "", f"Current threshold = {threshold} (kb/ask/answerability.json). "
               "What abstaining below each threshold on `Answer.confidence` would give (abstained questions "
               "re-answered at threshold 0; answers from the obligations register have confidence 1).", ""]
         L += _table(["Threshold", "Unans. abstained", "Wrongly abstained", "Answer acc."],
@@ -1032,14 +1032,15 @@ NOTES: list[str] = [
     "the dev plateau, 0.15, where the held-out set preferred 0.2), but one choice was made on the held-out figures: "
     "place words and numerals are left out of the confidence only, not dropped from the ranking, because dropping "
     "them lost two held-out questions (t015, t043) and made no difference on the dev set. The lexicon itself "
-    "(kb/lexicon.tsv) was written in two passes by sessions that saw neither question set. Runs are repeatable "
+    "(kb/vocab/lexicon.tsv) was written in two passes by sessions that saw neither question set. Runs are repeatable "
     "since Chroma searches with ef_search 512 (indexing/store.py): "
     "before, its approximate top 50 differed from the exact one for 73 of the 256 questions and a question or two "
     "flipped between runs.",
     "- **What was tuned, in order** (each commit message has the before/after): fusion RRF 0.7/0.3 → convex "
     "0.7·BM25/max + 0.3·min-max cosine (R@5 0.827 → 0.923: RRF flattens BM25's large score gaps, which on this "
-    "corpus are the signal); colloquial aliases and a definition expansion (是指/含义/用语) in kb/query.py (→ 0.958, "
-    "paraphrases 0.867); in kb/answer.py a bonus for sentences of a document the question names, stricter anchors "
+    "corpus are the signal); colloquial aliases and a definition expansion (是指/含义/用语) in kb/ask/query.py "
+    "(→ 0.958, "
+    "paraphrases 0.867); in kb/ask/answer.py a bonus for sentences of a document the question names, stricter anchors "
     "(a place must be in the answering sentence's context, a foreign place name or an asked-for unit missing from "
     "the passages lowers the confidence), the asked-for fact quoted even when it sits in a far clause or in a "
     "list's lead-in (罚款/拘留 articles); userdict.txt gained 环境日 and 二噁英. Then: BM25 k1 1.2 / b 0.3 instead of "

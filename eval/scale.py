@@ -288,9 +288,9 @@ def measure_point(corpus: Path, data: Path, questions: Sequence[dict] | None = N
     from indexing.build import build_index
     from indexing.chunker import JiebaChunker
     from indexing.config import Settings
-    from kb.answer import compose, route
-    from kb.query import normalize_query
-    from kb.retrieve import Searcher
+    from kb.ask.answer import compose, route
+    from kb.ask.query import normalize_query
+    from kb.ask.retrieve import Searcher
 
     questions = [g for g in (questions if questions is not None else M.load_questions()) if g.get("evidence")]
     settings = Settings(data_dir=data, corpus_dir=corpus)

@@ -28,8 +28,8 @@ def _ms(fn, repeat: int) -> float:
 
 
 def compose_ms(settings: Settings, repeat: int = 5) -> float:
-    """Median time of `kb.answer.compose` on the real retriever's hits (retrieval itself not counted)."""
-    from kb.answer import compose
+    """Median time of `kb.ask.answer.compose` on the real retriever's hits (retrieval itself not counted)."""
+    from kb.ask.answer import compose
     from kb.service import KnowledgeBase
 
     kb = KnowledgeBase(settings)
@@ -53,7 +53,7 @@ def register_ms(settings: Settings, repeat: int = 3) -> float:
     from indexing.loaders import load_document
     from indexing.manifest import read_manifest
     from indexing.structure import parse_sections
-    from kb.obligations import build_register
+    from kb.register.obligations import build_register
 
     manifest = read_manifest(settings.corpus_dir)
     docs = []

@@ -71,7 +71,7 @@ def _longest_common(a: str, b: str) -> int:
 
 
 def score(gold: dict, ans, latency_ms: float = 0.0) -> UVResult:
-    """Score one answer (a kb.answer.Answer) against its gold line."""
+    """Score one answer (a kb.ask.answer.Answer) against its gold line."""
     answerable = gold["category"] not in UNANSWERABLE
     text = fold(ans.answer)
     parts = gold.get("answers") or []

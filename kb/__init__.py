@@ -19,7 +19,7 @@ _PUBLIC = {
     "KnowledgeBase": ("kb.api", "KnowledgeBase"),
     "UnknownFilterError": ("kb.api", "UnknownFilterError"),
     "Settings": ("indexing.config", "Settings"),
-    "Filters": ("kb.retrieve", "Filters"),
+    "Filters": ("kb.ask.retrieve", "Filters"),
 }
 __all__ = ["Filters", "KnowledgeBase", "Settings", "UnknownFilterError", "__version__"]
 

@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING, Any
 from indexing.config import Settings
 from indexing.types import Obligation
 from kb import inputs
+from kb.ask.retrieve import Filters
 from kb.inputs import UnknownFilterError
-from kb.retrieve import Filters
 from kb.service import KnowledgeBase as _ServiceKB
 
 if TYPE_CHECKING:  # LangChain's retriever stack costs ~0.7 s to import; `kb ask` does not need it
-    from kb.hybrid_retriever import HybridRetriever
+    from kb.ask.hybrid_retriever import HybridRetriever
 
 __all__ = ["KnowledgeBase", "UnknownFilterError"]
 MAX_QUIZ_ITEMS = 200
@@ -77,7 +77,7 @@ class KnowledgeBase(_ServiceKB):
         kinds: str | Iterable[str] | None = None,
         **kwargs: Any,
     ):
-        """Answer a question (kb.answer.Answer; ``.to_dict()`` is the object of ``kb ask --json``).
+        """Answer a question (kb.ask.answer.Answer; ``.to_dict()`` is the object of ``kb ask --json``).
 
         ``doc_ids`` / ``kinds`` restrict the search to those documents or kinds (plan, law, regulation, list);
         an id the index does not hold raises UnknownFilterError. Control characters go, and markup or SQL noise
@@ -102,7 +102,7 @@ class KnowledgeBase(_ServiceKB):
             if unknown:
                 raise ValueError(f"未知的筛选条件：{'、'.join(sorted(unknown))}（可用 doc_ids、kinds）")
             filters = self.filters(filters.get("doc_ids"), filters.get("kinds"))
-        from kb.hybrid_retriever import HybridRetriever
+        from kb.ask.hybrid_retriever import HybridRetriever
 
         return HybridRetriever(searcher=self.searcher, k=inputs.check_int(k, "k", 1, 100), filters=filters or Filters())
 
@@ -122,7 +122,7 @@ class KnowledgeBase(_ServiceKB):
         ``party`` and ``text`` are substrings; ``doc``, ``domain`` and ``binding`` must be values the register
         holds (UnknownFilterError otherwise); a malformed date or year raises ValueError.
         """
-        from kb.obligations import query
+        from kb.register.obligations import query
 
         kw = inputs.obligation_filters(self.register, year=year, due_before=due_before, party=party, doc=doc,
                                        domain=domain, text=text, binding=binding)
@@ -136,11 +136,11 @@ class KnowledgeBase(_ServiceKB):
         doc: str | None = None,
         domain: str | None = None,
     ) -> list:
-        """Up to ``n`` quiz items (kb.quiz.QuizItem; ``.to_dict()`` as `kb quiz --format json`), fixed by ``seed``.
+        """Up to ``n`` quiz items (QuizItem; ``.to_dict()`` as `kb quiz --format json`), fixed by ``seed``.
 
         ``kinds`` among mcq, blank, judge; ``doc`` and ``domain`` must have usable facts (UnknownFilterError).
         """
-        from kb import quiz
+        from kb.quiz import build as quiz
 
         register = self.register
         kind_list = inputs.check_values("kinds", "题型", inputs.as_list(kinds), inputs.QUIZ_KINDS)

@@ -37,7 +37,7 @@ def _build_parser() -> argparse.ArgumentParser:
     s.add_argument("--domain")
     s.add_argument("--format", choices=["json", "csv", "ics", "table"], default="table")
     s.add_argument("-o", "--output", metavar="FILE", help="写入文件（UTF-8；CSV 带 BOM）而不是标准输出")
-    s.add_argument("--role", help="我要遵守什么？按身份列出适用的义务、禁止与处罚（见 kb/roles.tsv）")
+    s.add_argument("--role", help="我要遵守什么？按身份列出适用的义务、禁止与处罚（见 kb/vocab/roles.tsv）")
 
     s = sub.add_parser("quiz", help="生成测验题")
     s.add_argument("--n", type=int, default=10)
@@ -72,15 +72,15 @@ def _run(args: argparse.Namespace) -> int:
 
         return cmd_ask(args, settings)
     if args.cmd == "obligations" and args.role:
-        from kb.roles import cmd_role
+        from kb.register.roles import cmd_role
 
         return cmd_role(args, settings)
     if args.cmd == "obligations":
-        from kb.obligations import cmd_obligations
+        from kb.register.obligations import cmd_obligations
 
         return cmd_obligations(args, settings)
     if args.cmd == "quiz":
-        from kb.quiz_cli import cmd_quiz
+        from kb.quiz.cli import cmd_quiz
 
         return cmd_quiz(args, settings)
     if args.cmd == "eval":
@@ -88,7 +88,7 @@ def _run(args: argparse.Namespace) -> int:
 
         return cmd_eval(args, settings)
     if args.cmd == "serve":
-        from kb.webui import serve
+        from kb.web.app import serve
 
         return serve(settings, host=args.host, port=args.port)
     return 2

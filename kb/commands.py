@@ -12,9 +12,9 @@ from typing import BinaryIO
 from indexing import store
 from indexing.config import Settings
 from kb.api import KnowledgeBase
+from kb.ask.retrieve import Filters
 from kb.cli_io import Output, dumps, read_batch
 from kb.inputs import UnknownFilterError, clean_text, terminal_safe
-from kb.retrieve import Filters
 
 
 def cmd_index(args: argparse.Namespace, settings: Settings) -> int:

@@ -15,8 +15,8 @@ from indexing.chunker import JiebaChunker
 from indexing.config import Settings
 from indexing.progress import BuildProgress
 from indexing.types import Document, Section
+from kb.ask.retrieve import Filters, Searcher
 from kb.live import IndexFollower
-from kb.retrieve import Filters, Searcher
 
 log = logging.getLogger(__name__)
 REGISTER_FILE = "obligations.json"
@@ -26,7 +26,7 @@ class RegisterSink:
     """Index-time step: extract the obligations register as documents stream past, save it in the generation."""
 
     def __init__(self) -> None:
-        from kb.obligations import REGISTER_VERSION, RegisterBuilder
+        from kb.register.obligations import REGISTER_VERSION, RegisterBuilder
 
         self.builder = RegisterBuilder()
         self.version = f"register-{REGISTER_VERSION}"  # a new register format makes `kb index` rebuild
@@ -37,7 +37,7 @@ class RegisterSink:
 
     def finish(self, gen_dir: Path) -> None:
         """Write obligations.json into the new generation."""
-        from kb.obligations import save_register
+        from kb.register.obligations import save_register
 
         save_register(self.builder.register(), gen_dir / REGISTER_FILE)
 
@@ -57,7 +57,7 @@ class KnowledgeBase:
 
     def __init__(self, settings: Settings, embeddings=None, progress: Callable[[str], None] | None = None,
                  config=None) -> None:
-        from kb.answer import DEFAULT_CONFIG
+        from kb.ask.answer import DEFAULT_CONFIG
 
         self.settings = settings
         self.config = config or DEFAULT_CONFIG
@@ -209,7 +209,7 @@ class KnowledgeBase:
         with self._lock:
             if self._register is not None and self._register_gen == name:
                 return self._register
-        from kb.obligations import REGISTER_VERSION, build_register, load_register
+        from kb.register.obligations import REGISTER_VERSION, build_register, load_register
 
         register = None
         try:
@@ -257,16 +257,16 @@ class KnowledgeBase:
 
     def read(self, question: str, history: list[str] | None = None) -> Query:
         """The question resolved against the chat history and split into the things it asks."""
-        from kb.dialogue import resolve, split_parts
+        from kb.ask.dialogue import resolve, split_parts
 
         resolved = resolve(question, history or []).text
         return Query(original=question, resolved=resolved, parts=split_parts(resolved), history=list(history or []))
 
     def _answer_part(self, text: str, k: int, filters: Filters | None):
         """Answer one question (one part): the register for aggregate questions, else retrieval and composition."""
-        from kb.answer import compose, compose_from_obligations, route
-        from kb.obligations import answer_aggregate
-        from kb.query import normalize_query
+        from kb.ask.answer import compose, compose_from_obligations, route
+        from kb.ask.query import normalize_query
+        from kb.register.obligations import answer_aggregate
 
         nq = normalize_query(text)
         r = route(nq.text)
@@ -285,9 +285,9 @@ class KnowledgeBase:
 
     def _extractive(self, question: str, k: int, filters: Filters | None, history: list[str] | None):
         """The extractive answer (no LLM), every part of the question answered, with the resolved question."""
-        from kb.answer import Answer
-        from kb.parts import combine
-        from kb.query import validate_question
+        from kb.ask.answer import Answer
+        from kb.ask.parts import combine
+        from kb.ask.query import validate_question
 
         t0 = time.perf_counter()
         problem = validate_question(question, self.settings.max_question_chars)
@@ -306,7 +306,7 @@ class KnowledgeBase:
         """Whether a configured LLM rewrites this answer: only a grounded one (not abstained, with citations)."""
         if not (use_llm and not ans.abstained and ans.citations):
             return False
-        from kb.llm import llm_enabled
+        from kb.ask.llm import llm_enabled
 
         return llm_enabled(self.settings)
 
@@ -318,7 +318,7 @@ class KnowledgeBase:
         history: list[str] | None = None,
         use_llm: bool = True,
     ):
-        """Answer a question with numbered verbatim citations (kb.answer.Answer).
+        """Answer a question with numbered verbatim citations (kb.ask.answer.Answer).
 
         A follow-up is read with the previous question of ``history``; a question asking several things is
         answered part by part. With an LLM configured (KB_LLM_*), a grounded answer is rewritten by it once and
@@ -326,7 +326,7 @@ class KnowledgeBase:
         """
         ans = self._extractive(question, k, filters, history)
         if self._llm_applies(ans, use_llm):
-            from kb.llm import synthesize
+            from kb.ask.llm import synthesize
 
             result = synthesize(ans.resolved_question or question, ans.answer, ans.citations, self.settings)
             ans.answer = result.text
@@ -350,7 +350,7 @@ class KnowledgeBase:
         t0 = time.perf_counter()
         ans = self._extractive(question, k, filters, history)
         if self._llm_applies(ans, use_llm):
-            from kb.llm import LLMResult, stream_synthesize
+            from kb.ask.llm import LLMResult, stream_synthesize
 
             for item in stream_synthesize(ans.resolved_question or question, ans.answer, ans.citations,
                                           self.settings):

@@ -15,7 +15,7 @@ import pytest
 
 from indexing.manifest import read_manifest
 from indexing.types import Chunk, Obligation
-from kb.answer import (
+from kb.ask.answer import (
     ABSTAIN_MESSAGE,
     DEFAULT_CONFIG,
     ROUTES,
@@ -318,7 +318,7 @@ def test_threshold_is_a_config_value_the_confidence_is_compared_with() -> None:
     stricter = dataclasses.replace(lexical, abstain_threshold=ans.confidence + 0.01)
     assert compose("秸秆收集利用率要在哪年达到多少？", hits, config=stricter).abstained
     model = DEFAULT_CONFIG.answerability
-    assert model is not None  # the shipped kb/answerability.json
+    assert model is not None  # the shipped kb/ask/answerability.json
     ans = compose("秸秆收集利用率要在哪年达到多少？", hits)
     assert not ans.abstained and ans.confidence == model.probability(ans.features)
     stricter_model = dataclasses.replace(model, threshold=ans.confidence + 0.01)

@@ -11,8 +11,8 @@ from pathlib import Path
 from fake_openai import FakeOpenAI
 
 from indexing.config import Settings
-from kb.dialogue import resolve
-from kb.llm import NOTICES
+from kb.ask.dialogue import resolve
+from kb.ask.llm import NOTICES
 from kb.service import KnowledgeBase
 
 KB = [sys.executable, "-m", "kb.cli"]
@@ -45,7 +45,7 @@ def test_off_corpus_question_abstains_and_names_searched_documents(knowledge_bas
 
 
 def test_filters_restrict_documents(knowledge_base: KnowledgeBase) -> None:
-    from kb.retrieve import Filters
+    from kb.ask.retrieve import Filters
 
     only = Filters(doc_ids=("pollutant-discharge-permit-regs-2021",))
     ans = knowledge_base.ask("排污单位应当如何申请排污许可证？", filters=only)
@@ -122,7 +122,7 @@ def test_character_bigrams_find_what_jieba_cuts_differently(knowledge_base: Know
     from dataclasses import replace
 
     from eval.run import search_question
-    from kb.retrieve import Searcher
+    from kb.ask.retrieve import Searcher
 
     question = "找不到是谁污染了这块地，修复的活由谁来干？"
     evidence = "土壤污染责任人无法认定的，土地使用权人应当实施土壤污染风险管控和修复"

@@ -15,9 +15,9 @@ import pytest
 from fake_openai import FakeOpenAI
 
 from indexing.config import Settings
-from kb import webui
-from kb.llm import NOTICES
+from kb.ask.llm import NOTICES
 from kb.service import KnowledgeBase
+from kb.web import app as webui
 
 STRAW_Q = "秸秆收集利用率要在哪年达到多少？"
 STRAW = "秸秆收集利用率达到90%"

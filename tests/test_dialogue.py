@@ -1,5 +1,5 @@
-"""Follow-ups, off-topic next questions and multi-part questions: the reading (kb.dialogue), the combined answer
-(kb.parts) and the service on the real index, with the LLM called once per question."""
+"""Follow-ups, off-topic next questions and multi-part questions: the reading (kb.ask.dialogue), the combined answer
+(kb.ask.parts) and the service on the real index, with the LLM called once per question."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 from fake_openai import FakeOpenAI
 
 from indexing.config import Settings
-from kb.dialogue import leans_on_previous, resolve, split_parts
+from kb.ask.dialogue import leans_on_previous, resolve, split_parts
 from kb.service import KnowledgeBase
 
 PLAN_TARGETS = "克拉玛依市细颗粒物浓度要下降多少？"

@@ -1,4 +1,4 @@
-"""Optional LLM synthesis (kb/llm.py) against a real local OpenAI-compatible server (fake_openai.py)."""
+"""Optional LLM synthesis (kb/ask/llm.py) against a real local OpenAI-compatible server (fake_openai.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from fake_openai import FakeOpenAI
 
 from indexing.config import Settings
 from indexing.types import Citation
-from kb.llm import (
+from kb.ask.llm import (
     NOTICES,
     LLMResult,
     build_messages,

@@ -16,7 +16,7 @@ from indexing.loaders import load_document
 from indexing.manifest import read_manifest
 from indexing.structure import parse_sections
 from indexing.types import Document
-from kb.obligations import (
+from kb.register.obligations import (
     answer_aggregate,
     build_register,
     cmd_obligations,
@@ -135,7 +135,7 @@ def test_before_year_versus_end_of_year(synthetic):
 
 
 def query_all(records, **filters):
-    from kb.obligations import Register
+    from kb.register.obligations import Register
 
     return query(Register(records=records, doc_order=["t-plan"]), **filters)
 

@@ -7,7 +7,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from kb import parties, places, web_register
+from kb.register import parties, places
+from kb.web.tabs import register as web_register
 
 
 @pytest.mark.parametrize(

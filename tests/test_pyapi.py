@@ -112,8 +112,8 @@ def test_retriever_in_an_lcel_chain(api_kb) -> None:
 
 
 def test_obligations_and_quiz(api_kb) -> None:
-    from kb import quiz
-    from kb.obligations import query
+    from kb.quiz import build as quiz
+    from kb.register.obligations import query
 
     due = api_kb.obligations(year=2017)
     assert due and all(r.year == 2017 for r in due)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from kb.query import (
+from kb.ask.query import (
     ALIASES,
     ENTITY_PATTERN,
     cn_to_int,
@@ -159,7 +159,7 @@ def test_entity_pattern_swaps_places_pollutants_and_years() -> None:
     assert ENTITY_PATTERN.search("2017年底前").group(0) == "2017年"
 
 
-# The colloquial lexicon (kb/lexicon.tsv): official wordings are the corpus' own, colloquial keys are not.
+# The colloquial lexicon (kb/vocab/lexicon.tsv): official wordings are the corpus' own, colloquial keys are not.
 def _corpus_text() -> str:
     root = Path(__file__).resolve().parent.parent / "corpus"
     files = [*sorted((root / "laws").glob("*.md")), *sorted((root / "plan").glob("*.txt"))]

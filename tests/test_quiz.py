@@ -11,8 +11,9 @@ import pytest
 
 from indexing.config import Settings
 from indexing.types import Document, Obligation, Section
-from kb import quiz, quiz_cli
-from kb.obligations import Register, build_register, save_register
+from kb.quiz import build as quiz
+from kb.quiz import cli as quiz_cli
+from kb.register.obligations import Register, build_register, save_register
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ALL = 100_000  # more than the corpus can give: "every item"

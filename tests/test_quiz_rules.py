@@ -11,10 +11,12 @@ from pathlib import Path
 import pytest
 
 from indexing.config import Settings
-from kb import quiz, quiz_cli, quiz_rules
-from kb.obligations import Register, build_register, load_register, save_register
-from kb.quiz_grading import canonical
-from kb.quiz_model import Fact, QuizCitation, QuizItem
+from kb.quiz import build as quiz
+from kb.quiz import cli as quiz_cli
+from kb.quiz import rules as quiz_rules
+from kb.quiz.grading import canonical
+from kb.quiz.model import Fact, QuizCitation, QuizItem
+from kb.register.obligations import Register, build_register, load_register, save_register
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PLAN = "xj-env-13fyp-2017"

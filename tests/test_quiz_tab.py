@@ -16,7 +16,7 @@ import browser as harness
 import pytest
 from browser import PageSession, free_port, open_app, select_tab, shot
 
-from kb import quiz
+from kb.quiz import build as quiz
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +40,7 @@ def _item(**kw) -> quiz.QuizItem:
 
 
 def test_rendering_escapes_document_text() -> None:
-    from kb import quiz_tab
+    from kb.web.tabs import quiz as quiz_tab
 
     it = _item()
     q = quiz_tab.question_html(it, 0, 5)
@@ -58,7 +58,7 @@ def test_rendering_escapes_document_text() -> None:
 
 
 def test_session_scores_once_per_item(register) -> None:
-    from kb import quiz_tab
+    from kb.web.tabs import quiz as quiz_tab
 
     session, items = quiz_tab.start_session(register, "", quiz_tab.ALL, 5, ["mcq", "blank", "judge"], 0)
     assert len(items) == 5 and len(session.items) == 5
@@ -121,7 +121,7 @@ def standalone_url(register):
     """The 测验 tab alone in a Blocks, served in-process over the corpus register (no index needed)."""
     import gradio as gr
 
-    from kb.quiz_tab import build_quiz_tab
+    from kb.web.tabs.quiz import build_quiz_tab
 
     export_dir = Path(tempfile.mkdtemp(prefix="kb-quiz-export-"))
 

@@ -13,10 +13,10 @@ import pytest
 
 from indexing.build import load_corpus
 from indexing.config import PACKAGE_CORPUS, Settings
-from kb.obligations import _register_for
-from kb.parties import party_views
-from kb.roles import applies, by_topic, find_role, load_roles, plain_reading, role_items
-from kb.roles_tab import role_html
+from kb.register.obligations import _register_for
+from kb.register.parties import party_views
+from kb.register.roles import applies, by_topic, find_role, load_roles, plain_reading, role_items
+from kb.web.tabs.roles import role_html
 
 ROOT = Path(__file__).resolve().parent.parent
 ROLES = ("个人与居民", "农户与养殖户", "机动车车主", "餐饮与商户", "企业与排污单位", "建设单位", "政府部门")

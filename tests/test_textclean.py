@@ -12,8 +12,8 @@ import urllib.request
 import pytest
 from browser import free_port
 
-from kb import webui
 from kb.textclean import clean_question, clean_text
+from kb.web import app as webui
 
 
 def _get(url: str) -> tuple[int, bytes]:

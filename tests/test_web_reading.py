@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from indexing.types import Document, Section
-from kb import web_register, webui
+from kb.web import app as webui
+from kb.web.tabs import register as web_register
 
 
 def test_question_problem() -> None:

@@ -18,8 +18,8 @@ from types import SimpleNamespace
 from test_textclean import _get, _serve
 from test_webui import _ctx, _fn
 
-from kb import webui
-from kb.webguard import ExportJanitor, LoginThrottle, RateLimit, WebLimits
+from kb.web import app as webui
+from kb.web.guard import ExportJanitor, LoginThrottle, RateLimit, WebLimits
 
 
 def test_login_throttle_waits_grow_per_client_and_reset() -> None:

@@ -20,7 +20,7 @@ from browser import ADMIN_PASSWORD, PageSession, choose, open_app, record_metric
 
 from indexing.config import Settings
 from indexing.types import Citation, Document, Section
-from kb import webui
+from kb.web import app as webui
 
 # --- units: rendering ----------------------------------------------------------------------------
 
@@ -251,7 +251,7 @@ def test_admin_handlers_refuse_without_login(
         refused = do_login("wrong")
         accepted = do_login(secret)
     assert refused[0] is False and refused[-1] == "密码错误，请重试。"
-    assert accepted[0] is True and delays == []  # a wrong password never holds a worker asleep (kb.webguard)
+    assert accepted[0] is True and delays == []  # a wrong password never holds a worker asleep (kb.web.guard)
     assert secret not in caplog.text and "wrong" not in caplog.text
 
 
@@ -434,7 +434,7 @@ def test_script_question_renders_as_text(app_server, page_session: PageSession) 
 def test_obligations_filter_2017_row_source_and_exports(app_server, page_session: PageSession, knowledge_base) -> None:
     from icalendar import Calendar
 
-    from kb.obligations import from_csv, query
+    from kb.register.obligations import from_csv, query
 
     due_2017 = [ob for ob in query(knowledge_base.register, year=2017) if ob.deadline_date]  # "只看有明确期限" is on
     assert due_2017

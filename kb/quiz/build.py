@@ -1,6 +1,6 @@
 """Quiz builder for trainers: questions with answer keys and verbatim sources, from the obligations register.
 
-Every question is built on one *fact* (:mod:`kb.quiz_facts`, :mod:`kb.quiz_law`):
+Every question is built on one *fact* (:mod:`kb.quiz.facts`, :mod:`kb.quiz.law`):
 
 - from the plan: a deadline ("2017年底前") of a task; a 2020 target or a reduction over 2015, in the text or
   in an indicator table (专栏2/3/5; the 十二五 review table 专栏1 only with ``period="12th"``); the party
@@ -9,15 +9,15 @@ Every question is built on one *fact* (:mod:`kb.quiz_facts`, :mod:`kb.quiz_law`)
   (…日内, 不少于…年); a ban (禁止/不得/严禁); who approves or receives a filing, or which document is filed;
   the party named in a duty.
 
-Only facts worth asking are used (:func:`kb.quiz_rules.worth_asking`). Three kinds of item are made from a
+Only facts worth asking are used (:func:`kb.quiz.rules.worth_asking`). Three kinds of item are made from a
 fact: ``mcq`` (the key and three distractors of its kind), ``blank`` (the key masked as "____"; keys longer
 than 12 characters are only asked as mcq) and ``judge`` (the sentence as written, or with the key swapped
 for a near miss of its kind). Every item carries a difficulty tag (记忆/理解/应用, from its fact type).
 
 A mixed quiz follows a schedule that alternates plan and law items and balances the difficulty tags; no two
 items of a quiz share (or overlap) a passage; repealed documents are left out unless asked; generation is
-deterministic for a seed and for the filters. Exports live in :mod:`kb.quiz_export`, the CLI in
-:mod:`kb.quiz_cli`.
+deterministic for a seed and for the filters. Exports live in :mod:`kb.quiz.export`, the CLI in
+:mod:`kb.quiz.cli`.
 """
 
 from __future__ import annotations
@@ -27,38 +27,38 @@ import random
 import re
 from collections.abc import Iterable
 
-from kb.quiz_export import CSV_COLUMNS as CSV_COLUMNS
-from kb.quiz_export import EXTENSIONS as EXTENSIONS
-from kb.quiz_export import FORMATTERS as FORMATTERS
-from kb.quiz_export import _md as _md
-from kb.quiz_export import from_csv as from_csv
-from kb.quiz_export import from_json as from_json
-from kb.quiz_export import gift_escape as gift_escape
-from kb.quiz_export import to_aiken as to_aiken
-from kb.quiz_export import to_csv as to_csv
-from kb.quiz_export import to_gift as to_gift
-from kb.quiz_export import to_json as to_json
-from kb.quiz_export import to_markdown as to_markdown
-from kb.quiz_facts import _deadline_sig as _deadline_sig
-from kb.quiz_facts import _masked, _Pools, _pools, distractors
-from kb.quiz_facts import quiz_facts as quiz_facts
-from kb.quiz_model import BLANK as BLANK
-from kb.quiz_model import DIFFICULTIES as DIFFICULTIES
-from kb.quiz_model import DIFFICULTY as DIFFICULTY
-from kb.quiz_model import FACT_LABELS as FACT_LABELS
-from kb.quiz_model import FACT_TYPES as FACT_TYPES
-from kb.quiz_model import FALSE_TEXT as FALSE_TEXT
-from kb.quiz_model import KIND_LABELS as KIND_LABELS
-from kb.quiz_model import KINDS as KINDS
-from kb.quiz_model import LETTERS as LETTERS
-from kb.quiz_model import N_DISTRACTORS as N_DISTRACTORS
-from kb.quiz_model import TRUE_TEXT as TRUE_TEXT
-from kb.quiz_model import Fact as Fact
-from kb.quiz_model import QuizCitation as QuizCitation
-from kb.quiz_model import QuizItem as QuizItem
-from kb.quiz_model import _norm as _norm
-from kb.quiz_model import _same_value as _same_value
-from kb.quiz_rules import rule_blank_key_short, rule_blank_not_end_year, rule_key_not_in_stem
+from kb.quiz.export import CSV_COLUMNS as CSV_COLUMNS
+from kb.quiz.export import EXTENSIONS as EXTENSIONS
+from kb.quiz.export import FORMATTERS as FORMATTERS
+from kb.quiz.export import _md as _md
+from kb.quiz.export import from_csv as from_csv
+from kb.quiz.export import from_json as from_json
+from kb.quiz.export import gift_escape as gift_escape
+from kb.quiz.export import to_aiken as to_aiken
+from kb.quiz.export import to_csv as to_csv
+from kb.quiz.export import to_gift as to_gift
+from kb.quiz.export import to_json as to_json
+from kb.quiz.export import to_markdown as to_markdown
+from kb.quiz.facts import _deadline_sig as _deadline_sig
+from kb.quiz.facts import _masked, _Pools, _pools, distractors
+from kb.quiz.facts import quiz_facts as quiz_facts
+from kb.quiz.model import BLANK as BLANK
+from kb.quiz.model import DIFFICULTIES as DIFFICULTIES
+from kb.quiz.model import DIFFICULTY as DIFFICULTY
+from kb.quiz.model import FACT_LABELS as FACT_LABELS
+from kb.quiz.model import FACT_TYPES as FACT_TYPES
+from kb.quiz.model import FALSE_TEXT as FALSE_TEXT
+from kb.quiz.model import KIND_LABELS as KIND_LABELS
+from kb.quiz.model import KINDS as KINDS
+from kb.quiz.model import LETTERS as LETTERS
+from kb.quiz.model import N_DISTRACTORS as N_DISTRACTORS
+from kb.quiz.model import TRUE_TEXT as TRUE_TEXT
+from kb.quiz.model import Fact as Fact
+from kb.quiz.model import QuizCitation as QuizCitation
+from kb.quiz.model import QuizItem as QuizItem
+from kb.quiz.model import _norm as _norm
+from kb.quiz.model import _same_value as _same_value
+from kb.quiz.rules import rule_blank_key_short, rule_blank_not_end_year, rule_key_not_in_stem
 
 PLAN_PERIOD_LABEL = "十三五（2016–2020）"
 # A mixed quiz's slots: plan and law alternate (5 plan, 7 law: the plan's pool is small, and it names only two
@@ -120,7 +120,7 @@ def _stem(fact: Fact, kind: str, shown: str | None = None) -> str:
 
 
 def make_item(fact: Fact, kind: str, pools: _Pools, rng: random.Random) -> QuizItem | None:
-    """One item of ``kind`` on ``fact``, or None when a rule of :mod:`kb.quiz_rules` forbids it."""
+    """One item of ``kind`` on ``fact``, or None when a rule of :mod:`kb.quiz.rules` forbids it."""
     if not rule_key_not_in_stem(fact, _stem(fact, "blank")):
         return None
     base = dict(citation=fact.citation, domain=fact.domain, ob_id=fact.ob_id, fact_type=fact.fact_type,

@@ -1,7 +1,7 @@
 """Quiz facts and distractors for the law facts of the register (penalties, periods, bans, permits).
 
-The facts come from ``Register.law_facts`` (extracted at index time by :mod:`kb.quiz_facts_law`); the
-distractors are of the key's kind (see :func:`kb.quiz_rules.rule_same_kind`): fines of the same form and
+The facts come from ``Register.law_facts`` (extracted at index time by :mod:`kb.quiz.facts_law`); the
+distractors are of the key's kind (see :func:`kb.quiz.rules.rule_same_kind`): fines of the same form and
 numeral style drawn from the other fines of the corpus, nearest first; other 责令 measures; durations of the
 same unit; the other modal options of a ban; other approving bodies of the same kind; other documents.
 """
@@ -13,9 +13,9 @@ import random
 import re
 from collections.abc import Sequence
 
-from kb.quiz_grading import arabic, canonical, cn_number
-from kb.quiz_model import Fact, QuizCitation, _norm, _same_value
-from kb.quiz_rules import rule_near_miss, rule_no_overlap, rule_same_kind, vocab
+from kb.quiz.grading import arabic, canonical, cn_number
+from kb.quiz.model import Fact, QuizCitation, _norm, _same_value
+from kb.quiz.rules import rule_near_miss, rule_no_overlap, rule_same_kind, vocab
 
 NEAREST = 6
 

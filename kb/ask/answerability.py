@@ -3,7 +3,7 @@
 A logistic regression over features of what the composer saw (``Answer.features``: lexical support, missing
 anchors, whether the sentence holds the asked-for kind of fact, score margin, coverage, the retrievers' raw top
 scores), fitted on the user-voice training split by eval/fit_answerability.py and stored as data in
-kb/answerability.json with the features it uses. The composer abstains when the probability is below the model's
+kb/ask/answerability.json with the features it uses. The composer abstains when the probability is below the model's
 threshold, chosen on the training split.
 """
 
@@ -44,7 +44,7 @@ class AnswerabilityModel:
         return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
 
     def to_dict(self) -> dict:
-        """The JSON form stored in kb/answerability.json."""
+        """The JSON form stored in kb/ask/answerability.json."""
         return {"weights": self.weights, "bias": self.bias, "threshold": self.threshold, "mean": self.mean,
                 "scale": self.scale, "transforms": self.transforms}
 

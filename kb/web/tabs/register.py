@@ -2,7 +2,7 @@
 the party cell and its citation, the 约束性/预期性 legend and the phone layout of the register; the focused
 passage of the 文档 tab (a register row or a search hit, marked and scrolled to); the chat's question checks.
 
-kb.webui builds the tabs; this module holds these pieces so that the tabs change only where they call in
+kb.web.app builds the tabs; this module holds these pieces so that the tabs change only where they call in
 here. Every text is escaped before it enters HTML.
 """
 
@@ -13,8 +13,8 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from kb.parties import PLAN_SUBJECT_LABEL, UNSPECIFIED, PartyView, canonical_order, has_party, party_counts
-from kb.places import load_places, mentions, place_counts
+from kb.register.parties import PLAN_SUBJECT_LABEL, UNSPECIFIED, PartyView, canonical_order, has_party, party_counts
+from kb.register.places import load_places, mentions, place_counts
 
 ALL = "全部"
 

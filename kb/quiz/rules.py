@@ -29,16 +29,17 @@ import json
 import re
 import unicodedata
 from functools import lru_cache
-from pathlib import Path
 
-VOCAB_FILE = Path(__file__).with_name("quiz_vocab.json")
+from kb.vocab import vocab_path
+
+VOCAB_FILE = vocab_path("quiz_vocab.json")
 MAX_BLANK_CHARS = 12
 PLAN_PERIOD = ("十三五", 2016, 2020)  # the plan's five-year period and its years
 
 
 @lru_cache(maxsize=1)
 def vocab() -> dict:
-    """The quiz vocabularies (``kb/quiz_vocab.json``), loaded once."""
+    """The quiz vocabularies (``kb/vocab/quiz_vocab.json``), loaded once."""
     return json.loads(VOCAB_FILE.read_text(encoding="utf-8"))
 
 _REDUCTION = ("下降", "降低", "减少", "削减", "增长")
@@ -83,7 +84,7 @@ def rule_not_catch_all(fact) -> bool:
 def rule_self_contained(fact) -> bool:
     """The asked text carries what it refers to: no 前款/上述 without the lead-in, no 其中/同时 opening."""
     text = _fold(fact.statement or fact.citation.passage)
-    if fact.statement:  # law facts carry their lead-in already (kb.quiz_facts_law)
+    if fact.statement:  # law facts carry their lead-in already (kb.quiz.facts_law)
         return not text.endswith(("：", ":"))
     return not (_DEPENDENT_START.match(text) or _DEPENDENT_ANY.search(text) or text.endswith(("：", ":")))
 

@@ -8,7 +8,7 @@ import json
 import re
 from collections.abc import Iterable, Sequence
 
-from kb.quiz_model import KIND_LABELS, LETTERS, TRUE_TEXT, QuizCitation, QuizItem
+from kb.quiz.model import KIND_LABELS, LETTERS, TRUE_TEXT, QuizCitation, QuizItem
 
 CSV_COLUMNS = (
     "id", "kind", "fact_type", "stem", "option_a", "option_b", "option_c", "option_d", "answer", "answer_letter",

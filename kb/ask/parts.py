@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 
 from indexing.types import Citation
-from kb.answer import Answer
+from kb.ask.answer import Answer
 
 _MARKER = re.compile(r"\[(\d+)\]")
 _SEARCHED = re.compile(r"已检索：.*$", re.S)  # an abstaining part's list of searched documents, said once at the end

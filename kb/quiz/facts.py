@@ -1,4 +1,4 @@
-"""Quiz facts from the obligations register, and the distractors of each kind of fact (see :mod:`kb.quiz`)."""
+"""Quiz facts from the obligations register, and the distractors of each kind of fact (see :mod:`kb.quiz.build`)."""
 
 from __future__ import annotations
 
@@ -9,20 +9,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from indexing.types import Obligation
-from kb.quiz_export import CSV_COLUMNS as CSV_COLUMNS
-from kb.quiz_export import EXTENSIONS as EXTENSIONS
-from kb.quiz_export import FORMATTERS as FORMATTERS
-from kb.quiz_export import _md as _md
-from kb.quiz_export import from_csv as from_csv
-from kb.quiz_export import from_json as from_json
-from kb.quiz_export import gift_escape as gift_escape
-from kb.quiz_export import to_aiken as to_aiken
-from kb.quiz_export import to_csv as to_csv
-from kb.quiz_export import to_gift as to_gift
-from kb.quiz_export import to_json as to_json
-from kb.quiz_export import to_markdown as to_markdown
-from kb.quiz_law import law_distractors, law_pools, law_quiz_facts
-from kb.quiz_model import (
+from kb.quiz.export import CSV_COLUMNS as CSV_COLUMNS
+from kb.quiz.export import EXTENSIONS as EXTENSIONS
+from kb.quiz.export import FORMATTERS as FORMATTERS
+from kb.quiz.export import _md as _md
+from kb.quiz.export import from_csv as from_csv
+from kb.quiz.export import from_json as from_json
+from kb.quiz.export import gift_escape as gift_escape
+from kb.quiz.export import to_aiken as to_aiken
+from kb.quiz.export import to_csv as to_csv
+from kb.quiz.export import to_gift as to_gift
+from kb.quiz.export import to_json as to_json
+from kb.quiz.export import to_markdown as to_markdown
+from kb.quiz.law import law_distractors, law_pools, law_quiz_facts
+from kb.quiz.model import (
     _NUM_RE,
     _YEAR_RE,
     LAW_FACT_TYPES,
@@ -36,20 +36,20 @@ from kb.quiz_model import (
     _truncated_party,
     _usable_party,
 )
-from kb.quiz_model import BLANK as BLANK
-from kb.quiz_model import FACT_LABELS as FACT_LABELS
-from kb.quiz_model import FACT_TYPES as FACT_TYPES
-from kb.quiz_model import FALSE_TEXT as FALSE_TEXT
-from kb.quiz_model import KIND_LABELS as KIND_LABELS
-from kb.quiz_model import KINDS as KINDS
-from kb.quiz_model import LETTERS as LETTERS
-from kb.quiz_model import TRUE_TEXT as TRUE_TEXT
-from kb.quiz_model import Fact as Fact
-from kb.quiz_model import QuizCitation as QuizCitation
-from kb.quiz_model import QuizItem as QuizItem
-from kb.quiz_model import _norm as _norm
-from kb.quiz_model import _same_value as _same_value
-from kb.quiz_rules import deadline_years, rule_near_miss, rule_no_overlap, rule_same_kind, vocab, worth_asking
+from kb.quiz.model import BLANK as BLANK
+from kb.quiz.model import FACT_LABELS as FACT_LABELS
+from kb.quiz.model import FACT_TYPES as FACT_TYPES
+from kb.quiz.model import FALSE_TEXT as FALSE_TEXT
+from kb.quiz.model import KIND_LABELS as KIND_LABELS
+from kb.quiz.model import KINDS as KINDS
+from kb.quiz.model import LETTERS as LETTERS
+from kb.quiz.model import TRUE_TEXT as TRUE_TEXT
+from kb.quiz.model import Fact as Fact
+from kb.quiz.model import QuizCitation as QuizCitation
+from kb.quiz.model import QuizItem as QuizItem
+from kb.quiz.model import _norm as _norm
+from kb.quiz.model import _same_value as _same_value
+from kb.quiz.rules import deadline_years, rule_near_miss, rule_no_overlap, rule_same_kind, vocab, worth_asking
 
 # ---------------------------------------------------------------------------------------------------------
 # Facts
@@ -75,7 +75,7 @@ def _masked(passage: str, value: str) -> str:
 
 def _conflict_filters(register) -> tuple[set[tuple[str, int, int]], set[tuple[str, object]]]:
     """Spans and (doc, indicator key) pairs of every target involved in a conflict."""
-    from kb.obligations import indicator_key
+    from kb.register.obligations import indicator_key
 
     spans: set[tuple[str, int, int]] = set()
     keys: set[tuple[str, object]] = set()
@@ -90,7 +90,7 @@ def _conflict_filters(register) -> tuple[set[tuple[str, int, int]], set[tuple[st
 
 def _record_facts(r: Obligation, bad_spans, bad_keys) -> list[Fact]:
     """Deadline, number and party facts stated in one text record's passage."""
-    from kb.obligations import indicator_key
+    from kb.register.obligations import indicator_key
 
     if r.source != "text" or not _text_ok(r.passage):
         return []
@@ -152,7 +152,7 @@ def _row_subject(row, measure: str, comparator: str) -> str:
 
 def _table_facts(register, bad_spans, bad_keys) -> list[Fact]:
     """Number facts from the indicator tables: one per numeric (or water-class) cell."""
-    from kb.obligations import indicator_key
+    from kb.register.obligations import indicator_key
 
     rows = getattr(register, "indicators", []) or []
     records = {(r.doc_id, r.start, r.end, r.target.indicator if r.target else ""): r
@@ -189,7 +189,7 @@ def _table_facts(register, bad_spans, bad_keys) -> list[Fact]:
 
 
 def quiz_facts(register, period: str | None = None, include_repealed: bool = False) -> list[Fact]:
-    """Every fact worth asking (:func:`kb.quiz_rules.worth_asking`), deduplicated, in corpus order.
+    """Every fact worth asking (:func:`kb.quiz.rules.worth_asking`), deduplicated, in corpus order.
 
     Plan text facts, then the plan's table facts, then the law facts of the register. ``period="12th"``
     gives the 十二五 review rows (专栏1) instead of the rest; repealed documents are left out unless
@@ -318,9 +318,9 @@ def _deadline_distractors(fact: Fact, rng: random.Random, k: int) -> list[str]:
 
 def distractors(fact: Fact, pools: _Pools, rng: random.Random, k: int = N_DISTRACTORS,
                 near_miss: bool = False) -> list[str]:
-    """Up to ``k`` plausible wrong values of the same kind as the fact (:func:`kb.quiz_rules.rule_same_kind`).
+    """Up to ``k`` plausible wrong values of the same kind as the fact (:func:`kb.quiz.rules.rule_same_kind`).
 
-    ``near_miss`` asks for a swap fit for a false true/false statement (:func:`kb.quiz_rules.rule_near_miss`).
+    ``near_miss`` asks for a swap fit for a false true/false statement (:func:`kb.quiz.rules.rule_near_miss`).
     """
     if fact.fact_type in LAW_FACT_TYPES:
         parties = [(p, d) for p, d, kd in pools.parties if kd == "law"]

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 
 from indexing import tokenize
-from kb.query import ENTITY_PATTERN, PLACES
+from kb.ask.query import ENTITY_PATTERN, PLACES
 
 # Words that ask, point back or hedge: none of them is a topic. The interrogatives are stripped from the previous
 # question when a follow-up asks something else of the same topic ("…报哪个部门审批？" + "收费吗？").

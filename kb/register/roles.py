@@ -1,8 +1,8 @@
 """“我要遵守什么？”: the duties, prohibitions and penalties of the laws that apply to who you are.
 
-Roles are data (``kb/roles.tsv``: 角色, 责任主体归类, 主体用语, 行为用语, 说明) read by :func:`load_roles`.
+Roles are data (``kb/vocab/roles.tsv``: 角色, 责任主体归类, 主体用语, 行为用语, 说明) read by :func:`load_roles`.
 A duty of the register (a law or regulation sentence with 应当/必须/不得/禁止/严禁) applies to a role when
-its party falls in one of the role's canonical groups (kb.parties), or its verbatim party names one of the
+its party falls in one of the role's canonical groups (kb.register.parties), or its verbatim party names one of the
 role's party words, or it names one of the role's action words and is either a prohibition with no party
 (which binds everyone) or a duty of a stated party other than a government body. Penalties come from the
 articles under 法律责任 that name the role's words and set a fine, detention, revocation or order. Every item
@@ -23,9 +23,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from kb.parties import PartyView, party_views
+from kb.register.parties import PartyView, party_views
+from kb.vocab import vocab_path
 
-ROLES_PATH = Path(__file__).resolve().parent / "roles.tsv"
+ROLES_PATH = vocab_path("roles.tsv")
 GOVERNMENT = ("各级人民政府", "生态环境主管部门", "公安机关交通管理部门", "其他政府部门")
 KIND_ORDER = ("禁止", "义务", "处罚")
 _PROHIBIT = re.compile(r"不得|禁止|严禁")
@@ -196,7 +197,7 @@ def to_text(role: Role, items: Sequence[RoleItem]) -> str:
 
 def cmd_role(args: Any, settings: Any) -> int:
     """`kb obligations --role 角色`: the duties, prohibitions and penalties of one role (table or json)."""
-    from kb.obligations import _register_for
+    from kb.register.obligations import _register_for
 
     role = find_role(args.role)
     if role is None:

@@ -43,10 +43,11 @@ import gradio as gr
 from starlette.middleware import Middleware
 
 from kb.inputs import UnknownFilterError
-from kb.parties import register_party_views
-from kb.roles_tab import ROLES_CSS
+from kb.register.parties import register_party_views
 from kb.textclean import clean_question, clean_text
-from kb.web_register import (
+from kb.web.api import register_api
+from kb.web.guard import ExportJanitor, LoginThrottle, UploadGuard, WebLimits
+from kb.web.tabs.register import (
     BINDING_LEGEND,
     FOCUS_JS,
     LABEL_CELLS_JS,
@@ -61,8 +62,7 @@ from kb.web_register import (
     place_choices,
     question_problem,
 )
-from kb.webapi import register_api
-from kb.webguard import ExportJanitor, LoginThrottle, UploadGuard, WebLimits
+from kb.web.tabs.roles import ROLES_CSS
 
 log = logging.getLogger(__name__)
 
@@ -480,9 +480,9 @@ def obligation_detail_html(ob: Any) -> str:
 
 
 def obligations_csv(obligations: list[Any]) -> str:
-    """CSV of obligations (kb.obligations.to_csv when present, else the table columns)."""
+    """CSV of obligations (kb.register.obligations.to_csv when present, else the table columns)."""
     try:
-        from kb.obligations import to_csv
+        from kb.register.obligations import to_csv
 
         return to_csv(obligations)
     except ImportError:
@@ -494,8 +494,8 @@ def obligations_csv(obligations: list[Any]) -> str:
 
 
 def obligations_ics(obligations: list[Any]) -> str:
-    """iCalendar (RFC 5545) of the obligations that have a deadline (kb.obligations.to_ics)."""
-    from kb.obligations import to_ics
+    """iCalendar (RFC 5545) of the obligations that have a deadline (kb.register.obligations.to_ics)."""
+    from kb.register.obligations import to_ics
 
     return to_ics(obligations)
 
@@ -608,8 +608,8 @@ class AppContext:
         return None
 
     def obligations(self, **filters: Any) -> list[Any]:
-        """The register, filtered with kb.obligations.query."""
-        from kb.obligations import query
+        """The register, filtered with kb.register.obligations.query."""
+        from kb.register.obligations import query
 
         return list(query(self.kb.register, **filters))
 
@@ -807,7 +807,7 @@ def build_chat_tab(ctx: AppContext, ui: Any) -> None:
         concurrency_id="ask",
         concurrency_limit=4,
         show_progress="hidden",
-        api_name="chat",  # the streamed chat (HTML); the JSON answer is the "ask" endpoint of kb.webapi
+        api_name="chat",  # the streamed chat (HTML); the JSON answer is the "ask" endpoint of kb.web.api
         api_visibility="undocumented",
     )
 
@@ -933,7 +933,7 @@ def build_obligations_tab(ctx: AppContext, ui: Any) -> None:
         inputs=inputs,
         outputs=outputs,
         show_progress="minimal",
-        api_visibility="private",  # UI updates only; the JSON endpoint is kb.webapi's "obligations"
+        api_visibility="private",  # UI updates only; the JSON endpoint is kb.web.api's "obligations"
     )
     reset.click(
         fn=lambda: OB_FILTER_DEFAULTS, outputs=inputs, api_visibility="undocumented"
@@ -1251,8 +1251,8 @@ def build_admin_tab(ctx: AppContext, ui: Any) -> None:
 
 def public_tabs() -> list[tuple[str, str, TabBuilder]]:
     """The public tabs as (label, id, builder); each builder is called inside its gr.Tab."""
-    from kb.quiz_tab import build_quiz_tab
-    from kb.roles_tab import build_roles_tab
+    from kb.web.tabs.quiz import build_quiz_tab
+    from kb.web.tabs.roles import build_roles_tab
 
     return [
         ("问答", "chat", build_chat_tab),

@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from indexing.types import Document, Section
-from kb.quiz_rules import vocab
+from kb.quiz.rules import vocab
 
 MAX_STATEMENT_CHARS = 170
 MAX_SPAN_CHARS = 420

@@ -20,7 +20,7 @@ Scoring of a candidate sentence = lexical support + route bonus + retrieval bonu
     quoted with it, states the fact next to the word the question asks it of ("罚多少" -> "…的罚款");
   * a phrase bonus for question words joined in the sentence as in the question ("县城污水集中处理率").
 A question asking whether something is allowed ("能不能…") counts a sentence that permits or forbids as its route.
-A colloquial phrase of the lexicon (kb/lexicon.tsv) counts as present when any of its official wordings is.
+A colloquial phrase of the lexicon (kb/vocab/lexicon.tsv) counts as present when any of its official wordings is.
 The answer's ``confidence`` is the lexical support of the chosen sentence (not counting question words no passage has
 that only say how the question is put: "能管", "天上", "一年"), scaled down for each
 anchor of the question the answer lacks (a year or plan period no passage mentions, a place, pollutant or
@@ -42,8 +42,8 @@ from dataclasses import dataclass, field
 
 from indexing import tokenize
 from indexing.types import Chunk, Citation, Obligation
-from kb.answerability import AnswerabilityModel, load_model
-from kb.query import PLACES, PLAN_PERIODS, POLLUTANTS, NormalizedQuery, fold_for_match, normalize_query
+from kb.ask.answerability import AnswerabilityModel, load_model
+from kb.ask.query import PLACES, PLAN_PERIODS, POLLUTANTS, NormalizedQuery, fold_for_match, normalize_query
 
 ROUTES = ("deadline", "target", "party", "list", "law", "definition", "general")
 
@@ -82,7 +82,7 @@ class ComposerConfig:
     # An abstention quotes the closest sentence as what the documents do say when at least this share of the
     # question's words is in it (a near miss); below it the question is out of scope and nothing is quoted.
     neighbour_min_support: float = 0.3
-    # A calibrated model of "this answer is right" (kb/answerability.json, fitted by eval/fit_answerability.py):
+    # A calibrated model of "this answer is right" (kb/ask/answerability.json, fitted by eval/fit_answerability.py):
     # when set, its probability is the confidence and its threshold decides abstention.
     answerability: AnswerabilityModel | None = None
 
@@ -278,7 +278,7 @@ class Answer:
     confidence: float = 0.0
     n_quoted: int = 0
     resolved_question: str | None = None  # the question as answered, when a follow-up was expanded
-    llm: dict | None = None  # kb.llm.LLMResult.to_dict() when an LLM rewrote the answer
+    llm: dict | None = None  # kb.ask.llm.LLMResult.to_dict() when an LLM rewrote the answer
     features: dict[str, float] = field(default_factory=dict)  # what the answerability model read (not in the JSON)
 
     def to_dict(self, id: object = None) -> dict:
@@ -782,7 +782,7 @@ def _answer_features(best: _Sentence, ranked: list[_Sentence], hits: list[tuple[
                      feature: re.Pattern[str] | _AnyOf | None,
                      terms: list[_Term], weights: list[float], passages: Sequence[str], support: float,
                      lexical: float, missing: list[str], signals: Mapping[str, float] | None) -> dict[str, float]:
-    """What decides whether the best sentence answers the question (kb.answerability reads these)."""
+    """What decides whether the best sentence answers the question (kb.ask.answerability reads these)."""
     total = sum(weights) or 1.0
     chunk = hits[best.hit][0]
     text = chunk.text[best.start:best.end]

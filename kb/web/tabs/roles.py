@@ -1,6 +1,6 @@
 """The 我要遵守什么？ tab: pick who you are, read the duties, prohibitions and penalties that apply, by topic.
 
-Mounted by ``kb.webui.public_tabs``; the items come from :mod:`kb.roles` over the live register and the
+Mounted by ``kb.web.app.public_tabs``; the items come from :mod:`kb.register.roles` over the live register and the
 parsed corpus. Every text is escaped before it enters HTML.
 """
 
@@ -15,8 +15,8 @@ from indexing.config import Settings  # noqa: F401  (first: it sets the offline 
 import gradio as gr
 
 # isort: on
-from kb.parties import register_party_views
-from kb.roles import KIND_ORDER, RoleItem, by_topic, find_role, load_roles, role_items
+from kb.register.parties import register_party_views
+from kb.register.roles import KIND_ORDER, RoleItem, by_topic, find_role, load_roles, role_items
 
 ROLES_CSS = """
 .kb-role-topic { font-weight: 600; margin: 0.7rem 0 0.3rem; }

@@ -6,7 +6,7 @@ import re
 import unicodedata
 from dataclasses import asdict, dataclass, field
 
-from kb.quiz_grading import canonical
+from kb.quiz.grading import canonical
 
 KINDS = ("mcq", "blank", "judge")
 FACT_TYPES = ("deadline", "number", "party", "penalty", "period", "ban", "permit")

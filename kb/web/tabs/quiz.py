@@ -1,6 +1,6 @@
 """The 测验 tab of the web app: generate a quiz, take it one item at a time, download the exports.
 
-Mounted by ``kb.webui.public_tabs`` as ``("测验", "quiz", build_quiz_tab)``; the builder is called inside
+Mounted by ``kb.web.app.public_tabs`` as ``("测验", "quiz", build_quiz_tab)``; the builder is called inside
 the tab's ``gr.Tab`` with the app's context (``ctx.kb.register``, ``ctx.ready``, ``ctx.error``,
 ``ctx.export_file``). Every document or user text that reaches the page is HTML-escaped here.
 
@@ -19,7 +19,7 @@ from indexing.config import Settings  # noqa: F401  (first: it sets the offline 
 import gradio as gr
 
 # isort: on
-from kb import quiz
+from kb.quiz import build as quiz
 
 ALL = "全部"
 KIND_CHOICES = [("单选题", "mcq"), ("填空题", "blank"), ("判断题", "judge")]
@@ -274,7 +274,7 @@ def build_quiz_tab(ctx: Any, ui: Any = None) -> None:
         inputs=[doc, domain, count, kinds, seed],
         outputs=[state, summary, *view, score, *downloads],
         show_progress="minimal",
-        api_visibility="private",  # UI updates only; the JSON endpoint is kb.webapi's "quiz"
+        api_visibility="private",  # UI updates only; the JSON endpoint is kb.web.api's "quiz"
     )
 
     def submit(data: dict | None, picked: str | None, typed: str | None) -> tuple:

@@ -143,7 +143,7 @@ class Searcher:
         """Top-k chunks with fused scores, and the raw top score of each retriever; mode is hybrid, bm25 (jieba),
         bigram or dense.
 
-        ``expansions`` (other surface forms of the question's terms, kb.query) join the text for the jieba BM25
+        ``expansions`` (other surface forms of the question's terms, kb.ask.query) join the text for the jieba BM25
         and the dense query; the bigram BM25 gets the text alone, so added words do not outweigh the question.
         """
         filters = filters or Filters()
@@ -184,10 +184,10 @@ class Searcher:
 
 
 def __getattr__(name: str):
-    """``HybridRetriever`` is defined in kb.hybrid_retriever, imported on first use (LangChain's retriever base
+    """``HybridRetriever`` is defined in kb.ask.hybrid_retriever, imported on first use (LangChain's retriever base
     imports its tracing stack, about a second, which `kb ask` does not need)."""
     if name == "HybridRetriever":
-        from kb.hybrid_retriever import HybridRetriever
+        from kb.ask.hybrid_retriever import HybridRetriever
 
         return HybridRetriever
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -62,7 +62,7 @@ from pathlib import Path
 
 from indexing.structure import section_at, section_path
 from indexing.types import Document, Obligation, Section, Target
-from kb.quiz_facts_law import LawFact, extract_law_facts, law_fact_from_dict
+from kb.quiz.facts_law import LawFact, extract_law_facts, law_fact_from_dict
 
 # 2: law_facts and doc_status (quiz material); 3: also "YYYY年前" read as the end of YYYY. A stored register of
 # another version is rebuilt from the corpus.
@@ -1312,8 +1312,8 @@ def to_table(records: Iterable[Obligation], action_width: int = 48) -> str:
 
 
 def to_ics(records: Iterable[Obligation], dtstamp: datetime | None = None, alarm_days: int | None = None) -> str:
-    """An iCalendar file (RFC 5545) of the records with a date; yearly duties recur (see kb.ics)."""
-    from kb.ics import to_ics as write_ics
+    """An iCalendar file (RFC 5545) of the records with a date; yearly duties recur (see kb.register.ics)."""
+    from kb.register.ics import to_ics as write_ics
 
     return write_ics(records, dtstamp, alarm_days)
 

@@ -1,6 +1,6 @@
 """Parties people can filter by: every verbatim 责任主体 of the register mapped to a short canonical list.
 
-The vocabulary is data (``kb/parties.tsv``: 归类, 正则, 说明) read by :func:`load_party_rules`. A verbatim
+The vocabulary is data (``kb/vocab/parties.tsv``: 归类, 正则, 说明) read by :func:`load_party_rules`. A verbatim
 party ("县级以上地方人民政府生态环境主管部门和其他负有监督管理职责的部门") is split at 和/及/与/或者/、 and
 each part takes the rule whose match ends last (a Chinese noun phrase has its head at the end); equal ends go
 to the earlier rule. A party matching no rule is "其他"; a record without a party is "未明确".
@@ -24,7 +24,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-PARTIES_PATH = Path(__file__).resolve().parent / "parties.tsv"
+from kb.vocab import vocab_path
+
+PARTIES_PATH = vocab_path("parties.tsv")
 OTHER = "其他"
 UNSPECIFIED = "未明确"
 PLAN_SUBJECT_LABEL = "规划实施主体（继承）"

@@ -14,6 +14,8 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kb.vocab import vocab_path
+
 # Colloquial or abbreviated form -> the form the documents use. Longest keys are matched first, and a
 # key is left alone where it is already part of its canonical form (兵团 inside 新疆生产建设兵团).
 ALIASES: dict[str, str] = {
@@ -42,7 +44,7 @@ ALIASES: dict[str, str] = {
     "十四五": "“十四五”",
 }
 
-LEXICON_PATH = Path(__file__).resolve().parent / "lexicon.tsv"
+LEXICON_PATH = vocab_path("lexicon.tsv")
 
 
 def load_lexicon(path: Path = LEXICON_PATH) -> dict[str, tuple[str, ...]]:
@@ -59,9 +61,9 @@ def load_lexicon(path: Path = LEXICON_PATH) -> dict[str, tuple[str, ...]]:
         }
 
 
-# The colloquial lexicon (kb/lexicon.tsv, written from the corpus' vocabulary, not from the evaluation questions, in two
-# passes by sessions that saw neither question set; of the second pass one entry was dropped on a dev measurement:
-# 楼上 -> 社会生活噪声 names a place, not the same thing, and cost q164).
+# The colloquial lexicon (kb/vocab/lexicon.tsv, written from the corpus' vocabulary, not from the evaluation
+# questions, in two passes by sessions that saw neither question set; of the second pass one entry was dropped on
+# a dev measurement: 楼上 -> 社会生活噪声 names a place, not the same thing, and cost q164).
 # Unlike ALIASES its phrases are neither replaced nor added to the search: they only let the composer credit a
 # sentence that holds an official wording (NormalizedQuery.phrases). As a rewrite or a search expansion the lexicon
 # lowered dev Recall@5 (0.958 -> 0.940-0.946): a long official phrase outweighs the rest of the question in BM25,

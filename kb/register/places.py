@@ -1,4 +1,4 @@
-"""Places people filter the register by (乌鲁木齐市, 伊宁市, 北疆 …): the vocabulary ``kb/places.tsv`` and matching.
+"""Places people filter the register by (乌鲁木齐市, 伊宁市, 北疆 …): ``kb/vocab/places.tsv`` and matching.
 
 A record is about a place when its cited text names one of the place's wordings; a region (北疆, 南疆, 东疆)
 matches its own name and every place listed under it. Nothing is inferred beyond what the text names.
@@ -14,7 +14,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-PLACES_PATH = Path(__file__).resolve().parent / "places.tsv"
+from kb.vocab import vocab_path
+
+PLACES_PATH = vocab_path("places.tsv")
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""LangChain retriever over our index (imported on demand through kb.retrieve.HybridRetriever)."""
+"""LangChain retriever over our index (imported on demand through kb.ask.retrieve.HybridRetriever)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from langchain_core.documents import Document as LCDocument
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
-from kb.query import normalize_query
-from kb.retrieve import Filters, Searcher
+from kb.ask.query import normalize_query
+from kb.ask.retrieve import Filters, Searcher
 
 
 class HybridRetriever(BaseRetriever):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from kb.cli_io import emit
 from kb.inputs import check_one
-from kb.quiz import FORMATTERS, generate, quiz_documents, quiz_domains
+from kb.quiz.build import FORMATTERS, generate, quiz_documents, quiz_domains
 
 # ---------------------------------------------------------------------------------------------------------
 # Register and CLI
@@ -16,7 +16,7 @@ from kb.quiz import FORMATTERS, generate, quiz_documents, quiz_domains
 
 def load_quiz_register(settings, warn=None):
     """The register of the live index, or one built straight from the corpus (cheap: no embeddings)."""
-    from kb.obligations import REGISTER_FILE, REGISTER_VERSION, build_register, load_register
+    from kb.register.obligations import REGISTER_FILE, REGISTER_VERSION, build_register, load_register
 
     warn = warn or (lambda msg: print(msg, file=sys.stderr))
     index_dir = Path(settings.index_dir)
