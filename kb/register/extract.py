@@ -60,7 +60,7 @@ from kb.register.deadlines import Deadline, parse_deadlines
 from kb.register.domains import domain_of
 from kb.register.parties import UNSPECIFIED
 from kb.register.party_extract import explicit_party, heading_party, party_at_clause_start
-from kb.register.spans import CLAUSE_SPLIT, body_start, split_spans, trim
+from kb.register.spans import CLAUSE_SPLIT, LIST_ITEM, body_start, split_spans, trim
 from kb.register.tables import IndicatorRow, is_number, parse_indicator_tables
 from kb.register.targets import extract_targets
 
@@ -214,7 +214,7 @@ def _law_segment(ctx: _Context, seg: tuple[int, int], sent, para, region_end: in
                 nxt += 1
             line_end = text.find("\n", nxt, region_end)
             line_end = region_end if line_end < 0 else line_end
-            if nxt >= region_end or not re.match(r"[（(][一二三四五六七八九十\d]{1,3}[）)]", text[nxt:line_end]):
+            if nxt >= region_end or not LIST_ITEM.match(text[nxt:line_end]):
                 break
             passage_end = line_end
             pos = line_end

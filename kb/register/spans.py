@@ -7,7 +7,10 @@ import re
 from indexing.types import Document, Section
 
 _LIST_MARK = re.compile(r"\s*(?:\d{1,2}[.．、]|[（(][一二三四五六七八九十\d]{1,3}[）)])\s*")
-_ARTICLE_LABEL = re.compile(r"第[一二三四五六七八九十百零〇两]+条(?:之[一二三四五六七八九十]+)?[\s\u3000]*")
+# An article label ("第十二条之一") and a list item mark ("（三）") opening a piece of text; the quiz reads
+# law articles with the same two.
+ARTICLE_LABEL = re.compile(r"第[一二三四五六七八九十百零〇两]+条(?:之[一二三四五六七八九十]+)?[\s\u3000]*")
+LIST_ITEM = re.compile(r"^[（(][一二三四五六七八九十\d]{1,3}[）)]")
 _EDGE_PUNCT = "，,；;。：:、 \u3000\t"
 CLAUSE_SPLIT = re.compile(r"[，,：:]")
 
@@ -53,7 +56,7 @@ def trim(text: str, start: int, end: int) -> tuple[int, int]:
     m = _LIST_MARK.match(text, start, end)
     if m and m.end() < end:
         start = m.end()
-    m = _ARTICLE_LABEL.match(text, start, end)
+    m = ARTICLE_LABEL.match(text, start, end)
     if m and m.end() < end:
         start = m.end()
     while end > start and (text[end - 1] in _EDGE_PUNCT or text[end - 1] == "\n"):
