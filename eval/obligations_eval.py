@@ -3,7 +3,7 @@
 The gold file was written by reading the plan: one line per dated obligation of the plan's text
 (``kind == "deadline"``) and one line per row of its indicator tables 专栏1/2/3/5 (``kind == "indicator"``).
 
-Gold conventions (shared with kb/register/obligations.py):
+Gold conventions (shared with kb/register/extract.py):
 
 - ``passage_contains`` is a verbatim 10-40 character piece of the sentence; comparisons delete all whitespace
   on both sides (the plan has page-break line breaks and "2020 年" spaces).
@@ -132,7 +132,7 @@ def _score_indicators(rows: list[dict], gold: list[dict]) -> dict:
 def score_register(records, gold: Iterable[dict] | str | Path | None = None) -> dict:
     """Scores of a register against the gold lines (default: the gold file).
 
-    ``records`` is a ``kb.register.obligations.Register`` (records and indicator rows are scored) or a plain list of
+    ``records`` is a ``kb.register.store.Register`` (records and indicator rows are scored) or a plain list of
     records (then only the deadline metrics mean anything: indicator rows live on the Register).
 
     Returns {"deadline_recall", "deadline_precision", "party_accuracy", "indicator_exact_match",

@@ -14,8 +14,7 @@ from pathlib import Path
 
 from indexing.config import Settings
 from kb.quiz import build as quiz
-from kb.quiz.cli import _load_dutiful_corpus
-from kb.register.obligations import build_register
+from kb.register.store import build_register, duty_corpus
 
 PLAN = "xj-env-13fyp-2017"
 AIR = "air-pollution-law-2018"
@@ -41,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     root = Path(__file__).resolve().parent.parent
     settings = Settings(data_dir=Path("/tmp/kb-quiz-review"), corpus_dir=root / "corpus")
-    register = build_register(_load_dutiful_corpus(settings, []))
+    register = build_register(duty_corpus(settings, []))
     rows = review_items(register, args.seeds)
     Path(args.out).write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
     print(f"{len(rows)} items -> {args.out}")

@@ -53,7 +53,7 @@ def register_ms(settings: Settings, repeat: int = 3) -> float:
     from indexing.loaders import load_document
     from indexing.manifest import read_manifest
     from indexing.structure import parse_sections
-    from kb.register.obligations import build_register
+    from kb.register.store import build_register
 
     manifest = read_manifest(settings.corpus_dir)
     docs = []

@@ -138,12 +138,18 @@ def _check_live(
     return (live.name if same and healthy else None), bad
 
 
-def iter_corpus_sections(settings: Settings, warnings: list[str]) -> Iterator[tuple[Document, list[Section]]]:
-    """Load and structure corpus documents one at a time, turning unreadable files into warnings."""
+def iter_corpus_sections(settings: Settings, warnings: list[str],
+                         skip_kinds: tuple[str, ...] = ()) -> Iterator[tuple[Document, list[Section]]]:
+    """Load and structure corpus documents one at a time, turning unreadable files into warnings.
+
+    Files whose manifest kind is in ``skip_kinds`` are passed over unread.
+    """
     manifest = read_manifest(settings.corpus_dir)
     limit = settings.max_upload_mb * 1024 * 1024
     for path in corpus_files(settings.corpus_dir):
         rel = path.relative_to(settings.corpus_dir).as_posix()
+        if rel in manifest and manifest[rel].kind in skip_kinds:
+            continue
         max_bytes = limit if path.suffix.lower() == ".pdf" else min(limit, MAX_TEXT_BYTES)
         try:
             doc = load_document(path, settings.corpus_dir, manifest.get(rel), max_bytes=max_bytes)

@@ -122,7 +122,7 @@ class KnowledgeBase(_ServiceKB):
         ``party`` and ``text`` are substrings; ``doc``, ``domain`` and ``binding`` must be values the register
         holds (UnknownFilterError otherwise); a malformed date or year raises ValueError.
         """
-        from kb.register.obligations import query
+        from kb.register.query import query
 
         kw = inputs.obligation_filters(self.register, year=year, due_before=due_before, party=party, doc=doc,
                                        domain=domain, text=text, binding=binding)

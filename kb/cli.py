@@ -72,11 +72,11 @@ def _run(args: argparse.Namespace) -> int:
 
         return cmd_ask(args, settings)
     if args.cmd == "obligations" and args.role:
-        from kb.register.roles import cmd_role
+        from kb.commands import cmd_role
 
         return cmd_role(args, settings)
     if args.cmd == "obligations":
-        from kb.register.obligations import cmd_obligations
+        from kb.commands import cmd_obligations
 
         return cmd_obligations(args, settings)
     if args.cmd == "quiz":

@@ -1,16 +1,19 @@
-"""Input and output of the `kb` command: UTF-8 whatever the locale, `-o FILE`, and JSONL batch lines.
+"""Input and output of the `kb` command: UTF-8 whatever the locale, `-o FILE`, CSV exports and JSONL batch lines.
 
 Output goes out as UTF-8 bytes (``sys.stdout.buffer`` or the ``-o`` file), so a GBK or ASCII locale neither
 breaks a CSV's BOM nor silently re-encodes an ICS. Batch lines are parsed one by one: a bad line becomes an
-error record and the run goes on.
+error record and the run goes on. CSV exports (register, quiz) start with a UTF-8 BOM so that Excel shows the
+Chinese.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import math
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -62,6 +65,20 @@ def emit(text: str, path: str | None = None) -> None:
         out.line(text)
     finally:
         out.close()
+
+
+def bom_csv(columns: Sequence[str], rows: Iterable[dict]) -> str:
+    """CSV text of ``rows`` under a header row of ``columns``, CRLF line ends, starting with a UTF-8 BOM."""
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\r\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return "\ufeff" + buf.getvalue()
+
+
+def read_bom_csv(text: str) -> Iterator[dict[str, str]]:
+    """The rows of :func:`bom_csv` output (the BOM optional)."""
+    return csv.DictReader(io.StringIO(text.removeprefix("\ufeff")))
 
 
 def dumps(obj: object) -> str:

@@ -1,9 +1,10 @@
-"""`kb index` and `kb ask`: thin command wrappers over KnowledgeBase."""
+"""The `kb` commands: thin wrappers over KnowledgeBase and the obligations register."""
 
 from __future__ import annotations
 
 import argparse
 import errno
+import json
 import sys
 import time
 from pathlib import Path
@@ -13,8 +14,8 @@ from indexing import store
 from indexing.config import Settings
 from kb.api import KnowledgeBase
 from kb.ask.retrieve import Filters
-from kb.cli_io import Output, dumps, read_batch
-from kb.inputs import UnknownFilterError, clean_text, terminal_safe
+from kb.cli_io import Output, dumps, emit, read_batch
+from kb.inputs import UnknownFilterError, clean_text, obligation_filters, terminal_safe
 
 
 def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
@@ -140,3 +141,59 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
         out.close()
         if fh is not None and fh is not sys.stdin.buffer:
             fh.close()
+
+
+def cmd_obligations(args: argparse.Namespace, settings: Settings) -> int:
+    """`kb obligations`: filter the register and print it as json, csv, ics or an aligned table (``-o FILE``)."""
+    from kb.register import export
+    from kb.register.query import query
+    from kb.register.store import register_for
+
+    try:
+        register = register_for(settings)
+    except (OSError, ValueError) as e:  # a missing or damaged register file: no traceback
+        print(f"无法读取义务清单：{e}。请运行 kb index --rebuild 重建索引。", file=sys.stderr)
+        return 3
+    try:
+        kw = obligation_filters(register, due_before=args.due_before, year=args.year, party=args.party,
+                                doc=args.doc, domain=args.domain, text=getattr(args, "text", None),
+                                binding=getattr(args, "binding", None))
+    except ValueError as e:
+        print(f"参数错误：{e}", file=sys.stderr)
+        return 2
+    records = query(register, **kw)
+    fmt = args.format
+    out = {"json": export.to_json, "csv": export.to_csv, "ics": export.to_ics, "table": export.to_table}[fmt](records)
+    emit(terminal_safe(out) if fmt == "table" else out, getattr(args, "output", None))
+    if not records:
+        print("没有符合条件的义务记录。", file=sys.stderr)
+    return 0
+
+
+def cmd_role(args: argparse.Namespace, settings: Settings) -> int:
+    """`kb obligations --role 角色`: the duties, prohibitions and penalties of one role (table or json)."""
+    from dataclasses import asdict
+
+    from kb.register.roles import find_role, load_roles, role_items, to_text
+    from kb.register.store import register_for
+
+    role = find_role(args.role)
+    if role is None:
+        names = "、".join(r.name for r in load_roles())
+        print(f"没有这个角色：{args.role}。可选：{names}", file=sys.stderr)
+        return 2
+    register = register_for(settings)
+    docs = None
+    try:
+        from indexing.build import load_corpus
+
+        docs = load_corpus(settings, [])
+    except Exception as e:  # penalties need the corpus; duties do not
+        print(f"未能读取语料（{type(e).__name__}），只列出义务与禁止。", file=sys.stderr)
+    items = role_items(role, list(register.records), None, docs)
+    if getattr(args, "format", "table") == "json":
+        data = {"role": role.name, "note": role.note, "items": [asdict(i) for i in items]}
+        sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=1) + "\n")
+    else:
+        sys.stdout.write(to_text(role, items))
+    return 0

@@ -126,7 +126,7 @@ def obligation_filters(
     text: str | None = None,
     binding: str | None = None,
 ) -> dict:
-    """Keyword arguments for kb.register.obligations.query, each checked against the register (ValueError otherwise)."""
+    """Keyword arguments for kb.register.query.query, each checked against the register (ValueError otherwise)."""
     records = register.records
     docs = list(dict.fromkeys([*(getattr(register, "doc_order", None) or []), *(r.doc_id for r in records)]))
     domains = sorted({r.domain for r in records if r.domain})

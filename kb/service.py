@@ -7,39 +7,16 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from indexing import store
-from indexing.build import BuildReport, build_index, build_running, iter_corpus_sections
+from indexing.build import BuildReport, build_index, build_running
 from indexing.chunker import JiebaChunker
 from indexing.config import Settings
 from indexing.progress import BuildProgress
-from indexing.types import Document, Section
 from kb.ask.retrieve import Filters, Searcher
 from kb.live import IndexFollower
 
 log = logging.getLogger(__name__)
-REGISTER_FILE = "obligations.json"
-
-
-class RegisterSink:
-    """Index-time step: extract the obligations register as documents stream past, save it in the generation."""
-
-    def __init__(self) -> None:
-        from kb.register.obligations import REGISTER_VERSION, RegisterBuilder
-
-        self.builder = RegisterBuilder()
-        self.version = f"register-{REGISTER_VERSION}"  # a new register format makes `kb index` rebuild
-
-    def add(self, doc: Document, sections: list[Section]) -> None:
-        """Extract one document's obligations."""
-        self.builder.add(doc, sections)
-
-    def finish(self, gen_dir: Path) -> None:
-        """Write obligations.json into the new generation."""
-        from kb.register.obligations import save_register
-
-        save_register(self.builder.register(), gen_dir / REGISTER_FILE)
 
 
 @dataclass
@@ -85,6 +62,8 @@ class KnowledgeBase:
     def build(self, rebuild: bool = False, progress: Callable[[str, int, int], None] | None = None,
               repair: bool = False) -> BuildReport:
         """Run the indexer (incremental unless ``rebuild``); the next question opens the new generation."""
+        from kb.register.store import RegisterSink
+
         return build_index(
             self.settings,
             rebuild=rebuild,
@@ -209,18 +188,9 @@ class KnowledgeBase:
         with self._lock:
             if self._register is not None and self._register_gen == name:
                 return self._register
-        from kb.register.obligations import REGISTER_VERSION, build_register, load_register
+        from kb.register.store import register_for
 
-        register = None
-        try:
-            register = load_register(index.gen_dir / REGISTER_FILE)
-        except (OSError, ValueError, KeyError, TypeError) as e:
-            self._progress(f"义务清单文件无法读取（{type(e).__name__}），改为从语料重新提取。")
-        if register is None or register.version != REGISTER_VERSION:  # unreadable, or another extraction
-            if register is not None:
-                self._progress("义务清单由旧版程序提取，本次从语料重新提取；"
-                               "运行 kb index 可更新索引，免去每次启动时的提取。")
-            register = build_register(iter_corpus_sections(self.settings, []))
+        register = register_for(self.settings, index.gen_dir, warn=self._progress)
         with self._lock:
             self._register, self._register_gen = register, name
         return register
@@ -264,9 +234,9 @@ class KnowledgeBase:
 
     def _answer_part(self, text: str, k: int, filters: Filters | None):
         """Answer one question (one part): the register for aggregate questions, else retrieval and composition."""
+        from kb.ask.aggregate import answer_aggregate
         from kb.ask.answer import compose, compose_from_obligations, route
         from kb.ask.query import normalize_query
-        from kb.register.obligations import answer_aggregate
 
         nq = normalize_query(text)
         r = route(nq.text)

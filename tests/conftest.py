@@ -48,7 +48,7 @@ def corpus_sections(tmp_path_factory: pytest.TempPathFactory):
 @pytest.fixture(scope="session")
 def corpus_register(corpus_sections):
     """The obligations register of the whole shipped corpus, built once per session without an index."""
-    from kb.register.obligations import build_register
+    from kb.register.store import build_register
 
     return build_register(corpus_sections)
 

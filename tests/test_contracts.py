@@ -82,7 +82,7 @@ def test_answers_and_citations_match_the_contract(contracts, api_kb) -> None:
 
 
 def test_obligations_quiz_documents_and_batch_errors_match_the_contract(contracts, api_kb) -> None:
-    from kb.register.obligations import obligation_to_dict
+    from kb.register.store import obligation_to_dict
 
     records = [obligation_to_dict(r) for r in api_kb.obligations()]
     assert any(r["target"] for r in records) and any(r["target"] is None for r in records)

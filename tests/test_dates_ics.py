@@ -8,8 +8,8 @@ from types import SimpleNamespace
 
 from icalendar import Calendar
 
+from kb.register.deadlines import parse_deadlines
 from kb.register.ics import document_year, event_start, period_end, to_ics
-from kb.register.obligations import parse_deadlines
 
 STAMP = datetime(2026, 1, 1, tzinfo=UTC)
 

@@ -16,24 +16,16 @@ from indexing.loaders import load_document
 from indexing.manifest import read_manifest
 from indexing.structure import parse_sections
 from indexing.types import Document
-from kb.register.obligations import (
-    answer_aggregate,
-    build_register,
-    cmd_obligations,
-    extract_obligations,
-    extract_targets,
-    from_csv,
-    indicator_key,
-    load_register,
-    parse_deadlines,
-    parse_indicator_tables,
-    query,
-    save_register,
-    to_csv,
-    to_ics,
-    to_json,
-    to_table,
-)
+from kb.ask.aggregate import answer_aggregate
+from kb.commands import cmd_obligations
+from kb.register.conflicts import indicator_key
+from kb.register.deadlines import parse_deadlines
+from kb.register.export import from_csv, to_csv, to_ics, to_json, to_table
+from kb.register.extract import extract_obligations
+from kb.register.query import query
+from kb.register.store import build_register, load_register, save_register
+from kb.register.tables import parse_indicator_tables
+from kb.register.targets import extract_targets
 
 PLAN = "plan/xinjiang-env-protection-13th-fyp-2017.txt"
 LAW = "laws/env-protection-law-2014.md"
@@ -135,7 +127,7 @@ def test_before_year_versus_end_of_year(synthetic):
 
 
 def query_all(records, **filters):
-    from kb.register.obligations import Register
+    from kb.register.store import Register
 
     return query(Register(records=records, doc_order=["t-plan"]), **filters)
 

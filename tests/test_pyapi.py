@@ -113,7 +113,7 @@ def test_retriever_in_an_lcel_chain(api_kb) -> None:
 
 def test_obligations_and_quiz(api_kb) -> None:
     from kb.quiz import build as quiz
-    from kb.register.obligations import query
+    from kb.register.query import query
 
     due = api_kb.obligations(year=2017)
     assert due and all(r.year == 2017 for r in due)

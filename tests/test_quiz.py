@@ -13,7 +13,7 @@ from indexing.config import Settings
 from indexing.types import Document, Obligation, Section
 from kb.quiz import build as quiz
 from kb.quiz import cli as quiz_cli
-from kb.register.obligations import Register, build_register, save_register
+from kb.register.store import Register, build_register, duty_corpus, save_register
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ALL = 100_000  # more than the corpus can give: "every item"
@@ -406,7 +406,7 @@ def test_cmd_quiz_builds_register_without_an_index(tmp_path, capsys) -> None:
 def test_fallback_register_is_the_full_register(register, tmp_path) -> None:
     """Skipping the catalogue PDFs when no index exists loses no record."""
     settings = Settings(data_dir=tmp_path, corpus_dir=REPO_ROOT / "corpus")
-    quick = build_register(quiz_cli._load_dutiful_corpus(settings, []))
+    quick = build_register(duty_corpus(settings, []))
     assert [r.ob_id for r in quick.records] == [r.ob_id for r in register.records]
     assert len(quick.indicators) == len(register.indicators)
 

@@ -13,9 +13,9 @@ import pytest
 
 from indexing.build import load_corpus
 from indexing.config import PACKAGE_CORPUS, Settings
-from kb.register.obligations import _register_for
 from kb.register.parties import party_views
 from kb.register.roles import applies, by_topic, find_role, load_roles, plain_reading, role_items
+from kb.register.store import register_for
 from kb.web.tabs.roles import role_html
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -25,7 +25,7 @@ ROLES = ("个人与居民", "农户与养殖户", "机动车车主", "餐饮与�
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory: pytest.TempPathFactory):
     settings = Settings(data_dir=tmp_path_factory.mktemp("roles"), corpus_dir=PACKAGE_CORPUS)
-    records = list(_register_for(settings).records)  # built from the corpus: no index needed
+    records = list(register_for(settings).records)  # built from the corpus: no index needed
     return records, party_views(records), load_corpus(settings, [])
 
 

@@ -434,7 +434,8 @@ def test_script_question_renders_as_text(app_server, page_session: PageSession) 
 def test_obligations_filter_2017_row_source_and_exports(app_server, page_session: PageSession, knowledge_base) -> None:
     from icalendar import Calendar
 
-    from kb.register.obligations import from_csv, query
+    from kb.register.export import from_csv
+    from kb.register.query import query
 
     due_2017 = [ob for ob in query(knowledge_base.register, year=2017) if ob.deadline_date]  # "只看有明确期限" is on
     assert due_2017

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import re
 from collections.abc import Iterable, Sequence
 
+from kb.cli_io import bom_csv, read_bom_csv
 from kb.quiz.model import KIND_LABELS, LETTERS, TRUE_TEXT, QuizCitation, QuizItem
 
 CSV_COLUMNS = (
@@ -29,28 +28,28 @@ def from_json(text: str) -> list[QuizItem]:
 
 def to_csv(items: Iterable[QuizItem]) -> str:
     """CSV with a header row and a UTF-8 BOM (Excel shows the Chinese); options in columns A–D."""
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=CSV_COLUMNS, lineterminator="\r\n")
-    writer.writeheader()
-    for it in items:
-        opts = [*it.options, "", "", "", ""][:4]
-        c = it.citation
-        writer.writerow({
-            "id": it.id, "kind": it.kind, "fact_type": it.fact_type, "stem": it.stem,
-            "option_a": opts[0], "option_b": opts[1], "option_c": opts[2], "option_d": opts[3],
-            "answer": it.answer, "answer_letter": it.answer_letter, "explanation": it.explanation,
-            "doc_id": c.doc_id, "title": c.title, "section": c.section, "article": c.article or "",
-            "passage": c.passage, "start": c.start, "end": c.end, "domain": it.domain, "ob_id": it.ob_id,
-            "fact": it.fact, "distractors": json.dumps(it.distractors, ensure_ascii=False),
-            "difficulty": it.difficulty,
-        })
-    return "\ufeff" + buf.getvalue()
+    return bom_csv(CSV_COLUMNS, (_csv_row(it) for it in items))
+
+
+def _csv_row(it: QuizItem) -> dict:
+    """One item as a CSV row."""
+    opts = [*it.options, "", "", "", ""][:4]
+    c = it.citation
+    return {
+        "id": it.id, "kind": it.kind, "fact_type": it.fact_type, "stem": it.stem,
+        "option_a": opts[0], "option_b": opts[1], "option_c": opts[2], "option_d": opts[3],
+        "answer": it.answer, "answer_letter": it.answer_letter, "explanation": it.explanation,
+        "doc_id": c.doc_id, "title": c.title, "section": c.section, "article": c.article or "",
+        "passage": c.passage, "start": c.start, "end": c.end, "domain": it.domain, "ob_id": it.ob_id,
+        "fact": it.fact, "distractors": json.dumps(it.distractors, ensure_ascii=False),
+        "difficulty": it.difficulty,
+    }
 
 
 def from_csv(text: str) -> list[QuizItem]:
     """Items read back from :func:`to_csv` output."""
     out = []
-    for row in csv.DictReader(io.StringIO(text.removeprefix("\ufeff"))):
+    for row in read_bom_csv(text):
         cit = QuizCitation(doc_id=row["doc_id"], title=row["title"], section=row["section"], passage=row["passage"],
                            start=int(row["start"]), end=int(row["end"]), article=row.get("article") or None)
         options = [row[f"option_{x}"] for x in "abcd" if row.get(f"option_{x}")]

@@ -75,7 +75,7 @@ def _masked(passage: str, value: str) -> str:
 
 def _conflict_filters(register) -> tuple[set[tuple[str, int, int]], set[tuple[str, object]]]:
     """Spans and (doc, indicator key) pairs of every target involved in a conflict."""
-    from kb.register.obligations import indicator_key
+    from kb.register.conflicts import indicator_key
 
     spans: set[tuple[str, int, int]] = set()
     keys: set[tuple[str, object]] = set()
@@ -90,7 +90,7 @@ def _conflict_filters(register) -> tuple[set[tuple[str, int, int]], set[tuple[st
 
 def _record_facts(r: Obligation, bad_spans, bad_keys) -> list[Fact]:
     """Deadline, number and party facts stated in one text record's passage."""
-    from kb.register.obligations import indicator_key
+    from kb.register.conflicts import indicator_key
 
     if r.source != "text" or not _text_ok(r.passage):
         return []
@@ -152,7 +152,7 @@ def _row_subject(row, measure: str, comparator: str) -> str:
 
 def _table_facts(register, bad_spans, bad_keys) -> list[Fact]:
     """Number facts from the indicator tables: one per numeric (or water-class) cell."""
-    from kb.register.obligations import indicator_key
+    from kb.register.conflicts import indicator_key
 
     rows = getattr(register, "indicators", []) or []
     records = {(r.doc_id, r.start, r.end, r.target.indicator if r.target else ""): r

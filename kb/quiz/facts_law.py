@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 from indexing.types import Document, Section
 from kb.quiz.rules import vocab
+from kb.register.spans import ARTICLE_LABEL, LIST_ITEM
 
 MAX_STATEMENT_CHARS = 170
 MAX_SPAN_CHARS = 420
@@ -41,8 +42,6 @@ _PERMIT_WHO = re.compile(
     r"(?:报经?|报请|报送|提请|向)(?P<who>[^，。；：、]{3,30}?(?:人民政府|国务院|部门|机关|机构))"
     r"(?:审批|批准|备案|审查|审核|核准|申请|提出申请|报告|登记)"
 )
-_ARTICLE_LABEL = re.compile(r"^第[一二三四五六七八九十百零〇两]+条(?:之[一二三四五六七八九十]+)?[\s\u3000]*")
-_LIST_ITEM = re.compile(r"^[（(][一二三四五六七八九十\d]{1,3}[）)]")
 _DEPENDS = re.compile(r"前款|前两款|前三款|依照前|上述")
 _OFFENCE_LEAD = re.compile(r"^.*?有下列(?:行为|情形)之一的，?")
 _OFFENDER = re.compile(r"^(?:违反本(?:法|条例)规定，)?(?P<who>[^，；]{2,20}?)有下列(?:行为|情形)之一")
@@ -72,7 +71,7 @@ class LawFact:
 
 def _clean_item(item: str) -> str:
     """A listed offence as a clause: without its marker and the trailing 的；/的。."""
-    s = _LIST_ITEM.sub("", item).strip()
+    s = LIST_ITEM.sub("", item).strip()
     return re.sub(r"[；;。，]+$", "", s)
 
 
@@ -89,7 +88,7 @@ def _paragraphs(text: str, start: int, end: int) -> list[tuple[int, int]]:
 
 
 def _strip_label(text: str, a: int, b: int) -> int:
-    m = _ARTICLE_LABEL.match(text[a:b])
+    m = ARTICLE_LABEL.match(text[a:b])
     return a + (m.end() if m else 0)
 
 
@@ -128,11 +127,11 @@ class _Article:
         text = self.doc.text
         out = []
         for i, (pa, pb) in enumerate(self.paras):
-            if _LIST_ITEM.match(text[pa:pb]):
+            if LIST_ITEM.match(text[pa:pb]):
                 continue
             items = []
             for qa, qb in self.paras[i + 1:]:
-                if not _LIST_ITEM.match(text[qa:qb]):
+                if not LIST_ITEM.match(text[qa:qb]):
                     break
                 items.append((qa, qb))
             for m in _SENT.finditer(text, pa, pb):
@@ -147,7 +146,7 @@ class _Article:
                     if i == 0 or sa != pa:
                         continue  # depends on something this span cannot carry whole
                     lead_start = self.paras[i - 1][0]
-                    if _LIST_ITEM.match(text[lead_start:self.paras[i - 1][1]]):
+                    if LIST_ITEM.match(text[lead_start:self.paras[i - 1][1]]):
                         continue
                     lead = text[lead_start:pa].strip()
                 has_list = sb == pb and sent.endswith(("：", ":"))

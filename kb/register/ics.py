@@ -1,7 +1,7 @@
 """The register as an iCalendar file (RFC 5545), read the same way as the register, the chat and the CSV.
 
 - a dated record (到2020年, 2017年底前, 2017年前, “十三五”期间 …) is one all-day event on its deadline date
-  (kb.register.obligations.parse_deadlines gives the single reading of every expression);
+  (kb.register.deadlines.parse_deadlines gives the single reading of every expression);
 - 自YYYY年起 is a yearly recurring event from 1 January of that year (``RRULE:FREQ=YEARLY``);
 - 每年/逐年 duties are yearly events on 31 December, from the year of the document (the first four-digit year
   of its id, else of its title), recurring without end; a plan ("十三五" in its title) bounds both to the

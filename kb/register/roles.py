@@ -13,12 +13,10 @@ keeps its document, article and verbatim text; its one-line plain reading is cut
 from __future__ import annotations
 
 import csv
-import json
 import re
-import sys
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -194,28 +192,3 @@ def to_text(role: Role, items: Sequence[RoleItem]) -> str:
         lines.append("")
     return "\n".join(lines)
 
-
-def cmd_role(args: Any, settings: Any) -> int:
-    """`kb obligations --role 角色`: the duties, prohibitions and penalties of one role (table or json)."""
-    from kb.register.obligations import _register_for
-
-    role = find_role(args.role)
-    if role is None:
-        names = "、".join(r.name for r in load_roles())
-        print(f"没有这个角色：{args.role}。可选：{names}", file=sys.stderr)
-        return 2
-    register = _register_for(settings)
-    docs = None
-    try:
-        from indexing.build import load_corpus
-
-        docs = load_corpus(settings, [])
-    except Exception as e:  # penalties need the corpus; duties do not
-        print(f"未能读取语料（{type(e).__name__}），只列出义务与禁止。", file=sys.stderr)
-    items = role_items(role, list(register.records), None, docs)
-    if getattr(args, "format", "table") == "json":
-        data = {"role": role.name, "note": role.note, "items": [asdict(i) for i in items]}
-        sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=1) + "\n")
-    else:
-        sys.stdout.write(to_text(role, items))
-    return 0

@@ -68,7 +68,7 @@ def register_api(ctx: Any) -> None:
         year: deadline year; due_before: YYYY-MM-DD (inclusive); party, text: substrings; doc: a doc_id;
         domain: a domain label; binding: 约束性 or 预期性.
         """
-        from kb.register.obligations import obligation_to_dict
+        from kb.register.store import obligation_to_dict
 
         kb = _ready_kb(ctx)
         try:

@@ -480,9 +480,9 @@ def obligation_detail_html(ob: Any) -> str:
 
 
 def obligations_csv(obligations: list[Any]) -> str:
-    """CSV of obligations (kb.register.obligations.to_csv when present, else the table columns)."""
+    """CSV of obligations (kb.register.export.to_csv when present, else the table columns)."""
     try:
-        from kb.register.obligations import to_csv
+        from kb.register.export import to_csv
 
         return to_csv(obligations)
     except ImportError:
@@ -494,8 +494,8 @@ def obligations_csv(obligations: list[Any]) -> str:
 
 
 def obligations_ics(obligations: list[Any]) -> str:
-    """iCalendar (RFC 5545) of the obligations that have a deadline (kb.register.obligations.to_ics)."""
-    from kb.register.obligations import to_ics
+    """iCalendar (RFC 5545) of the obligations that have a deadline (kb.register.export.to_ics)."""
+    from kb.register.export import to_ics
 
     return to_ics(obligations)
 
@@ -608,8 +608,8 @@ class AppContext:
         return None
 
     def obligations(self, **filters: Any) -> list[Any]:
-        """The register, filtered with kb.register.obligations.query."""
-        from kb.register.obligations import query
+        """The register, filtered with kb.register.query.query."""
+        from kb.register.query import query
 
         return list(query(self.kb.register, **filters))
 
