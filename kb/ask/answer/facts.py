@@ -11,17 +11,13 @@ from collections.abc import Sequence
 
 from kb.ask.answer.types import Term
 from kb.ask.query import fold_for_match
+from kb.vocab import alternation, words
 
 CN_NUM = "〇○零一二两三四五六七八九十百千"
 AUTHORITY = re.compile(r"部门|机关|政府|委员会")
-UNITS = sorted(
-    "% ％ ‰ 个百分点 万吨/日 吨/日 万吨 吨 千克 公斤 亿千瓦时 万千瓦时 千瓦时 万千瓦 亿立方米 万立方米 立方米 "
-    "微克/立方米 毫克/立方米 万亩 亩 公顷 平方公里 公里 千米 米 亿元 万元 元 分贝 个 座 家 项 条 处 次 天 日 倍 "
-    "人 户 辆 台 套".split(),
-    key=len,
-    reverse=True,
-)
-_UNIT = "|".join(re.escape(u) for u in UNITS)
+# Units of the amounts an answer states (kb/vocab/units.tsv), longest first.
+UNITS = sorted(words("units.tsv", "问答"), key=len, reverse=True)
+_UNIT = alternation("units.tsv", "问答")
 _ARABIC_AMOUNT = (
     rf"(?<![\d.])\d+(?:\.\d+)?(?:\s*[-—~～]\s*\d+(?:\.\d+)?)?\s*(?:{_UNIT})(?:以上|以下|左右|以内)?"
     r"|(?<![\d.])\d{1,2}\s*(?:个月|年)(?:以上|以下|以内|内)?"  # a period of years or months, not a year (2020年)
@@ -47,10 +43,7 @@ DEADLINE_RE = re.compile(
     rf"|{_DURATION}(?:内|以内|前|以上{_DURATION}以下|以上)|(?<=[满期])前{_DURATION}"
     rf"|(?:不得少于|不少于|至少|满|超过)\s*{_DURATION}"
 )
-_PARTY_SUFFIX = (
-    r"(?:人民政府|政府|主管部门|有关部门|部门|单位|企业|机关|委员会|环境保护厅|生态环境厅|环保局|"
-    r"机构|党委|经营者|生产者|排污者)"
-)
+_PARTY_SUFFIX = f"(?:{alternation('party_words.tsv', '问答')})"  # the words a party's name ends with
 # A party starts after punctuation or a function character (由 / 对 / 向 / 应当 …), never mid-phrase.
 PARTY_RE = re.compile(
     rf"(?<![^，。；：、\s（“由对向经将和与及并或同当])[\u4e00-\u9fff]{{0,10}}?{_PARTY_SUFFIX}"

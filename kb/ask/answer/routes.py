@@ -5,13 +5,13 @@ from __future__ import annotations
 import re
 
 from kb.ask.answer.facts import CN_NUM
-from kb.ask.query import normalize_query
+from kb.ask.query import DEFINITION_CUE, normalize_query
 
 ROUTES = ("deadline", "target", "party", "list", "law", "definition", "general")
 # (route, cue) in priority order: the first route whose cue matches the question wins.
 _ROUTE_CUES: list[tuple[str, re.Pattern[str]]] = [
     ("law", re.compile(rf"第[{CN_NUM}\d]+条|哪一?条|第几条|哪个条款")),
-    ("definition", re.compile(r"是指|什么是|什么叫|何谓|定义|含义|指什么|是什么意思|所称")),
+    ("definition", DEFINITION_CUE),
     ("party", re.compile(r"谁|哪个部门|哪些部门|什么部门|哪个单位|哪些单位|哪一级|哪级|哪个机关|什么机关|"
                          r"由.{0,12}负责|责任主体|主管部门是")),
     ("deadline", re.compile(r"哪年|哪一年|哪一?天|何时|什么时候|什么时间|期限|截止|时限|多久|多长时间|日期")),
