@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, TypedDict, Unpack
 
 from indexing import store
 from indexing.build import BuildReport, build_index, build_running
@@ -15,6 +16,9 @@ from indexing.config import Settings
 from indexing.progress import BuildProgress
 from kb.ask.retrieve import Filters, Searcher
 from kb.live import IndexFollower
+
+if TYPE_CHECKING:
+    from kb.ask.answer import Answer
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +31,16 @@ class Query:
     resolved: str
     parts: list[str] = field(default_factory=list)
     history: list[str] = field(default_factory=list)
+
+
+class AskOptions(TypedDict, total=False):
+    """The options of `KnowledgeBase.ask` and `ask_stream`: ``k`` passages cited (default 5), ``filters``, ``history``
+    (the chat's earlier questions, for a follow-up) and ``use_llm`` (default True: a configured LLM may rewrite)."""
+
+    k: int
+    filters: Filters | None
+    history: list[str] | None
+    use_llm: bool
 
 
 class KnowledgeBase:
@@ -272,30 +286,25 @@ class KnowledgeBase:
         ans.timings_ms["total"] = round((time.perf_counter() - t0) * 1000, 1)
         return ans
 
-    def _llm_applies(self, ans, use_llm: bool) -> bool:
-        """Whether a configured LLM rewrites this answer: only a grounded one (not abstained, with citations)."""
-        if not (use_llm and not ans.abstained and ans.citations):
-            return False
+    def _extractive_for(self, question: str, options: AskOptions) -> tuple[Answer, bool]:
+        """The extractive answer under ``options``, and whether a configured LLM rewrites it: only a grounded one
+        (not abstained, with citations), and only with ``use_llm``."""
+        ans = self._extractive(question, options.get("k", 5), options.get("filters"), options.get("history"))
+        if not (options.get("use_llm", True) and not ans.abstained and ans.citations):
+            return ans, False
         from kb.ask.llm import llm_enabled
 
-        return llm_enabled(self.settings)
+        return ans, llm_enabled(self.settings)
 
-    def ask(
-        self,
-        question: str,
-        k: int = 5,
-        filters: Filters | None = None,
-        history: list[str] | None = None,
-        use_llm: bool = True,
-    ):
-        """Answer a question with numbered verbatim citations (kb.ask.answer.Answer).
+    def ask(self, question: str, **options: Unpack[AskOptions]) -> Answer:
+        """Answer a question with numbered verbatim citations (kb.ask.answer.Answer); ``options`` as `AskOptions`.
 
         A follow-up is read with the previous question of ``history``; a question asking several things is
         answered part by part. With an LLM configured (KB_LLM_*), a grounded answer is rewritten by it once and
         checked sentence by sentence against the citations; anything unsupported falls back to the extractive one.
         """
-        ans = self._extractive(question, k, filters, history)
-        if self._llm_applies(ans, use_llm):
+        ans, rewrite = self._extractive_for(question, options)
+        if rewrite:
             from kb.ask.llm import synthesize
 
             result = synthesize(ans.resolved_question or question, ans.answer, ans.citations, self.settings)
@@ -304,22 +313,15 @@ class KnowledgeBase:
             ans.timings_ms["total"] = round(ans.timings_ms.get("total", 0.0) + result.elapsed_ms, 1)
         return ans
 
-    def ask_stream(
-        self,
-        question: str,
-        k: int = 5,
-        filters: Filters | None = None,
-        history: list[str] | None = None,
-        use_llm: bool = True,
-    ) -> Iterator:
+    def ask_stream(self, question: str, **options: Unpack[AskOptions]) -> Iterator[str | Answer]:
         """Like `ask`, streaming: yields the LLM's unverified text deltas (str), if any, then the final Answer.
 
         The LLM, when configured, is called exactly once per question; the web chat shows the deltas while they
         arrive and then replaces them with the final, verified answer.
         """
         t0 = time.perf_counter()
-        ans = self._extractive(question, k, filters, history)
-        if self._llm_applies(ans, use_llm):
+        ans, rewrite = self._extractive_for(question, options)
+        if rewrite:
             from kb.ask.llm import LLMResult, stream_synthesize
 
             for item in stream_synthesize(ans.resolved_question or question, ans.answer, ans.citations,

@@ -126,6 +126,8 @@ _SENTENCE_END = re.compile(r"(?<=[。！？!?])")
 # A list enumerator at the start of a line ("1.", "2、", "（3）", "-") is layout, not a fact.
 _ENUMERATOR = re.compile(r"^\s*(?:\d{1,2}[.、)）](?!\d)|[（(]\d{1,2}[)）]|[-*•·])\s*")
 
+# Not kb/vocab/units.tsv on purpose: a generated number is compared by value, so what follows it here is a scale
+# (万/亿, folded into the value) or a percentage, not a unit of measure; "50吨" and "50" state the same figure.
 _NUM = r"(\d+(?:\.\d+)?)(%|‰|万亿|万|亿)?"
 # A number with its unit, or a range such as 10-20% whose first end takes the unit of the second.
 _NUMBER = re.compile(rf"(?<![\d.]){_NUM}(?:[-~—–至到]{_NUM})?")
@@ -134,7 +136,9 @@ _DATE = re.compile(
     r"(?<!\d)\d{4}年(?:\d{1,2}月(?:\d{1,2}日)?|底|末|初|中|上半年|下半年)?"
     r"|(?<!\d)\d{1,2}月(?:\d{1,2}日|底|末|初|中)?"
 )
-# Nouns naming a responsible party; the lookarounds skip 布局/格局/大厅 and 单位GDP-style indicators.
+# Nouns naming a responsible party; the lookarounds skip 布局/格局/大厅 and 单位GDP-style indicators. Not
+# kb/vocab/party_words.tsv on purpose: a generated sentence may name a party by a bare 局 or 厅, or by an institution
+# (国务院, 生态环境部, 兵团) the documents write in full, and every such mention has to be found to be checked.
 _PARTY_SUFFIX = re.compile(
     r"人民政府|党委|国务院|生态环境部|环境保护部|委员会|办公厅|办公室|政府|部门|机关|机构|兵团|企业"
     r"|单位(?![A-Za-z国地工产面能])|(?<![布格全大结开终时政])局|(?<![大餐客展])厅"

@@ -14,35 +14,11 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kb.vocab import vocab_path
+from kb.vocab import alternation, table, vocab_path
 
-# Colloquial or abbreviated form -> the form the documents use. Longest keys are matched first, and a
-# key is left alone where it is already part of its canonical form (兵团 inside 新疆生产建设兵团).
-ALIASES: dict[str, str] = {
-    "乌市": "乌鲁木齐市",
-    "排污证": "排污许可证",
-    "烧煤的锅炉": "燃煤锅炉",
-    "烧煤": "燃煤",
-    "污水厂": "污水处理厂",
-    "环评": "环境影响评价",
-    "兵团": "新疆生产建设兵团",
-    "危废": "危险废物",
-    "固废": "固体废物",
-    "未批先建": "未依法报批擅自开工建设",
-    # Added from the dev set's paraphrase misses (eval/RESULTS.md): colloquial names of things the texts name
-    # officially.
-    "环保税": "环境保护税",
-    "排污大户": "重点排污单位",
-    "树林覆盖": "森林覆盖",
-    "零散": "分散",
-    "养猪场": "养殖场",
-    "禁止养殖区域": "禁养区",
-    "没拿到": "未取得",
-    "种地": "农业生产",
-    "十三五": "“十三五”",
-    "十二五": "“十二五”",
-    "十四五": "“十四五”",
-}
+# Colloquial or abbreviated form -> the form the documents use (kb/vocab/aliases.tsv). Longest keys are matched
+# first, and a key is left alone where it is already part of its canonical form (兵团 inside 新疆生产建设兵团).
+ALIASES: dict[str, str] = {row["别名"]: row["文件写法"] for row in table("aliases.tsv")}
 
 LEXICON_PATH = vocab_path("lexicon.tsv")
 
@@ -73,14 +49,11 @@ LEXICON: dict[str, tuple[str, ...]] = {k: v for k, v in load_lexicon().items() i
 # Words the laws' definition articles use ("本法中下列用语的含义：……是指……"): a keyword search for a question
 # asking what something means also looks for them (dev set: Evidence R@5 0.946 -> 0.958, q114 and q128).
 DEFINITION_EXPANSION = ("是指", "含义", "用语")
-_DEFINITION_CUE = re.compile(r"是指|什么是|什么叫|何谓|定义|含义|指什么|是什么意思|所称")
+DEFINITION_CUE = re.compile(alternation("definition_cues.tsv"))  # the question asks what a word means
 
-# Five-year plan periods and the years they cover.
+# Five-year plan periods and the years they cover (kb/vocab/plan_periods.tsv).
 PLAN_PERIODS: dict[str, tuple[int, int]] = {
-    "十一五": (2006, 2010),
-    "十二五": (2011, 2015),
-    "十三五": (2016, 2020),
-    "十四五": (2021, 2025),
+    row["时期"]: (int(row["起始年"]), int(row["终止年"])) for row in table("plan_periods.tsv")
 }
 
 # Pollutant names written either way in the corpus (the plan's tables use PM _{2.5}, its text 细颗粒物).
@@ -296,7 +269,7 @@ def normalize_query(question: str) -> NormalizedQuery:
         if period in text:
             years.update(range(first, last + 1))
     expansions = list(dict.fromkeys(form for forms in alternates.values() for form in forms))
-    if _DEFINITION_CUE.search(text):
+    if DEFINITION_CUE.search(text):
         expansions += [w for w in DEFINITION_EXPANSION if w not in text and w not in expansions]
     return NormalizedQuery(
         original=question,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypedDict, Unpack
 
 import numpy as np
 
@@ -54,6 +55,15 @@ class Filters:
         if not clauses:
             return None
         return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+
+class SearchOptions(TypedDict, total=False):
+    """The options of `Searcher.search` after ``k``: ``filters``, ``mode`` and ``expansions``, as for
+    `Searcher.search_with_signals` (defaults: no filter, "hybrid", none)."""
+
+    filters: Filters | None
+    mode: str
+    expansions: Sequence[str]
 
 
 def rrf(rankings: list[tuple[list[int], float]], k: int) -> dict[int, float]:
@@ -171,16 +181,9 @@ class Searcher:
         }
         return [(self.index.chunks[row], score) for row, score in best], signals
 
-    def search(
-        self,
-        text: str,
-        k: int = 8,
-        filters: Filters | None = None,
-        mode: str = "hybrid",
-        expansions: Sequence[str] = (),
-    ) -> list[tuple[Chunk, float]]:
-        """Top-k chunks with fused scores; mode is hybrid, bm25 (jieba), bigram or dense (see `search_with_signals`)."""
-        return self.search_with_signals(text, k, filters, mode, expansions)[0]
+    def search(self, text: str, k: int = 8, **options: Unpack[SearchOptions]) -> list[tuple[Chunk, float]]:
+        """Top-k chunks with fused scores; ``options`` (filters, mode, expansions) as for `search_with_signals`."""
+        return self.search_with_signals(text, k, **options)[0]
 
 
 def __getattr__(name: str):
