@@ -14,7 +14,7 @@ from pathlib import Path
 
 from indexing.config import Settings
 from kb.quiz import build as quiz
-from kb.quiz.cli import _load_dutiful_corpus
+from kb.quiz.register_source import _load_dutiful_corpus
 from kb.register.obligations import build_register
 
 PLAN = "xj-env-13fyp-2017"

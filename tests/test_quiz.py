@@ -11,8 +11,9 @@ import pytest
 
 from indexing.config import Settings
 from indexing.types import Document, Obligation, Section
+from kb.commands import cmd_quiz
 from kb.quiz import build as quiz
-from kb.quiz import cli as quiz_cli
+from kb.quiz import register_source
 from kb.register.obligations import Register, build_register, save_register
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -396,7 +397,7 @@ def _args(**kw) -> Namespace:
 
 def test_cmd_quiz_builds_register_without_an_index(tmp_path, capsys) -> None:
     settings = Settings(data_dir=tmp_path, corpus_dir=REPO_ROOT / "corpus")
-    assert quiz_cli.cmd_quiz(_args(n=6, format="json", seed=3), settings) == 0
+    assert cmd_quiz(_args(n=6, format="json", seed=3), settings) == 0
     out = capsys.readouterr()
     items = quiz.from_json(out.out)
     assert len(items) == 6
@@ -406,7 +407,7 @@ def test_cmd_quiz_builds_register_without_an_index(tmp_path, capsys) -> None:
 def test_fallback_register_is_the_full_register(register, tmp_path) -> None:
     """Skipping the catalogue PDFs when no index exists loses no record."""
     settings = Settings(data_dir=tmp_path, corpus_dir=REPO_ROOT / "corpus")
-    quick = build_register(quiz_cli._load_dutiful_corpus(settings, []))
+    quick = build_register(register_source._load_dutiful_corpus(settings, []))
     assert [r.ob_id for r in quick.records] == [r.ob_id for r in register.records]
     assert len(quick.indicators) == len(register.indicators)
 
@@ -418,7 +419,7 @@ def test_cmd_quiz_uses_the_live_register(tmp_path, capsys) -> None:
     (settings.index_dir / "CURRENT").write_text("g-test", encoding="utf-8")
     rec = _record("建设单位应当在开工前完成环境影响评价文件的报批手续", party="建设单位")
     save_register(Register(records=[rec]), gen / "obligations.json")
-    assert quiz_cli.cmd_quiz(_args(n=3, kind=["blank"], format="csv"), settings) == 0
+    assert cmd_quiz(_args(n=3, kind=["blank"], format="csv"), settings) == 0
     out = capsys.readouterr()
     items = quiz.from_csv(out.out)
     assert [it.answer for it in items] == ["建设单位"]

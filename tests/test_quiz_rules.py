@@ -12,7 +12,7 @@ import pytest
 
 from indexing.config import Settings
 from kb.quiz import build as quiz
-from kb.quiz import cli as quiz_cli
+from kb.quiz import register_source
 from kb.quiz import rules as quiz_rules
 from kb.quiz.grading import canonical
 from kb.quiz.model import Fact, QuizCitation, QuizItem
@@ -29,7 +29,7 @@ SEEDS = range(100)
 def corpus(tmp_path_factory: pytest.TempPathFactory) -> list:
     """The shipped corpus without the catalogue PDFs (they state no duties)."""
     settings = Settings(data_dir=tmp_path_factory.mktemp("kb-data"), corpus_dir=REPO_ROOT / "corpus")
-    return quiz_cli._load_dutiful_corpus(settings, [])
+    return register_source._load_dutiful_corpus(settings, [])
 
 
 @pytest.fixture(scope="module")
@@ -310,6 +310,6 @@ def test_an_older_register_in_the_index_is_rebuilt_for_the_quiz(tmp_path, capsys
     gen.mkdir(parents=True)
     (settings.index_dir / "CURRENT").write_text("g-old", encoding="utf-8")
     save_register(Register(records=[], version=1), gen / "obligations.json")
-    register = quiz_cli.load_quiz_register(settings)
+    register = register_source.load_quiz_register(settings)
     assert register.law_facts
     assert "版本较旧" in capsys.readouterr().err

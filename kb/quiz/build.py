@@ -16,8 +16,8 @@ for a near miss of its kind). Every item carries a difficulty tag (记忆/理解
 
 A mixed quiz follows a schedule that alternates plan and law items and balances the difficulty tags; no two
 items of a quiz share (or overlap) a passage; repealed documents are left out unless asked; generation is
-deterministic for a seed and for the filters. Exports live in :mod:`kb.quiz.export`, the CLI in
-:mod:`kb.quiz.cli`.
+deterministic for a seed and for the filters. Exports live in :mod:`kb.quiz.export`, the register a quiz is
+drawn from in :mod:`kb.quiz.register_source`, `kb quiz` in :mod:`kb.commands`.
 """
 
 from __future__ import annotations
