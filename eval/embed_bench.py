@@ -73,7 +73,7 @@ def dev_queries(n: int = N_QUERIES) -> list[str]:
 def onnx_embeddings(kind: str, work: Path):
     """An embeddings object running the sentence-transformers model exported to ONNX (fp32 or dynamic int8)."""
     from indexing.config import Settings
-    from indexing.embeddings import materialize_default_model
+    from indexing.model_folder import materialize_default_model
 
     folder = materialize_default_model(Settings(data_dir=work / "st"))
     fp32 = work / "onnx" / "model-fp32.onnx"
