@@ -236,16 +236,8 @@ def _take(bucket: list[Fact], kind: str, pools: _Pools, rng: random.Random, used
     return None
 
 
-def generate(
-    register,
-    n: int = 10,
-    seed: int = 0,
-    kinds: str | Iterable[str] | None = None,
-    doc: str | None = None,
-    domain: str | None = None,
-    period: str | None = None,
-    include_repealed: bool = False,
-) -> list[QuizItem]:
+def generate(register, n: int = 10, seed: int = 0, kinds: str | Iterable[str] | None = None, doc: str | None = None,
+             domain: str | None = None, period: str | None = None, include_repealed: bool = False) -> list[QuizItem]:
     """Up to ``n`` items from the register, deterministic for ``seed`` and the filters.
 
     Kinds take turns (mcq, blank, judge …); the slots follow :data:`SCHEDULE` (plan and law alternating,
