@@ -61,7 +61,7 @@ def sample_passages(n: int) -> list[str]:
 def dev_queries(n: int = N_QUERIES) -> list[str]:
     """The dense queries `kb ask` sends for the first ``n`` dev questions."""
     from eval.metrics import load_questions
-    from eval.run import query_text
+    from eval.systems import query_text
 
     return [query_text(g["q"]) for g in load_questions(REPO / "eval" / "qa_dev.jsonl")[:n]]
 
@@ -73,7 +73,7 @@ def dev_queries(n: int = N_QUERIES) -> list[str]:
 def onnx_embeddings(kind: str, work: Path):
     """An embeddings object running the sentence-transformers model exported to ONNX (fp32 or dynamic int8)."""
     from indexing.config import Settings
-    from indexing.embeddings import materialize_default_model
+    from indexing.model_folder import materialize_default_model
 
     folder = materialize_default_model(Settings(data_dir=work / "st"))
     fp32 = work / "onnx" / "model-fp32.onnx"
@@ -194,7 +194,7 @@ def speed_worker(name: str, work: Path, n: int) -> dict:
 def quality_worker(name: str, work: Path) -> dict:
     """Build (or reuse) the full index with a back-end and score retrieval and answers on the dev set."""
     from eval import metrics as M
-    from eval.run import search_question
+    from eval.systems import search_question
     from indexing.config import Settings
     from kb.service import KnowledgeBase
 

@@ -171,16 +171,7 @@ class JiebaChunker(TextSplitter):
         path = " > ".join(sec.path) if sec is not None else ""
         header = "\n".join(p for p in (doc.title, path, prefix) if p)
         return Chunk(
-            chunk_id=f"{doc.doc_id}#{a}-{b}",
-            doc_id=doc.doc_id,
-            title=doc.title,
-            kind=doc.kind,
-            section=path,
-            start=a,
-            end=b,
-            text=body,
-            embed_text=f"{header}\n{body}",
-            article=sec.article if sec is not None else None,
-            page=doc.page_at(a),
-            ntokens=count_tokens(body),
+            chunk_id=f"{doc.doc_id}#{a}-{b}", doc_id=doc.doc_id, title=doc.title, kind=doc.kind, section=path,
+            start=a, end=b, text=body, embed_text=f"{header}\n{body}",
+            article=sec.article if sec is not None else None, page=doc.page_at(a), ntokens=count_tokens(body),
         )

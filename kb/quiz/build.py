@@ -16,8 +16,8 @@ for a near miss of its kind). Every item carries a difficulty tag (记忆/理解
 
 A mixed quiz follows a schedule that alternates plan and law items and balances the difficulty tags; no two
 items of a quiz share (or overlap) a passage; repealed documents are left out unless asked; generation is
-deterministic for a seed and for the filters. Exports live in :mod:`kb.quiz.export`, the CLI in
-:mod:`kb.quiz.cli`.
+deterministic for a seed and for the filters. Exports live in :mod:`kb.quiz.export`, the register a quiz is
+drawn from in :mod:`kb.register.store` (``register_for``), `kb quiz` in :mod:`kb.commands`.
 """
 
 from __future__ import annotations
@@ -236,16 +236,8 @@ def _take(bucket: list[Fact], kind: str, pools: _Pools, rng: random.Random, used
     return None
 
 
-def generate(
-    register,
-    n: int = 10,
-    seed: int = 0,
-    kinds: str | Iterable[str] | None = None,
-    doc: str | None = None,
-    domain: str | None = None,
-    period: str | None = None,
-    include_repealed: bool = False,
-) -> list[QuizItem]:
+def generate(register, n: int = 10, seed: int = 0, kinds: str | Iterable[str] | None = None, doc: str | None = None,
+             domain: str | None = None, period: str | None = None, include_repealed: bool = False) -> list[QuizItem]:
     """Up to ``n`` items from the register, deterministic for ``seed`` and the filters.
 
     Kinds take turns (mcq, blank, judge …); the slots follow :data:`SCHEDULE` (plan and law alternating,

@@ -49,7 +49,7 @@ from kb.quiz.model import QuizCitation as QuizCitation
 from kb.quiz.model import QuizItem as QuizItem
 from kb.quiz.model import _norm as _norm
 from kb.quiz.model import _same_value as _same_value
-from kb.quiz.rules import deadline_years, rule_near_miss, rule_no_overlap, rule_same_kind, vocab, worth_asking
+from kb.quiz.rules import deadline_years, pick_distractors, rule_no_overlap, rule_same_kind, vocab, worth_asking
 
 # ---------------------------------------------------------------------------------------------------------
 # Facts
@@ -334,7 +334,6 @@ def distractors(fact: Fact, pools: _Pools, rng: random.Random, k: int = N_DISTRA
                  for p, d, kd in pools.parties if rule_same_kind(fact, p) and rule_no_overlap(fact.value, p)]
     rng.shuffle(cands)
     cands.sort(key=lambda c: c[1])  # stable: ties stay in the seeded order
-    chosen: list[str] = []
     pool = [c for c, _ in cands]
     # numbers: draw from the nearest few values so that the distractors are close but not always the same
     if fact.fact_type == "number":
@@ -342,11 +341,6 @@ def distractors(fact: Fact, pools: _Pools, rng: random.Random, k: int = N_DISTRA
         head = valid[: max(NEAREST_POOL, k)]
         rng.shuffle(head)
         pool = head + valid[len(head):]
-    for c in pool:
-        if len(chosen) >= k:
-            break
-        if c not in chosen and _valid(fact, c, chosen) and (not near_miss or rule_near_miss(fact, c)):
-            chosen.append(c)
-    return chosen
+    return pick_distractors(fact, pool, k, _valid, near_miss)
 
 

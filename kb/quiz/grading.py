@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
-_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
-_SMALL = {"十": 10, "百": 100, "千": 1000}
+from indexing.structure import cn_number as _cn_integer
+
 _CN_NUM = re.compile(r"[零〇一二两三四五六七八九十百千][零〇一二两三四五六七八九十百千万]*")
 
 
@@ -27,17 +27,8 @@ def cn_number(text: str) -> float | None:
         return float(text)
     if not text or not _CN_NUM.fullmatch(text):
         return None
-    total, section, digit = 0, 0, 0
-    for ch in text:
-        if ch in _DIGITS:
-            digit = _DIGITS[ch]
-        elif ch in _SMALL:
-            section += (digit or 1) * _SMALL[ch]
-            digit = 0
-        elif ch == "万":
-            total += (section + digit) * 10000
-            section, digit = 0, 0
-    return float(total + section + digit)
+    *myriads, rest = text.split("万")  # each 万 closes a group counted in ten thousands
+    return float(sum(_cn_integer(m) * 10000 for m in myriads) + _cn_integer(rest))
 
 
 def arabic(text: str) -> str:

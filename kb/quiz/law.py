@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from kb.quiz.grading import arabic, canonical, cn_number
 from kb.quiz.model import Fact, QuizCitation, _norm, _same_value
-from kb.quiz.rules import rule_near_miss, rule_no_overlap, rule_same_kind, vocab
+from kb.quiz.rules import pick_distractors, rule_no_overlap, rule_same_kind, vocab
 
 NEAREST = 6
 
@@ -120,10 +120,4 @@ def law_distractors(fact: Fact, pools: dict[str, list], party_pool: Sequence[tup
         head = ordered[:NEAREST]
         rng.shuffle(head)
         ordered = head + ordered[NEAREST:]
-    chosen: list[str] = []
-    for c in ordered:
-        if len(chosen) >= k:
-            break
-        if c not in chosen and _ok(fact, c, chosen) and (not near_miss or rule_near_miss(fact, c)):
-            chosen.append(c)
-    return chosen
+    return pick_distractors(fact, ordered, k, _ok, near_miss)

@@ -28,7 +28,9 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
+from collections.abc import Callable, Iterable
 from functools import lru_cache
+from typing import Any
 
 from kb.vocab import vocab_path
 
@@ -195,3 +197,16 @@ def rule_near_miss(fact, swap: str) -> bool:
             return False  # 沙化土地所在地区的县级人民政府 for 省级以上人民政府: a qualifier that gives it away
         return ("、" in swap or "和" in swap) <= ("、" in fact.value or "和" in fact.value)
     return True
+
+
+def pick_distractors(fact, ordered: Iterable[str], k: int, ok: Callable[[Any, str, list[str]], bool],
+                     near_miss: bool = False) -> list[str]:
+    """The first ``k`` distinct candidates of ``ordered`` that ``ok(fact, candidate, picked)`` accepts; with
+    ``near_miss`` only those fit for a false true/false statement (:func:`rule_near_miss`)."""
+    chosen: list[str] = []
+    for c in ordered:
+        if len(chosen) >= k:
+            break
+        if c not in chosen and ok(fact, c, chosen) and (not near_miss or rule_near_miss(fact, c)):
+            chosen.append(c)
+    return chosen
