@@ -52,6 +52,10 @@ class Query:
     history: list[str] = field(default_factory=list)
 
 
+class UnreadableDocument(ValueError):
+    """A file the corpus loader cannot read; the message is the loader's Chinese reason, fit to show users."""
+
+
 class KnowledgeBase:
     """Everything a question needs, loaded once: embeddings, the open index, the register."""
 
@@ -361,3 +365,33 @@ class KnowledgeBase:
                     yield item
         ans.timings_ms["total"] = round((time.perf_counter() - t0) * 1000, 1)
         yield ans
+
+    @staticmethod
+    def document_suffixes() -> tuple[str, ...]:
+        """The file types the corpus loader reads (what the web app accepts as uploads)."""
+        from indexing.loaders import SUFFIXES
+
+        return SUFFIXES
+
+    @staticmethod
+    def section_at(sections: list[Section], pos: int) -> Section | None:
+        """The deepest section holding position ``pos`` of a document's text, or None."""
+        from indexing.structure import section_at
+
+        return section_at(sections, pos)
+
+    def corpus_documents(self, warnings: list[str]) -> list[tuple[Document, list[Section]]]:
+        """Every corpus document with its sections, parsed as the indexer does (for browsing); problems go to
+        ``warnings``."""
+        from indexing.build import load_corpus
+
+        return load_corpus(self.settings, warnings)
+
+    def read_document(self, path: Path) -> Document:
+        """One file of the corpus folder loaded as the indexer will load it (UnreadableDocument when it cannot be)."""
+        from indexing.loaders import LoadError, load_document
+
+        try:
+            return load_document(path, self.settings.corpus_dir, None)
+        except LoadError as e:
+            raise UnreadableDocument(getattr(e, "reason", "") or str(e)) from e
