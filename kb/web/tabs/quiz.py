@@ -10,7 +10,6 @@ they can be tested without a browser.
 
 from __future__ import annotations
 
-import html
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -20,8 +19,9 @@ import gradio as gr
 
 # isort: on
 from kb.quiz import build as quiz
+from kb.web.context import ALL
+from kb.web.render import esc
 
-ALL = "全部"
 KIND_CHOICES = [("单选题", "mcq"), ("填空题", "blank"), ("判断题", "judge")]
 DEFAULT_N = 10
 MAX_N = 100
@@ -32,11 +32,6 @@ EXPORTS = (  # (format, file name, button label, elem_id)
     ("gift", "测验-Moodle-GIFT.txt", "Moodle GIFT", "quiz-dl-gift"),
     ("aiken", "测验-Aiken.txt", "Aiken（仅单选题）", "quiz-dl-aiken"),
 )
-
-
-def esc(text: object) -> str:
-    """HTML-escape any value for use as text."""
-    return html.escape("" if text is None else str(text), quote=True)
 
 
 # --- the session -------------------------------------------------------------------------------------
