@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, TypedDict, Unpack
 
 from indexing import store
@@ -14,6 +15,7 @@ from indexing.build import BuildReport, build_index, build_running
 from indexing.chunker import JiebaChunker
 from indexing.config import Settings
 from indexing.progress import BuildProgress
+from indexing.types import Document, Section
 from kb.ask.retrieve import Filters, Searcher
 from kb.live import IndexFollower
 
@@ -41,6 +43,10 @@ class AskOptions(TypedDict, total=False):
     filters: Filters | None
     history: list[str] | None
     use_llm: bool
+
+
+class UnreadableDocument(ValueError):
+    """A file the corpus loader cannot read; the message is the loader's Chinese reason, fit to show users."""
 
 
 class KnowledgeBase:
@@ -333,3 +339,33 @@ class KnowledgeBase:
                     yield item
         ans.timings_ms["total"] = round((time.perf_counter() - t0) * 1000, 1)
         yield ans
+
+    @staticmethod
+    def document_suffixes() -> tuple[str, ...]:
+        """The file types the corpus loader reads (what the web app accepts as uploads)."""
+        from indexing.loaders import SUFFIXES
+
+        return SUFFIXES
+
+    @staticmethod
+    def section_at(sections: list[Section], pos: int) -> Section | None:
+        """The deepest section holding position ``pos`` of a document's text, or None."""
+        from indexing.structure import section_at
+
+        return section_at(sections, pos)
+
+    def corpus_documents(self, warnings: list[str]) -> list[tuple[Document, list[Section]]]:
+        """Every corpus document with its sections, parsed as the indexer does (for browsing); problems go to
+        ``warnings``."""
+        from indexing.build import load_corpus
+
+        return load_corpus(self.settings, warnings)
+
+    def read_document(self, path: Path) -> Document:
+        """One file of the corpus folder loaded as the indexer will load it (UnreadableDocument when it cannot be)."""
+        from indexing.loaders import LoadError, load_document
+
+        try:
+            return load_document(path, self.settings.corpus_dir, None)
+        except LoadError as e:
+            raise UnreadableDocument(getattr(e, "reason", "") or str(e)) from e

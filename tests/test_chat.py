@@ -18,6 +18,8 @@ from indexing.config import Settings
 from kb.ask.llm import NOTICES
 from kb.service import KnowledgeBase
 from kb.web import app as webui
+from kb.web import context as web_context
+from kb.web.tabs import chat as chat_tab
 
 STRAW_Q = "秸秆收集利用率要在哪年达到多少？"
 STRAW = "秸秆收集利用率达到90%"
@@ -33,7 +35,7 @@ def _fn(demo: object, name: str):
 
 
 def _respond(settings: Settings, kb: KnowledgeBase):
-    ctx = webui.AppContext(settings=settings, kb=kb)
+    ctx = web_context.AppContext(settings=settings, kb=kb)
     ctx.ready.set()
     return _fn(webui.build_app(ctx), "respond")
 
@@ -122,8 +124,8 @@ def test_chat_scope_restricts_retrieval_to_one_document(plain_respond) -> None:
 def test_chat_does_not_answer_before_the_index_is_ready(
     built_settings: Settings, knowledge_base: KnowledgeBase, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(webui, "READY_WAIT_S", 0.0)
-    ctx = webui.AppContext(settings=built_settings, kb=knowledge_base)  # ready is never set
+    monkeypatch.setattr(chat_tab, "READY_WAIT_S", 0.0)
+    ctx = web_context.AppContext(settings=built_settings, kb=knowledge_base)  # ready is never set
     respond = _fn(webui.build_app(ctx), "respond")
     turns = _turns(respond, STRAW_Q, [])
     messages = [t[0][-1]["content"] for t in turns]

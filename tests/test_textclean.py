@@ -14,6 +14,7 @@ from browser import free_port
 
 from kb.textclean import clean_question, clean_text
 from kb.web import app as webui
+from kb.web import context as web_context
 
 
 def _get(url: str) -> tuple[int, bytes]:
@@ -25,7 +26,7 @@ def _get(url: str) -> tuple[int, bytes]:
         return e.code, e.read()
 
 
-def _serve(ctx: webui.AppContext):
+def _serve(ctx: web_context.AppContext):
     demo = webui.build_app(ctx)
     port = free_port()
     webui.launch(demo, ctx, "127.0.0.1", port, block=False)
@@ -66,7 +67,7 @@ def test_noise_does_not_change_the_answer(knowledge_base) -> None:
 
 def test_lone_surrogate_in_a_web_question_is_answered(built_settings, knowledge_base) -> None:
     """A lone surrogate and a NUL inside a question sent to the web app's chat: cleaned and answered."""
-    ctx = webui.AppContext(settings=built_settings, kb=knowledge_base)
+    ctx = web_context.AppContext(settings=built_settings, kb=knowledge_base)
     ctx.ready.set()
     demo, url = _serve(ctx)
     try:

@@ -21,6 +21,13 @@ from browser import ADMIN_PASSWORD, PageSession, choose, open_app, record_metric
 from indexing.config import Settings
 from indexing.types import Citation, Document, Section
 from kb.web import app as webui
+from kb.web import context as web_context
+from kb.web import render as web_render
+from kb.web import uploads as web_uploads
+from kb.web.tabs import admin as admin_tab
+from kb.web.tabs import chat as chat_tab
+from kb.web.tabs import documents as documents_tab
+from kb.web.tabs import register as web_register
 
 # --- units: rendering ----------------------------------------------------------------------------
 
@@ -33,49 +40,49 @@ def _citation(text: str, highlight: tuple[int, int] | None = None, **kw: object)
 
 
 def test_escape_keeps_markup_as_text() -> None:
-    html = webui.answer_html("<script>alert(1)</script>答案[1]", [_citation("<p>原文</p>")])
+    html = web_render.answer_html("<script>alert(1)</script>答案[1]", [_citation("<p>原文</p>")])
     assert "<script>" not in html and "<p>" not in html and "<b>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "&lt;p&gt;原文&lt;/p&gt;" in html
     assert '<span class="kb-cite">[1]</span>' in html
-    assert webui.question_html('<img src=x onerror="alert(1)">') == (
+    assert web_render.question_html('<img src=x onerror="alert(1)">') == (
         '<div class="kb-q">&lt;img src=x onerror=&quot;alert(1)&quot;&gt;</div>'
     )
 
 
 def test_answer_html_has_no_blank_lines() -> None:
     # A blank line would end the HTML block inside the chatbot's markdown renderer.
-    html = webui.answer_html("第一段\n\n第二段", [_citation("甲\n\n乙")])
+    html = web_render.answer_html("第一段\n\n第二段", [_citation("甲\n\n乙")])
     assert "\n" not in html
 
 
 def test_highlight_marks_the_answering_span() -> None:
     text = "到2020年，秸秆收集利用率达到90%，工业固体废物综合利用率达到60%以上。"
-    card = webui.source_cards_html([_citation(text, (0, 19), article="第十条", page=3)])
+    card = web_render.source_cards_html([_citation(text, (0, 19), article="第十条", page=3)])
     assert "<mark>到2020年，秸秆收集利用率达到90%</mark>，工业" in card
     assert "第十条 · 第3页" in card
     assert "来源（1）" in card
     # an out-of-range span is ignored rather than cutting the text
-    assert "<mark>" not in webui.highlight_html("abc", (2, 10))
-    assert "最接近的段落" in webui.source_cards_html([_citation("x")], abstained=True)
+    assert "<mark>" not in web_render.highlight_html("abc", (2, 10))
+    assert "最接近的段落" in web_render.source_cards_html([_citation("x")], abstained=True)
 
 
 def test_plain_text_for_the_clipboard() -> None:
     c = _citation("秸秆收集利用率达到90%", article=None, page=None)
-    text = webui.answer_plain_text("秸秆？", "2020年达到90%[1]", [c])
+    text = web_render.answer_plain_text("秸秆？", "2020年达到90%[1]", [c])
     assert text.startswith("问：秸秆？\n答：2020年达到90%[1]")
     assert "来源：" in text and "[1] 标题<b> > 一、总则 > （一）<p>" in text
 
 
 def test_stream_pieces_grow_to_the_full_text() -> None:
-    pieces = list(webui.stream_pieces("一二三四五六七八九十", step=3))
+    pieces = list(chat_tab.stream_pieces("一二三四五六七八九十", step=3))
     assert pieces[-1] == "一二三四五六七八九十"
     assert all(b.startswith(a) for a, b in itertools.pairwise(pieces))
-    assert list(webui.stream_pieces("")) == [""]
+    assert list(chat_tab.stream_pieces("")) == [""]
 
 
 def test_highlight_terms_is_case_insensitive_and_escaped() -> None:
-    out = webui.highlight_terms_html("PM2.5 与 pm2.5 <p>", "Pm2.5")
+    out = web_render.highlight_terms_html("PM2.5 与 pm2.5 <p>", "Pm2.5")
     assert out.count("<mark>") == 2 and "&lt;p&gt;" in out
 
 
@@ -99,14 +106,14 @@ def _doc() -> tuple[Document, list[Section]]:
 
 def test_section_lookup_and_search() -> None:
     doc, secs = _doc()
-    assert webui.section_at(secs, doc.text.index("监督管理环境")) == 4
-    assert webui.section_at(secs, 2) == 0
-    hits = webui.search_document(doc, secs, "监督")
+    assert documents_tab.section_at(secs, doc.text.index("监督管理环境")) == 4
+    assert documents_tab.section_at(secs, 2) == 0
+    hits = documents_tab.search_document(doc, secs, "监督")
     assert [h[0] for h in hits] == [3, 4]
-    assert webui.search_document(doc, secs, "  ") == []
-    html = webui.section_html(doc, secs[1], "环境")
+    assert documents_tab.search_document(doc, secs, "  ") == []
+    html = documents_tab.section_html(doc, secs[1], "环境")
     assert "第一章 总则 &gt; 第一条<" in html and "<mark>环境</mark>" in html
-    assert webui.section_label(secs[1]).startswith("\u3000第一条")
+    assert documents_tab.section_label(secs[1]).startswith("\u3000第一条")
 
 
 def _ob(year: int | None, **kw: object) -> SimpleNamespace:
@@ -119,18 +126,18 @@ def _ob(year: int | None, **kw: object) -> SimpleNamespace:
 
 
 def test_timeline_counts_by_year() -> None:
-    html = webui.timeline_html([_ob(2017), _ob(2017), _ob(2020), _ob(None)])
+    html = web_register.timeline_html([_ob(2017), _ob(2017), _ob(2020), _ob(None)])
     years = re.findall(r'kb-tl-year">([^<]+)<', html)
     counts = re.findall(r'kb-tl-n">(\d+)<', html)
     assert years == ["2017", "2020"] and counts == ["2", "1", "1"]
     assert "另有" in html and "未规定年份" in html
-    assert "没有符合条件" in webui.timeline_html([])
+    assert "没有符合条件" in web_register.timeline_html([])
 
 
 def test_obligation_detail_marks_the_action_and_escapes() -> None:
-    html = webui.obligation_detail_html(_ob(2017))
+    html = web_register.obligation_detail_html(_ob(2017))
     assert "<mark>完成黑臭水体治理</mark>" in html and "&lt;p&gt;" in html
-    assert webui.ob_row(_ob(2017))[:2] == ["2017", "2017年底前"]
+    assert web_register.ob_row(_ob(2017))[:2] == ["2017", "2017年底前"]
 
 
 # --- units: uploads and the admin gate ---------------------------------------------------------------
@@ -149,13 +156,13 @@ def test_obligation_detail_marks_the_action_and_escapes() -> None:
     ],
 )
 def test_safe_upload_name(name: str, safe: str) -> None:
-    assert webui.safe_upload_name(name) == safe
+    assert web_uploads.safe_upload_name(name) == safe
 
 
 @pytest.mark.parametrize("name", ["x.exe", "x.html", "x.md.sh", "noext", ""])
 def test_safe_upload_name_rejects_other_types(name: str) -> None:
-    with pytest.raises(webui.UploadRejected):
-        webui.safe_upload_name(name)
+    with pytest.raises(web_uploads.UploadRejected):
+        web_uploads.safe_upload_name(name)
 
 
 def test_save_upload_lands_inside_the_corpus(tmp_path: Path) -> None:
@@ -163,8 +170,8 @@ def test_save_upload_lands_inside_the_corpus(tmp_path: Path) -> None:
     corpus.mkdir()
     src = tmp_path / "in.md"
     src.write_text("# 标题\n正文", encoding="utf-8")
-    first = webui.save_upload(src, "../../etc/passwd.md", corpus, max_mb=1)
-    second = webui.save_upload(src, "../../etc/passwd.md", corpus, max_mb=1)
+    first = web_uploads.save_upload(src, "../../etc/passwd.md", corpus, max_mb=1)
+    second = web_uploads.save_upload(src, "../../etc/passwd.md", corpus, max_mb=1)
     assert first == (corpus / "uploads" / "passwd.md").resolve()
     assert second.name == "passwd-2.md" and second.parent == first.parent
     assert not (tmp_path / "etc").exists()
@@ -183,17 +190,17 @@ def test_save_upload_lands_inside_the_corpus(tmp_path: Path) -> None:
 def test_save_upload_rejects_bad_files(tmp_path: Path, name: str, content: bytes, message: str) -> None:
     src = tmp_path / name
     src.write_bytes(content)
-    with pytest.raises(webui.UploadRejected, match=message):
-        webui.save_upload(src, name, tmp_path / "corpus", max_mb=1)
+    with pytest.raises(web_uploads.UploadRejected, match=message):
+        web_uploads.save_upload(src, name, tmp_path / "corpus", max_mb=1)
     assert not list((tmp_path / "corpus").rglob("*.*")) if (tmp_path / "corpus").exists() else True
 
 
 def test_password_check_is_exact() -> None:
-    assert webui.password_ok("密码", "密码")
-    assert not webui.password_ok("密码 ", "密码")
-    assert not webui.password_ok("", "密码")
-    assert not webui.password_ok(None, "密码")
-    assert not webui.password_ok("", "")  # no password configured: nobody gets in
+    assert admin_tab.password_ok("密码", "密码")
+    assert not admin_tab.password_ok("密码 ", "密码")
+    assert not admin_tab.password_ok("", "密码")
+    assert not admin_tab.password_ok(None, "密码")
+    assert not admin_tab.password_ok("", "")  # no password configured: nobody gets in
 
 
 class _FakeKB:
@@ -205,9 +212,9 @@ class _FakeKB:
         raise RuntimeError("no index in unit tests")
 
 
-def _ctx(tmp_path: Path, password: str = "") -> webui.AppContext:
+def _ctx(tmp_path: Path, password: str = "") -> web_context.AppContext:
     settings = Settings(data_dir=tmp_path / "data", corpus_dir=tmp_path / "corpus", admin_password=password)
-    return webui.AppContext(settings=settings, kb=_FakeKB())
+    return web_context.AppContext(settings=settings, kb=_FakeKB())
 
 
 def _fn(demo: object, name: str):
@@ -246,7 +253,7 @@ def test_admin_handlers_refuse_without_login(
     assert _fn(demo, "guarded_stats")(False) == ""
     do_login = _fn(demo, "do_login")
     delays: list[float] = []
-    monkeypatch.setattr(webui.time, "sleep", delays.append)
+    monkeypatch.setattr(admin_tab.time, "sleep", delays.append)
     with caplog.at_level(logging.DEBUG):
         refused = do_login("wrong")
         accepted = do_login(secret)

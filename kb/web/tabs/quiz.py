@@ -10,7 +10,7 @@ they can be tested without a browser.
 
 from __future__ import annotations
 
-import html
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -20,8 +20,9 @@ import gradio as gr
 
 # isort: on
 from kb.quiz import build as quiz
+from kb.web.context import ALL
+from kb.web.render import esc
 
-ALL = "全部"
 KIND_CHOICES = [("单选题", "mcq"), ("填空题", "blank"), ("判断题", "judge")]
 DEFAULT_N = 10
 MAX_N = 100
@@ -32,11 +33,6 @@ EXPORTS = (  # (format, file name, button label, elem_id)
     ("gift", "测验-Moodle-GIFT.txt", "Moodle GIFT", "quiz-dl-gift"),
     ("aiken", "测验-Aiken.txt", "Aiken（仅单选题）", "quiz-dl-aiken"),
 )
-
-
-def esc(text: object) -> str:
-    """HTML-escape any value for use as text."""
-    return html.escape("" if text is None else str(text), quote=True)
 
 
 # --- the session -------------------------------------------------------------------------------------
@@ -192,8 +188,39 @@ def summary_text(items: list[quiz.QuizItem], asked: int) -> str:
 # --- the tab --------------------------------------------------------------------------------------------
 
 
-def build_quiz_tab(ctx: Any, ui: Any = None) -> None:
-    """测验: choose source, domain, count and kinds; generate; answer one item at a time; download exports."""
+ITEM_OUTPUTS = 6  # what `item_updates` returns: the question, choice, blank, submit, next and feedback
+
+
+@dataclass
+class QuizView:
+    """The components of the 测验 tab that its events use."""
+
+    doc: Any
+    domain: Any
+    count: Any
+    seed: Any
+    kinds: Any
+    generate_btn: Any
+    downloads: list[Any]
+    summary: Any
+    question: Any
+    choice: Any
+    blank: Any
+    submit_btn: Any
+    next_btn: Any
+    feedback: Any
+    score: Any
+    state: Any
+    timer: Any
+
+    @property
+    def item(self) -> list[Any]:
+        """The components `item_updates` fills, in its order."""
+        return [self.question, self.choice, self.blank, self.submit_btn, self.next_btn, self.feedback]
+
+
+def quiz_layout() -> QuizView:
+    """The source, domain, count, seed and kinds; generate and the downloads; the item, its answer and the score."""
     with gr.Row():
         doc = gr.Dropdown(choices=[(ALL, "")], value="", label="来源文件", scale=3, elem_id="quiz-doc")
         domain = gr.Dropdown(choices=[ALL], value=ALL, label="领域", scale=1, min_width=120, elem_id="quiz-domain")
@@ -218,6 +245,59 @@ def build_quiz_tab(ctx: Any, ui: Any = None) -> None:
     score = gr.HTML(elem_id="quiz-score")
     state = gr.State(None)
     timer = gr.Timer(1.0, active=True)
+    return QuizView(doc, domain, count, seed, kinds, generate_btn, downloads, summary, question, choice, blank,
+                    submit_btn, next_btn, feedback, score, state, timer)
+
+
+def item_updates(session: QuizSession) -> tuple:
+    """Question, answer inputs and buttons for the current item (before it is answered)."""
+    item = session.item
+    choices = option_choices(item)
+    return (
+        question_html(item, session.index, len(session.items)),
+        gr.update(choices=choices, value=None, visible=bool(choices), interactive=True),
+        gr.update(value="", visible=item.kind == "blank", interactive=True),
+        gr.update(visible=True, interactive=True),
+        gr.update(visible=False),
+        "",
+    )
+
+
+def submit(data: dict | None, picked: str | None, typed: str | None) -> tuple:
+    """Score the answer to the current item and show the answer with its source."""
+    session = QuizSession.from_state(data)
+    if session is None or session.submitted:
+        return (gr.skip(),) * 7
+    item = session.item
+    response = (typed or "").strip() if item.kind == "blank" else (picked or "")
+    if not response:
+        gr.Warning("请先作答。")
+        return (gr.skip(),) * 7
+    correct = session.answer(response)
+    last = session.index + 1 >= len(session.items)
+    return (
+        session.to_state(),
+        feedback_html(item, response, correct),
+        score_html(session),
+        gr.update(interactive=False),
+        gr.update(interactive=False),
+        gr.update(visible=False),
+        gr.update(visible=not last, interactive=not last),
+    )
+
+
+def next_item(data: dict | None) -> tuple:
+    """Move on to the next item."""
+    session = QuizSession.from_state(data)
+    if session is None or not session.submitted or session.index + 1 >= len(session.items):
+        return (gr.skip(),) * (1 + ITEM_OUTPUTS)
+    session.index += 1
+    session.submitted = False
+    return (session.to_state(), *item_updates(session))
+
+
+def choices_filler(ctx: Any) -> Callable[[], tuple]:
+    """The handler that fills the document and domain choices once the register is ready."""
 
     def fill_choices() -> tuple:
         """Fill the document and domain choices once the register is ready; then stop the timer."""
@@ -230,22 +310,11 @@ def build_quiz_tab(ctx: Any, ui: Any = None) -> None:
         return (gr.update(choices=[(ALL, ""), *docs]), gr.update(choices=[ALL, *quiz.quiz_domains(register)]),
                 gr.Timer(active=False))
 
-    timer.tick(fn=fill_choices, outputs=[doc, domain, timer], show_progress="hidden", api_visibility="private")
+    return fill_choices
 
-    def show(session: QuizSession) -> tuple:
-        """Question, answer inputs and buttons for the current item (before it is answered)."""
-        item = session.item
-        choices = option_choices(item)
-        return (
-            question_html(item, session.index, len(session.items)),
-            gr.update(choices=choices, value=None, visible=bool(choices), interactive=True),
-            gr.update(value="", visible=item.kind == "blank", interactive=True),
-            gr.update(visible=True, interactive=True),
-            gr.update(visible=False),
-            "",
-        )
 
-    view = [question, choice, blank, submit_btn, next_btn, feedback]
+def quiz_generator(ctx: Any) -> Callable[..., tuple]:
+    """The handler that generates a quiz and writes its exports."""
 
     def generate(doc_id: str, dom: str, n: Any, kind_values: list[str], seed_value: Any) -> tuple:
         """Generate a quiz, write its exports and show the first item."""
@@ -257,7 +326,7 @@ def build_quiz_tab(ctx: Any, ui: Any = None) -> None:
             return (None, message, *empty_view, "", *hidden)
         if not kind_values:
             gr.Warning("请至少选择一种题型。")
-            return (gr.skip(), gr.skip(), *[gr.skip()] * len(view), gr.skip(), *[gr.skip()] * len(EXPORTS))
+            return (gr.skip(), gr.skip(), *[gr.skip()] * ITEM_OUTPUTS, gr.skip(), *[gr.skip()] * len(EXPORTS))
         session, items = start_session(ctx.kb.register, doc_id, dom, n, kind_values, seed_value)
         if not items:
             return (None, summary_text(items, _clamp_n(n)), *empty_view, "", *hidden)
@@ -267,55 +336,31 @@ def build_quiz_tab(ctx: Any, ui: Any = None) -> None:
                 files.append(gr.update(visible=False))
                 continue
             files.append(gr.update(value=ctx.export_file(name, quiz.FORMATTERS[fmt](items)), visible=True))
-        return (session.to_state(), summary_text(items, _clamp_n(n)), *show(session), score_html(session), *files)
+        return (session.to_state(), summary_text(items, _clamp_n(n)), *item_updates(session), score_html(session),
+                *files)
 
-    generate_btn.click(
-        fn=generate,
-        inputs=[doc, domain, count, kinds, seed],
-        outputs=[state, summary, *view, score, *downloads],
+    return generate
+
+
+def build_quiz_tab(ctx: Any, ui: Any = None) -> None:
+    """测验: choose source, domain, count and kinds; generate; answer one item at a time; download exports."""
+    v = quiz_layout()
+    v.timer.tick(fn=choices_filler(ctx), outputs=[v.doc, v.domain, v.timer], show_progress="hidden",
+                 api_visibility="private")
+    v.generate_btn.click(
+        fn=quiz_generator(ctx),
+        inputs=[v.doc, v.domain, v.count, v.kinds, v.seed],
+        outputs=[v.state, v.summary, *v.item, v.score, *v.downloads],
         show_progress="minimal",
         api_visibility="private",  # UI updates only; the JSON endpoint is kb.web.api's "quiz"
     )
-
-    def submit(data: dict | None, picked: str | None, typed: str | None) -> tuple:
-        """Score the answer to the current item and show the answer with its source."""
-        session = QuizSession.from_state(data)
-        if session is None or session.submitted:
-            return (gr.skip(),) * 7
-        item = session.item
-        response = (typed or "").strip() if item.kind == "blank" else (picked or "")
-        if not response:
-            gr.Warning("请先作答。")
-            return (gr.skip(),) * 7
-        correct = session.answer(response)
-        last = session.index + 1 >= len(session.items)
-        return (
-            session.to_state(),
-            feedback_html(item, response, correct),
-            score_html(session),
-            gr.update(interactive=False),
-            gr.update(interactive=False),
-            gr.update(visible=False),
-            gr.update(visible=not last, interactive=not last),
-        )
-
     gr.on(
-        triggers=[submit_btn.click, blank.submit],
+        triggers=[v.submit_btn.click, v.blank.submit],
         fn=submit,
-        inputs=[state, choice, blank],
-        outputs=[state, feedback, score, choice, blank, submit_btn, next_btn],
+        inputs=[v.state, v.choice, v.blank],
+        outputs=[v.state, v.feedback, v.score, v.choice, v.blank, v.submit_btn, v.next_btn],
         show_progress="hidden",
         api_visibility="private",
     )
-
-    def next_item(data: dict | None) -> tuple:
-        """Move on to the next item."""
-        session = QuizSession.from_state(data)
-        if session is None or not session.submitted or session.index + 1 >= len(session.items):
-            return (gr.skip(),) * (1 + len(view))
-        session.index += 1
-        session.submitted = False
-        return (session.to_state(), *show(session))
-
-    next_btn.click(fn=next_item, inputs=[state], outputs=[state, *view], show_progress="hidden",
-                   api_visibility="private")
+    v.next_btn.click(fn=next_item, inputs=[v.state], outputs=[v.state, *v.item], show_progress="hidden",
+                     api_visibility="private")

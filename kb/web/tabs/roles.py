@@ -6,7 +6,6 @@ parsed corpus. Every text is escaped before it enters HTML.
 
 from __future__ import annotations
 
-import html
 from collections import Counter
 from typing import Any
 
@@ -17,21 +16,7 @@ import gradio as gr
 # isort: on
 from kb.register.parties import register_party_views
 from kb.register.roles import KIND_ORDER, RoleItem, by_topic, find_role, load_roles, role_items
-
-ROLES_CSS = """
-.kb-role-topic { font-weight: 600; margin: 0.7rem 0 0.3rem; }
-.kb-role-item { margin-bottom: 0.35rem; }
-.kb-role-kind { display: inline-block; min-width: 2.6em; font-weight: 600; margin-right: 0.3em; }
-.kb-role-kind.k-禁止 { color: #b3261e; }
-.kb-role-kind.k-义务 { color: #1f5fa8; }
-.kb-role-kind.k-处罚 { color: #8a5a00; }
-.kb-role-cite { color: var(--body-text-color-subdued); font-size: 0.82rem; }
-"""
-
-
-def esc(text: object) -> str:
-    """HTML-escape any value for use as text (quotes included)."""
-    return html.escape("" if text is None else str(text), quote=True)
+from kb.web.render import esc
 
 
 def item_html(item: RoleItem) -> str:
