@@ -36,7 +36,7 @@ START = "<!-- load_test:start -->"
 END = "<!-- load_test:end -->"
 FLOOD_START = "<!-- load_test:login_flood:start -->"  # the section of a run with --login-flood
 FLOOD_END = "<!-- load_test:login_flood:end -->"
-# What a failed answer looks like on the page (kb/web/app.py).
+# What a failed answer looks like on the page (kb/web/render.py).
 ERROR_MARKERS = ("处理问题时出错", "索引尚未就绪", "索引失败")
 FALLBACK_QUESTIONS = [
     "秸秆收集利用率要在哪年达到多少？",
@@ -294,7 +294,7 @@ def render(figures: dict, machine_line: str, url: str, started: str) -> str:
         f"| 实际用时 | {figures['wall_s']} 秒 |",
         "",
         "端到端延迟从提交问题算到收到带来源的完整回答，包含排队时间和网页逐段显示回答的节奏。"
-        f"问答接口{queued}；kb/web/app.py 让它同时最多处理 4 个请求（`concurrency_limit=4`），其余请求在队列中"
+        f"问答接口{queued}；kb/web/tabs/chat.py 让它同时最多处理 4 个请求（`concurrency_limit=4`），其余请求在队列中"
         "等待（`demo.queue(max_size=256)`），所以超出处理能力的请求表现为等待变长，而不是报错。",
     ]
     if flood:

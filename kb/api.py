@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable
-from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Unpack
 
 from indexing.config import Settings
 from indexing.types import Obligation
 from kb import inputs
 from kb.ask.retrieve import Filters
 from kb.inputs import UnknownFilterError
+from kb.register.filters import RegisterFilters
 from kb.service import KnowledgeBase as _ServiceKB
 
 if TYPE_CHECKING:  # LangChain's retriever stack costs ~0.7 s to import; `kb ask` does not need it
@@ -106,27 +106,17 @@ class KnowledgeBase(_ServiceKB):
 
         return HybridRetriever(searcher=self.searcher, k=inputs.check_int(k, "k", 1, 100), filters=filters or Filters())
 
-    def obligations(
-        self,
-        *,
-        year: int | None = None,
-        due_before: str | date | None = None,
-        party: str | None = None,
-        doc: str | None = None,
-        domain: str | None = None,
-        text: str | None = None,
-        binding: str | None = None,
-    ) -> list[Obligation]:
+    def obligations(self, **filters: Unpack[RegisterFilters]) -> list[Obligation]:
         """Records of the obligations register matching every filter (as `kb obligations`), by deadline.
 
-        ``party`` and ``text`` are substrings; ``doc``, ``domain`` and ``binding`` must be values the register
-        holds (UnknownFilterError otherwise); a malformed date or year raises ValueError.
+        The filters (kb.register.filters.RegisterFilters) are keywords: ``year``, ``due_before``, ``party``,
+        ``doc``, ``domain``, ``text``, ``binding``. ``party`` and ``text`` are substrings; ``doc``, ``domain`` and
+        ``binding`` must be values the register holds (UnknownFilterError otherwise); a malformed date or year
+        raises ValueError.
         """
         from kb.register.query import query
 
-        kw = inputs.obligation_filters(self.register, year=year, due_before=due_before, party=party, doc=doc,
-                                       domain=domain, text=text, binding=binding)
-        return query(self.register, **kw)
+        return query(self.register, **inputs.obligation_filters(self.register, **filters))
 
     def quiz(
         self,

@@ -36,6 +36,8 @@ def _build_parser() -> argparse.ArgumentParser:
     s.add_argument("--doc")
     s.add_argument("--domain")
     s.add_argument("--format", choices=["json", "csv", "ics", "table"], default="table")
+    s.add_argument("--columns", choices=["zh", "raw"], default="zh",
+                   help="CSV 列名：zh 中文（默认，便于 Excel 阅读）；raw 机器列名（与 JSON 字段同名）")
     s.add_argument("-o", "--output", metavar="FILE", help="写入文件（UTF-8；CSV 带 BOM）而不是标准输出")
     s.add_argument("--role", help="我要遵守什么？按身份列出适用的义务、禁止与处罚（见 kb/vocab/roles.tsv）")
 
@@ -46,6 +48,8 @@ def _build_parser() -> argparse.ArgumentParser:
     s.add_argument("--doc")
     s.add_argument("--domain")
     s.add_argument("--format", choices=["json", "csv", "gift", "aiken", "md"], default="md")
+    s.add_argument("--columns", choices=["zh", "raw"], default="zh",
+                   help="CSV 列名：zh 中文（默认，便于 Excel 阅读）；raw 机器列名（与 JSON 字段同名）")
     s.add_argument("--period", choices=["13th", "12th"], help="12th：只出“十二五”回顾表（专栏1）的题")
     s.add_argument("--include-repealed", action="store_true", help="包括已废止的文件")
     s.add_argument("-o", "--output", metavar="FILE", help="写入文件（UTF-8；CSV 带 BOM）而不是标准输出")

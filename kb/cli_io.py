@@ -67,18 +67,35 @@ def emit(text: str, path: str | None = None) -> None:
         out.close()
 
 
-def bom_csv(columns: Sequence[str], rows: Iterable[dict]) -> str:
-    """CSV text of ``rows`` under a header row of ``columns``, CRLF line ends, starting with a UTF-8 BOM."""
+CSV_HEADERS = ("zh", "raw")  # Chinese column names (the default, for Excel users) or the machine names
+
+
+def _column_labels() -> dict[str, str]:
+    """Machine column name -> Chinese column name (kb/vocab/csv_columns.tsv)."""
+    from kb.vocab import table
+
+    return {row["列名"]: row["中文列名"] for row in table("csv_columns.tsv")}
+
+
+def bom_csv(columns: Sequence[str], rows: Iterable[dict], headers: str = "zh") -> str:
+    """CSV text of ``rows`` under a header row of ``columns`` (their Chinese names unless ``headers`` is "raw"),
+    CRLF line ends, starting with a UTF-8 BOM."""
+    if headers not in CSV_HEADERS:
+        raise ValueError(f"unknown CSV headers: {headers!r} (zh or raw)")
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\r\n")
-    writer.writeheader()
-    writer.writerows(rows)
+    writer = csv.writer(buf, lineterminator="\r\n")
+    labels = _column_labels() if headers == "zh" else {}
+    writer.writerow([labels.get(c, c) for c in columns])
+    writer.writerows([row.get(c, "") for c in columns] for row in rows)
     return "\ufeff" + buf.getvalue()
 
 
 def read_bom_csv(text: str) -> Iterator[dict[str, str]]:
-    """The rows of :func:`bom_csv` output (the BOM optional)."""
-    return csv.DictReader(io.StringIO(text.removeprefix("\ufeff")))
+    """The rows of :func:`bom_csv` output (the BOM optional), keyed by machine column name whichever header it has."""
+    names = {label: name for name, label in _column_labels().items()}
+    reader = csv.reader(io.StringIO(text.removeprefix("\ufeff")))
+    header = [names.get(h, h) for h in next(reader, [])]
+    return (dict(zip(header, row, strict=False)) for row in reader if row)
 
 
 def dumps(obj: object) -> str:

@@ -163,7 +163,10 @@ def cmd_obligations(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     records = query(register, **kw)
     fmt = args.format
-    out = {"json": export.to_json, "csv": export.to_csv, "ics": export.to_ics, "table": export.to_table}[fmt](records)
+    if fmt == "csv":
+        out = export.to_csv(records, getattr(args, "columns", "zh"))
+    else:
+        out = {"json": export.to_json, "ics": export.to_ics, "table": export.to_table}[fmt](records)
     emit(terminal_safe(out) if fmt == "table" else out, getattr(args, "output", None))
     if not records:
         print("没有符合条件的义务记录。", file=sys.stderr)
@@ -230,7 +233,8 @@ def cmd_quiz(args: argparse.Namespace, settings: Settings) -> int:
         return 1
     if len(items) < n:
         print(f"符合条件的素材只够生成 {len(items)} 道题（要求 {n} 道）。", file=sys.stderr)
-    emit(FORMATTERS[fmt](items), getattr(args, "output", None))
+    columns = getattr(args, "columns", "zh")
+    emit(FORMATTERS[fmt](items, columns) if fmt == "csv" else FORMATTERS[fmt](items), getattr(args, "output", None))
     return 0
 
 

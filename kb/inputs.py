@@ -12,7 +12,9 @@ import math
 import re
 from collections.abc import Iterable, Sequence
 from datetime import date
+from typing import Unpack
 
+from kb.register.filters import FILTER_NAMES, RegisterFilters
 from kb.textclean import clean_question
 
 # C0 and C1 controls (tab, newline and carriage return are folded to spaces first), zero-width and bidi marks,
@@ -115,22 +117,16 @@ def check_int(value: object, label: str, low: int, high: int) -> int:
     return value
 
 
-def obligation_filters(
-    register,
-    *,
-    year: int | str | None = None,
-    due_before: str | date | None = None,
-    party: str | None = None,
-    doc: str | None = None,
-    domain: str | None = None,
-    text: str | None = None,
-    binding: str | None = None,
-) -> dict:
+def obligation_filters(register, **raw: Unpack[RegisterFilters]) -> RegisterFilters:
     """Keyword arguments for kb.register.query.query, each checked against the register (ValueError otherwise)."""
+    if unknown := raw.keys() - FILTER_NAMES:
+        raise TypeError(f"unknown register filter(s): {', '.join(sorted(unknown))}")
+    year, due_before, party, text = raw.get("year"), raw.get("due_before"), raw.get("party"), raw.get("text")
+    doc, domain, binding = raw.get("doc"), raw.get("domain"), raw.get("binding")
     records = register.records
     docs = list(dict.fromkeys([*(getattr(register, "doc_order", None) or []), *(r.doc_id for r in records)]))
     domains = sorted({r.domain for r in records if r.domain})
-    out: dict = {
+    out: RegisterFilters = {
         "year": None if year in (None, "") else check_int(year, "年份", 1900, 2100),
         "due_before": check_date(due_before),
         "party": (clean_text(party).strip() or None) if party else None,

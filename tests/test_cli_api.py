@@ -152,13 +152,19 @@ def test_exports_are_utf8_whatever_the_locale(built_settings, tmp_path: Path, lo
     assert data.startswith(b"\xef\xbb\xbf") and "黑臭水体" in data.decode("utf-8")
     stdout_csv = run("obligations", "--year", "2017", "--format", "csv")
     assert stdout_csv == data
+    assert data.decode("utf-8").splitlines()[0].startswith("\ufeff记录编号,文件编号,文件,")  # Chinese headers for Excel
+    raw_csv = run("obligations", "--year", "2017", "--format", "csv", "--columns", "raw").decode("utf-8")
+    assert raw_csv.startswith("\ufeffob_id,doc_id,title,")
+    assert raw_csv.splitlines()[1:] == data.decode("utf-8").splitlines()[1:]
     ics = run("obligations", "--year", "2017", "--format", "ics").decode("utf-8")
     assert "X-WR-CALNAME:环境保护义务与期限" in ics
     table = run("obligations", "--year", "2017").decode("utf-8")
     assert table.startswith("期限") and not RAW_CONTROL.search(table.replace("\n", ""))
     quiz_csv = tmp_path / "quiz.csv"
     assert run("quiz", "--n", "3", "--seed", "2", "--format", "csv", "-o", str(quiz_csv)) == b""
-    assert quiz_csv.read_bytes().startswith(b"\xef\xbb\xbf")
+    assert quiz_csv.read_bytes().startswith("\ufeff题号,题型,考点类型,题干,".encode())
+    raw_quiz = run("quiz", "--n", "3", "--seed", "2", "--format", "csv", "--columns", "raw").decode("utf-8")
+    assert raw_quiz.startswith("\ufeffid,kind,fact_type,stem,")
     quiz_json = json.loads(run("quiz", "--n", "3", "--seed", "2", "--format", "json").decode("utf-8"))
     assert len(quiz_json) == 3 and all(item["stem"] for item in quiz_json)
 

@@ -20,7 +20,7 @@ from kb.ask.aggregate import answer_aggregate
 from kb.commands import cmd_obligations
 from kb.register.conflicts import indicator_key
 from kb.register.deadlines import parse_deadlines
-from kb.register.export import from_csv, to_csv, to_ics, to_json, to_table
+from kb.register.export import CSV_COLUMNS, from_csv, to_csv, to_ics, to_json, to_table
 from kb.register.extract import extract_obligations
 from kb.register.query import query
 from kb.register.store import build_register, load_register, save_register
@@ -360,8 +360,16 @@ def test_csv_round_trip(register):
     text = to_csv(records)
     assert text.startswith("\ufeff")
     rows = list(csv.DictReader(io.StringIO(text.lstrip("\ufeff"))))
-    assert len(rows) == len(records) and rows[0]["ob_id"] == records[0].ob_id
+    # Chinese column names by default (Excel users), the machine names with headers="raw"; both read back
+    assert len(rows) == len(records)
+    assert rows[0]["记录编号"] == records[0].ob_id and rows[0]["责任主体"] == records[0].party
+    assert "ob_id" not in rows[0] and "deadline_date" not in rows[0]
     assert from_csv(text) == records
+    raw = to_csv(records, "raw")
+    raw_rows = list(csv.DictReader(io.StringIO(raw.lstrip("\ufeff"))))
+    assert list(raw_rows[0]) == list(CSV_COLUMNS) and raw_rows[0]["ob_id"] == records[0].ob_id
+    assert from_csv(raw) == records
+    assert len(set(rows[0])) == len(CSV_COLUMNS)  # every column has its own Chinese name
 
 
 def test_json_and_table(register):

@@ -45,7 +45,8 @@ def test_vocabularies_load_with_one_loader_each() -> None:
 
 def _ob(ob_id: str, party: str, source: str, passage: str, doc: str = "plan", **kw: object) -> SimpleNamespace:
     base = dict(ob_id=ob_id, doc_id=doc, title="规划", party=party, party_source=source, passage=passage,
-                action=passage, section="三、任务", start=0, end=len(passage), source="text", year=2017)
+                action=passage, section="三、任务", start=0, end=len(passage), source="text", year=2017,
+                deadline_text="2017年底前", deadline_date="2017-12-31", domain="水")
     base.update(kw)
     return SimpleNamespace(**base)
 
@@ -66,6 +67,9 @@ def test_plan_subject_is_inherited_with_its_sentence_and_laws_are_not() -> None:
     assert views["d"].source == "none" and views["d"].label == "未明确" and not views["d"].stated
     html = web_register.party_detail_html(records[0], views)
     assert "规划实施主体（继承）" in html and "是规划实施的主体" in html
+    # the row's detail names the same party as its table cell, never 未明确 above an inherited party
+    detail = web_register.obligation_detail_html(records[0], web_register.party_cell(records[0], views))
+    assert "<dt>责任主体</dt><dd>各级人民政府（规划实施主体（继承））</dd>" in detail and "未明确" not in detail
     # filters: canonical party and place
     assert [ob.ob_id for ob in web_register.apply_filters(records, views, "各级人民政府", None)] == ["a", "b"]
     assert [ob.ob_id for ob in web_register.apply_filters(records, views, None, "乌鲁木齐市")] == ["a"]

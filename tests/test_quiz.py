@@ -358,8 +358,11 @@ def test_aiken_parses_structurally(register) -> None:
 def test_csv_and_json_round_trip(register) -> None:
     items = quiz.generate(register, n=40, seed=9)
     text = quiz.to_csv(items)
-    assert text.startswith("\ufeff") and text.splitlines()[0].lstrip("\ufeff").startswith("id,kind,")
+    assert text.startswith("\ufeff") and text.splitlines()[0].lstrip("\ufeff").startswith("题号,题型,考点类型,题干,")
     assert [it.to_dict() for it in quiz.from_csv(text)] == [it.to_dict() for it in items]
+    raw = quiz.to_csv(items, "raw")
+    assert raw.splitlines()[0].lstrip("\ufeff").startswith("id,kind,")
+    assert [it.to_dict() for it in quiz.from_csv(raw)] == [it.to_dict() for it in items]
     assert [it.to_dict() for it in quiz.from_json(quiz.to_json(items))] == [it.to_dict() for it in items]
 
 

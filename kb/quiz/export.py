@@ -26,9 +26,10 @@ def from_json(text: str) -> list[QuizItem]:
     return [QuizItem.from_dict(d) for d in json.loads(text)]
 
 
-def to_csv(items: Iterable[QuizItem]) -> str:
-    """CSV with a header row and a UTF-8 BOM (Excel shows the Chinese); options in columns A–D."""
-    return bom_csv(CSV_COLUMNS, (_csv_row(it) for it in items))
+def to_csv(items: Iterable[QuizItem], headers: str = "zh") -> str:
+    """CSV with a header row (Chinese column names, or the machine names with ``headers="raw"``) and a UTF-8 BOM
+    (Excel shows the Chinese); options in columns A–D."""
+    return bom_csv(CSV_COLUMNS, (_csv_row(it) for it in items), headers)
 
 
 def _csv_row(it: QuizItem) -> dict:

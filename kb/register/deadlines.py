@@ -10,7 +10,9 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-_PERIOD_END = {"十二五": 2015, "十三五": 2020, "十四五": 2025}  # last year of each five-year plan period
+from kb.vocab import table
+
+PERIOD_END = {row["时期"]: int(row["终止年"]) for row in table("plan_periods.tsv")}  # last year of each period
 
 _DEADLINE_RE = re.compile(
     r"(?P<from>自(?P<fy>(?:19|20)\d\d)年(?:起|开始))"
@@ -69,8 +71,8 @@ def _deadline_from_match(text: str, m: re.Match[str], min_year: int) -> Deadline
     if m.group("annual"):
         return Deadline("annual", m.group(0), "", None, s, e)
     if m.group("period"):
-        last = _PERIOD_END.get(m.group("pname"), 0)
-        if not last:
+        last = PERIOD_END.get(m.group("pname"), 0)
+        if not last or last < min_year:  # like a bare year: a period that ended before the text is no deadline
             return None
         return Deadline("period", m.group(0), f"{last}-12-31", last, s, e)
     if m.group("from"):

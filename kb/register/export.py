@@ -28,9 +28,10 @@ def to_json(records: Iterable[Obligation]) -> str:
     return json.dumps([obligation_to_dict(r) for r in records], ensure_ascii=False, indent=2)
 
 
-def to_csv(records: Iterable[Obligation]) -> str:
-    """CSV with a header row, starting with a UTF-8 BOM so that Excel shows the Chinese correctly."""
-    return bom_csv(CSV_COLUMNS, (_csv_row(r) for r in records))
+def to_csv(records: Iterable[Obligation], headers: str = "zh") -> str:
+    """CSV with a header row (Chinese column names, or the machine names with ``headers="raw"``), starting with a
+    UTF-8 BOM so that Excel shows the Chinese correctly."""
+    return bom_csv(CSV_COLUMNS, (_csv_row(r) for r in records), headers)
 
 
 def _csv_row(r: Obligation) -> dict:

@@ -17,7 +17,8 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-_PERIOD_END = {"十二五": 2015, "十三五": 2020, "十四五": 2025}
+from kb.register.deadlines import PERIOD_END
+
 _YEAR = re.compile(r"(?:19|20)\d\d")
 RECURRING_KINDS = ("from-year-on", "annual")
 
@@ -29,7 +30,7 @@ def _clip(text: str, n: int) -> str:
 
 def period_end(title: str) -> date | None:
     """The last day of the five-year period a plan's title names (None for other documents)."""
-    for name, year in _PERIOD_END.items():
+    for name, year in PERIOD_END.items():
         if name in (title or ""):
             return date(year, 12, 31)
     return None

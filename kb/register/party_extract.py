@@ -10,6 +10,7 @@ import re
 
 from kb.register.deadlines import strip_leading_deadlines
 from kb.register.spans import CLAUSE_SPLIT
+from kb.vocab import alternation
 
 _PARTY_LEXICON = (
     r"(?:自治区确定的)?重点排污单位|自治区土壤环境重点监管企业|土壤环境重点监管企业|垃圾填埋场管理机构"
@@ -26,10 +27,7 @@ _MODAL_RE = re.compile(r"应当|必须|不得|禁止|严禁|要(?![求点素])|�
 _VERB_START = re.compile(
     r"推进|完善|形成|加强|建立|实施|开展|推动|提高|强化|落实|促进|健全|构建|鼓励|支持|引导|做好|确保"
 )
-_ACTOR_END = re.compile(
-    r"(?:政府|部门|单位|企业|经营者|生产者|销售者|使用者|运营者|所有者|管理者|排污者|承包者|责任人|机构|机关"
-    r"|组织|兵团|委员会|公民|个人|业主|主体|公司|医院|学校|党委|各地)$"
-)
+_ACTOR_END = re.compile(rf"(?:{alternation('party_words.tsv', '主体结尾')})$")
 # A subject before its modal verb ("县级以上人民政府应当…") is a short noun phrase: longer leads are clauses.
 SUBJECT_MAX_CHARS = 40
 ACTOR_CHARS = (2, 60)  # shortest and longest noun phrase taken as a party

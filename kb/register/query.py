@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
+from typing import Unpack
 
 from indexing.types import Obligation
+from kb.register.filters import FILTER_NAMES, RegisterFilters
 from kb.register.store import Register
 
 
@@ -15,23 +17,13 @@ def by_deadline(register: Register) -> Callable[[Obligation], tuple]:
     return lambda r: (r.deadline_date or "9999-12-31", rank.get(r.doc_id, len(rank)), r.start, r.source, r.ob_id)
 
 
-def query(
-    register: Register,
-    due_before: str | date | None = None,
-    year: int | None = None,
-    party: str | None = None,
-    doc: str | None = None,
-    domain: str | None = None,
-    text: str | None = None,
-    binding: str | None = None,
-) -> list[Obligation]:
-    """Records matching every given filter, sorted by deadline date (undated last), then document order.
-
-    ``due_before`` (ISO date, inclusive) keeps dated records due on or before it; ``year`` those whose
-    deadline falls in that year; ``party`` a substring of the responsible party ("未明确" selects records
-    without one); ``doc`` a doc_id; ``domain`` a domain label (substring); ``text`` a substring of the
-    action, passage or section; ``binding`` 约束性/预期性.
-    """
+def query(register: Register, **filters: Unpack[RegisterFilters]) -> list[Obligation]:
+    """Records matching every given filter (RegisterFilters), sorted by deadline date (undated last), then document
+    order."""
+    due_before, year, party = filters.get("due_before"), filters.get("year"), filters.get("party")
+    doc, domain, text, binding = filters.get("doc"), filters.get("domain"), filters.get("text"), filters.get("binding")
+    if unknown := filters.keys() - FILTER_NAMES:
+        raise TypeError(f"unknown register filter(s): {', '.join(sorted(unknown))}")
     if isinstance(due_before, date):
         due_before = due_before.isoformat()
     if due_before:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from indexing.types import Document, Section
 from kb.register.spans import body_start, line_spans
+from kb.vocab import words
 
 
 @dataclass
@@ -39,7 +40,7 @@ class IndicatorRow:
 
 _MARKERS = "①②③④⑤⑥⑦⑧⑨⑩*＊"
 _MARKER_TAIL = re.compile(rf"[\s{_MARKERS}]+$")
-_TABLE_UNITS = ("%", "万吨", "个", "亿千瓦时", "吨", "亿立方米", "微克/立方米", "项", "万亩", "亿亩", "公里")
+_TABLE_UNITS = frozenset(words("units.tsv", "指标表"))
 _UNIT_PAREN = re.compile(r"\s*[（(]\s*([^（）()]{1,8}?)\s*[）)]")
 _CATEGORY_RE = re.compile(
     rf"^(?:\d+\s*[、.．]|[（(]\d+[）)])\s*(?P<name>[^\t]+?)\s*[（(][共]?\d+项[）)]\s*(?P<marks>[{_MARKERS}\s]*)$"

@@ -7,11 +7,9 @@ import re
 from indexing.types import Target
 from kb.register.deadlines import parse_deadlines, strip_leading_deadlines
 from kb.register.spans import CLAUSE_SPLIT
+from kb.vocab import alternation
 
-_UNITS = (
-    r"%|‰|亿立方米|万立方米|立方米|万吨|吨/日|吨|亿千瓦时|千瓦时|微克/立方米|毫克/立方米|亿亩|万亩|亩"
-    r"|个|次|座|项|公顷|平方公里"
-)
+_UNITS = alternation("units.tsv", "目标值")
 _TARGET_RE = re.compile(
     r"(?P<cmp>不低于|不高于|不超过|不少于|低于|控制在|控制到|提高到|提升到|增加到|增长到|累计达到|达到|累计"
     r"|下降|降低|减少|削减)"

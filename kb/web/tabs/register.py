@@ -184,8 +184,9 @@ def timeline_html(obligations: list[Any]) -> str:
     return f'<div class="kb-timeline" aria-label="按年份统计">{"".join(rows)}</div>'
 
 
-def obligation_detail_html(ob: Any) -> str:
-    """The source passage of one obligation, with its action marked, and its fields."""
+def obligation_detail_html(ob: Any, party: str | None = None) -> str:
+    """The source passage of one obligation, with its action marked, and its fields; ``party`` (the table's
+    责任主体 cell, which names an inherited party) replaces the verbatim party, so the two never disagree."""
     passage = ob.passage or ob.action or ""
     i = passage.find(ob.action) if ob.action else -1
     span = (i, i + len(ob.action)) if i >= 0 else None
@@ -194,7 +195,7 @@ def obligation_detail_html(ob: Any) -> str:
         ("章节", ob.section),
         ("条款", getattr(ob, "article", None) or ""),
         ("期限", " ".join(x for x in (ob.deadline_text, f"（{ob.deadline_date}）" if ob.deadline_date else "") if x)),
-        ("责任主体", ob.party),
+        ("责任主体", ob.party if party is None else party),
         ("领域", ob.domain),
         ("约束性", getattr(ob, "binding", "") or ""),
     ]
@@ -326,8 +327,8 @@ def row_shower(ctx: AppContext) -> Callable[..., tuple[str, Any, Any]]:
         for ob in ctx.obligations():
             if ob.ob_id == ob_ids[row]:
                 views = register_party_views(ctx.kb.register)
-                return (obligation_detail_html(ob) + party_detail_html(ob, views), (ob.doc_id, ob.start, ob.end),
-                        gr.Button(visible=True))
+                detail = obligation_detail_html(ob, party_cell(ob, views)) + party_detail_html(ob, views)
+                return detail, (ob.doc_id, ob.start, ob.end), gr.Button(visible=True)
         return "", None, hidden
 
     return show
