@@ -75,7 +75,7 @@ def run_mutation(m: Mutation) -> list[str] | None:
         env = {**os.environ, "KB_REQUIRE_BROWSER": os.environ.get("KB_REQUIRE_BROWSER", "1")}
         done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rfE", *m.tests],
                               cwd=root, env=env, capture_output=True, text=True, check=False)
-        return re.findall(r"^(?:FAILED|ERROR) (\S+)", done.stdout, flags=re.M)
+        return re.findall(r"^(?:FAILED|ERROR) (.+?)(?: - .*)?$", done.stdout, flags=re.M)
 
 
 def main() -> int:
