@@ -203,7 +203,8 @@ def cmd_role(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_quiz(args: argparse.Namespace, settings: Settings) -> int:
     """`kb quiz`: generate a quiz and print it as md (default), json, csv, gift or aiken."""
-    from kb.quiz.build import FORMATTERS, generate, quiz_documents, quiz_domains
+    from kb.quiz.build import generate, quiz_documents, quiz_domains
+    from kb.quiz.export import FORMATTERS
     from kb.register.store import register_for
 
     fmt = getattr(args, "format", "md") or "md"

@@ -13,6 +13,21 @@ from indexing.config import Settings
 from indexing.types import Document, Obligation, Section
 from kb.commands import cmd_quiz
 from kb.quiz import build as quiz
+from kb.quiz.export import from_csv, from_json, gift_escape, md_escape, to_aiken, to_csv, to_gift, to_json, to_markdown
+from kb.quiz.facts import deadline_signature, quiz_facts
+from kb.quiz.model import (
+    BLANK,
+    FACT_TYPES,
+    FALSE_TEXT,
+    KIND_LABELS,
+    KINDS,
+    LETTERS,
+    TRUE_TEXT,
+    QuizCitation,
+    QuizItem,
+    norm_text,
+    same_value,
+)
 from kb.register.store import Register, build_register, duty_corpus, save_register
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -38,13 +53,13 @@ def texts(corpus) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def every_item(register) -> dict[str, list[quiz.QuizItem]]:
+def every_item(register) -> dict[str, list[QuizItem]]:
     """All items the whole corpus gives, per kind."""
-    return {kind: quiz.generate(register, n=ALL, seed=0, kinds=[kind]) for kind in quiz.KINDS}
+    return {kind: quiz.generate(register, n=ALL, seed=0, kinds=[kind]) for kind in KINDS}
 
 
 def _nfkc(s: str) -> str:
-    return quiz._norm(s)
+    return norm_text(s)
 
 
 # --- grounding and ambiguity -----------------------------------------------------------------------
@@ -54,7 +69,7 @@ def test_every_item_is_grounded_in_its_passage(every_item, texts) -> None:
     """For every item of the whole corpus: the answer is in the cited passage, once; no distractor is."""
     counts = {}
     for kind, items in every_item.items():
-        counts[kind] = {t: sum(it.fact_type == t for it in items) for t in quiz.FACT_TYPES}
+        counts[kind] = {t: sum(it.fact_type == t for it in items) for t in FACT_TYPES}
         for it in items:
             c = it.citation
             assert texts[c.doc_id][c.start : c.end] == c.passage, it.id  # verbatim span of the document
@@ -63,32 +78,32 @@ def test_every_item_is_grounded_in_its_passage(every_item, texts) -> None:
             assert c.passage in it.explanation  # the explanation quotes the source verbatim
             for d in it.distractors:
                 assert d not in c.passage and _nfkc(d) not in _nfkc(c.passage), (it.id, d)
-                assert not quiz._same_value(it.fact_type, d, it.fact), (it.id, d)
+                assert not same_value(it.fact_type, d, it.fact), (it.id, d)
                 assert _nfkc(d) != _nfkc(it.fact)
             if kind == "mcq":
                 assert it.answer == it.fact
                 assert len(it.options) == 4 and len({_nfkc(o) for o in it.options}) == 4, it
-                assert it.options[quiz.LETTERS.index(it.answer_letter)] == it.answer
+                assert it.options[LETTERS.index(it.answer_letter)] == it.answer
                 assert sorted(it.distractors) == sorted(o for o in it.options if o != it.answer)
                 # distractors are not the same answer as each other either (deadlines: not the same form of
                 # the same year, e.g. 2018年底前 and 2018年底)
                 if it.fact_type == "deadline":
-                    assert len({quiz._deadline_sig(d) for d in it.distractors}) == 3, it
+                    assert len({deadline_signature(d) for d in it.distractors}) == 3, it
                 else:
                     for a in it.distractors:
-                        assert sum(quiz._same_value(it.fact_type, a, b) for b in it.distractors) == 1, it
+                        assert sum(same_value(it.fact_type, a, b) for b in it.distractors) == 1, it
             elif kind == "blank":
-                assert it.answer == it.fact and it.options == [] and quiz.BLANK in it.stem
+                assert it.answer == it.fact and it.options == [] and BLANK in it.stem
                 assert it.fact not in it.stem or it.citation.passage.count(it.fact) == 1
             else:
-                assert it.options == [quiz.TRUE_TEXT, quiz.FALSE_TEXT]
-                if it.answer == quiz.FALSE_TEXT:
+                assert it.options == [TRUE_TEXT, FALSE_TEXT]
+                if it.answer == FALSE_TEXT:
                     assert len(it.distractors) == 1 and it.distractors[0] in it.stem
                 else:
-                    assert it.answer == quiz.TRUE_TEXT and not it.distractors
+                    assert it.answer == TRUE_TEXT and not it.distractors
     print("items from the whole corpus:", json.dumps(counts, ensure_ascii=False))
     # the corpus gives hundreds of items of every kind, with every fact type represented
-    for kind in quiz.KINDS:
+    for kind in KINDS:
         assert sum(counts[kind].values()) >= 400, counts
         # fill-ins never ask a deadline in the plan's end year (it could only be 2020)
         assert counts[kind]["deadline"] >= (10 if kind == "blank" else 20) and counts[kind]["number"] >= 15, counts
@@ -120,7 +135,7 @@ def test_no_duplicates(every_item, register) -> None:
         assert len({it.id for it in items}) == len(items)
         spans = [(it.citation.doc_id, it.citation.start, it.citation.end) for it in items]
         assert len(spans) == len(set(spans))  # one passage, one item: no item gives another away
-        facts = [(it.fact_type, _nfkc(it.stem.replace(it.fact, "").replace(quiz.BLANK, ""))) for it in items]
+        facts = [(it.fact_type, _nfkc(it.stem.replace(it.fact, "").replace(BLANK, ""))) for it in items]
         assert len(facts) == len(set(facts))
 
 
@@ -139,7 +154,7 @@ def test_masked_span_twice_is_skipped() -> None:
     party = "县级以上地方人民政府"
     twice = _record(f"{party}应当组织编制规划，{party}应当公开规划", party=party)
     once = _record("建设单位应当在开工前完成环境影响评价文件的报批手续", party="建设单位", ob_id="t#2")
-    facts = quiz.quiz_facts(Register(records=[twice, once]))
+    facts = quiz_facts(Register(records=[twice, once]))
     assert [f.value for f in facts] == ["建设单位"]
 
 
@@ -148,11 +163,11 @@ def test_truncated_party_is_skipped() -> None:
     cut = _record("县级以上人民政府市场监督管理部门应当对锅炉生产环节进行监督检查", party="县级以上人民政府")
     whole = _record("县级以上地方人民政府应当组织环境保护等部门，对饮用水水源保护区进行调查评估",
                     party="县级以上地方人民政府", ob_id="t#3")
-    assert [f.value for f in quiz.quiz_facts(Register(records=[cut, whole]))] == ["县级以上地方人民政府"]
+    assert [f.value for f in quiz_facts(Register(records=[cut, whole]))] == ["县级以上地方人民政府"]
 
 
 def test_second_correct_answers_are_recognised() -> None:
-    same = quiz._same_value
+    same = same_value
     assert same("party", "县级以上地方人民政府", "县级以上人民政府")
     assert same("party", "县级以上地方人民政府", "设区的市、县级人民政府")  # overlapping levels
     assert same("party", "国务院环境保护主管部门", "国务院生态环境主管部门")  # renamed body
@@ -207,7 +222,7 @@ def test_is_correct(register) -> None:
             assert it.is_correct(it.answer_letter.lower())
             assert not any(it.is_correct(d) for d in it.distractors)
         if it.kind == "judge":
-            other = quiz.FALSE_TEXT if it.answer == quiz.TRUE_TEXT else quiz.TRUE_TEXT
+            other = FALSE_TEXT if it.answer == TRUE_TEXT else TRUE_TEXT
             assert not it.is_correct(other)
     assert not items[0].is_correct("")
 
@@ -290,7 +305,7 @@ def parse_gift(text: str) -> list[dict]:
 
 def test_gift_parses_structurally(register) -> None:
     items = quiz.generate(register, n=60, seed=11)
-    parsed = parse_gift(quiz.to_gift(items))
+    parsed = parse_gift(to_gift(items))
     assert len(parsed) == len(items)
     for q, it in zip(parsed, items, strict=True):
         assert q["stem"] == re.sub(r"\s+", " ", it.stem).strip()
@@ -305,16 +320,16 @@ def test_gift_parses_structurally(register) -> None:
             assert q["type"] == "short" and q["answers"] == [("=", it.answer)]
         else:
             assert q["type"] == "tf"
-            assert q["answers"][0][1] == ("TRUE" if it.answer == quiz.TRUE_TEXT else "FALSE")
+            assert q["answers"][0][1] == ("TRUE" if it.answer == TRUE_TEXT else "FALSE")
 
 
 def test_gift_escapes_special_characters() -> None:
-    assert quiz.gift_escape("a~b=c#d{e}f:g\\h") == "a\\~b\\=c\\#d\\{e\\}f\\:g\\\\h"
-    cit = quiz.QuizCitation("d", "法", "章", "x=1 {y}: ~z #", 0, 13)
-    it = quiz.QuizItem(id="q-1", kind="mcq", stem="a{b}:c=?", options=["=1", "~2", "{3}", "4:"], answer="=1",
+    assert gift_escape("a~b=c#d{e}f:g\\h") == "a\\~b\\=c\\#d\\{e\\}f\\:g\\\\h"
+    cit = QuizCitation("d", "法", "章", "x=1 {y}: ~z #", 0, 13)
+    it = QuizItem(id="q-1", kind="mcq", stem="a{b}:c=?", options=["=1", "~2", "{3}", "4:"], answer="=1",
                        answer_letter="A", explanation="原文：“x=1 {y}: ~z #”", citation=cit, domain="综合", ob_id="",
                        fact_type="number", fact="=1", distractors=["~2", "{3}", "4:"])
-    (q,) = parse_gift(quiz.to_gift([it]))
+    (q,) = parse_gift(to_gift([it]))
     assert q["stem"] == "a{b}:c=?"
     assert [t for m, t in q["answers"] if m == "="] == ["=1"]
     assert sorted(t for _, t in q["answers"]) == sorted(it.options)
@@ -346,46 +361,46 @@ def parse_aiken(text: str) -> list[dict]:
 def test_aiken_parses_structurally(register) -> None:
     items = quiz.generate(register, n=30, seed=2)
     mcq = [it for it in items if it.kind == "mcq"]
-    parsed = parse_aiken(quiz.to_aiken(items))
+    parsed = parse_aiken(to_aiken(items))
     assert len(parsed) == len(mcq) == 10  # other kinds are left out
     for q, it in zip(parsed, mcq, strict=True):
         assert len(q["options"]) == 4
         assert q["options"] == it.options
         assert q["options"]["ABCD".index(q["answer"])] == it.answer
-    assert quiz.to_aiken([it for it in items if it.kind != "mcq"]) == ""
+    assert to_aiken([it for it in items if it.kind != "mcq"]) == ""
 
 
 def test_csv_and_json_round_trip(register) -> None:
     items = quiz.generate(register, n=40, seed=9)
-    text = quiz.to_csv(items)
+    text = to_csv(items)
     assert text.startswith("\ufeff") and text.splitlines()[0].lstrip("\ufeff").startswith("题号,题型,考点类型,题干,")
-    assert [it.to_dict() for it in quiz.from_csv(text)] == [it.to_dict() for it in items]
-    raw = quiz.to_csv(items, "raw")
+    assert [it.to_dict() for it in from_csv(text)] == [it.to_dict() for it in items]
+    raw = to_csv(items, "raw")
     assert raw.splitlines()[0].lstrip("\ufeff").startswith("id,kind,")
-    assert [it.to_dict() for it in quiz.from_csv(raw)] == [it.to_dict() for it in items]
-    assert [it.to_dict() for it in quiz.from_json(quiz.to_json(items))] == [it.to_dict() for it in items]
+    assert [it.to_dict() for it in from_csv(raw)] == [it.to_dict() for it in items]
+    assert [it.to_dict() for it in from_json(to_json(items))] == [it.to_dict() for it in items]
 
 
 def test_markdown_paper_has_the_key_at_the_end(register) -> None:
     items = quiz.generate(register, n=12, seed=4)
-    md = quiz.to_markdown(items)
+    md = to_markdown(items)
     paper, _, key = md.partition("\n## 答案\n")
     assert key, "an 答案 section"
     assert "## 试题" in paper
     for i, it in enumerate(items, 1):
-        assert re.search(rf"^{i}\. 【{quiz.KIND_LABELS[it.kind]}】", paper, re.M)
+        assert re.search(rf"^{i}\. 【{KIND_LABELS[it.kind]}】", paper, re.M)
         assert re.search(rf"^{i}\. \*\*", key, re.M)
-        assert "出处" in key and quiz._md(it.citation.passage) in key
+        assert "出处" in key and md_escape(it.citation.passage) in key
         if it.kind == "mcq":
-            assert f"**{it.answer_letter}. {quiz._md(it.answer)}**" in key
+            assert f"**{it.answer_letter}. {md_escape(it.answer)}**" in key
             for j, opt in enumerate(it.options):
-                assert f"{quiz.LETTERS[j]}. {quiz._md(opt)}" in paper
+                assert f"{LETTERS[j]}. {md_escape(opt)}" in paper
         else:
-            assert f"**{quiz._md(it.answer)}**" in key
+            assert f"**{md_escape(it.answer)}**" in key
     # the answers are not on the paper part: blanks are masked
     for it in items:
         if it.kind == "blank":
-            assert quiz._md(it.stem) in paper
+            assert md_escape(it.stem) in paper
 
 
 # --- CLI -----------------------------------------------------------------------------------------------
@@ -401,7 +416,7 @@ def test_cmd_quiz_builds_register_without_an_index(tmp_path, capsys) -> None:
     settings = Settings(data_dir=tmp_path, corpus_dir=REPO_ROOT / "corpus")
     assert cmd_quiz(_args(n=6, format="json", seed=3), settings) == 0
     out = capsys.readouterr()
-    items = quiz.from_json(out.out)
+    items = from_json(out.out)
     assert len(items) == 6
     assert "未找到已建立的索引" in out.err
 
@@ -423,7 +438,7 @@ def test_cmd_quiz_uses_the_live_register(tmp_path, capsys) -> None:
     save_register(Register(records=[rec]), gen / "obligations.json")
     assert cmd_quiz(_args(n=3, kind=["blank"], format="csv"), settings) == 0
     out = capsys.readouterr()
-    items = quiz.from_csv(out.out)
+    items = from_csv(out.out)
     assert [it.answer for it in items] == ["建设单位"]
     assert "只够生成 1 道题" in out.err
 

@@ -13,8 +13,9 @@ import pytest
 from indexing.config import Settings
 from kb.quiz import build as quiz
 from kb.quiz import rules as quiz_rules
+from kb.quiz.facts import distractor_pools, quiz_facts
 from kb.quiz.grading import canonical
-from kb.quiz.model import Fact, QuizCitation, QuizItem
+from kb.quiz.model import DIFFICULTIES, DIFFICULTY, FALSE_TEXT, Fact, QuizCitation, QuizItem
 from kb.register.store import Register, build_register, duty_corpus, load_register, register_for, save_register
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -136,7 +137,7 @@ def test_rule_plan_number_worth() -> None:
 def test_rule_review_period(register) -> None:
     row = _fact("7", "x", "number", subject="“某指标”的“十二五”规划目标值", table="专栏1", period="12th")
     assert not quiz_rules.rule_review_period(row, None) and quiz_rules.rule_review_period(row, "12th")
-    default = [f for f in quiz.quiz_facts(register) if f.table]
+    default = [f for f in quiz_facts(register) if f.table]
     assert default and all(f.table != "专栏1" for f in default)
     review = quiz.generate(register, n=10, seed=1, period="12th")
     assert review and all("专栏1" in it.stem for it in review)
@@ -177,7 +178,7 @@ def _subtype(it: QuizItem) -> str:
 def test_rule_key_not_in_stem(register) -> None:
     giveaway = _fact("施工单位", "施工单位应当在施工工地设置硬质围挡", doc_kind="law")
     assert not quiz_rules.rule_key_not_in_stem(giveaway, quiz._stem(giveaway, "blank"))
-    assert quiz.make_item(giveaway, "mcq", quiz._pools(register), random.Random(1)) is None
+    assert quiz.make_item(giveaway, "mcq", distractor_pools(register), random.Random(1)) is None
     fair = _fact("建设单位", "建设单位应当在开工前完成报批手续", doc_kind="law")
     assert quiz_rules.rule_key_not_in_stem(fair, quiz._stem(fair, "blank"))
 
@@ -218,7 +219,7 @@ def test_fewer_than_40_percent_of_deadline_keys_are_the_end_year(quizzes) -> Non
 
 
 def test_rule_near_miss(register, quizzes) -> None:
-    swaps = [it for q in quizzes for it in q if it.kind == "judge" and it.answer == quiz.FALSE_TEXT]
+    swaps = [it for q in quizzes for it in q if it.kind == "judge" and it.answer == FALSE_TEXT]
     assert len(swaps) >= 50
     for it in swaps:
         fact = _fact(it.fact, it.citation.passage, it.fact_type, subtype=_subtype(it))
@@ -241,7 +242,7 @@ def test_no_passage_twice_and_seeds_cover_the_pool(register, quizzes) -> None:
         for (d1, _, e1), (d2, s2, _) in pairwise(spans):
             assert d1 != d2 or s2 >= e1, "overlapping passages in one quiz"
     used = {(it.citation.doc_id, it.citation.start) for q in quizzes for it in q}
-    pool = {(f.citation.doc_id, f.citation.start) for f in quiz.quiz_facts(register)}
+    pool = {(f.citation.doc_id, f.citation.start) for f in quiz_facts(register)}
     assert len(used) / len(pool) >= 0.5, (len(used), len(pool))
 
 
@@ -262,8 +263,8 @@ def test_document_filter_gives_its_own_spread(register) -> None:
 
 def test_repealed_documents_are_left_out_unless_asked(register) -> None:
     assert register.doc_status.get(REPEALED, "").endswith("废止")
-    assert not any(f.citation.doc_id == REPEALED for f in quiz.quiz_facts(register))
-    assert any(f.citation.doc_id == REPEALED for f in quiz.quiz_facts(register, include_repealed=True))
+    assert not any(f.citation.doc_id == REPEALED for f in quiz_facts(register))
+    assert any(f.citation.doc_id == REPEALED for f in quiz_facts(register, include_repealed=True))
     assert REPEALED not in {d for _, d in quiz.quiz_documents(register)}
     assert all(it.citation.doc_id == REPEALED for it in quiz.generate(register, n=5, seed=1, doc=REPEALED))
 
@@ -296,10 +297,10 @@ def test_grading_accepts_normalised_variants(fact_type: str, key: str, typed: st
 
 def test_difficulty_tags_are_balanced(quizzes) -> None:
     items = [it for q in quizzes for it in q]
-    assert all(it.difficulty == quiz.DIFFICULTY[it.fact_type] for it in items)
+    assert all(it.difficulty == DIFFICULTY[it.fact_type] for it in items)
     share = Counter(it.difficulty for it in items)
     print("difficulty:", dict(share))
-    assert all(0.2 <= share[d] / len(items) <= 0.55 for d in quiz.DIFFICULTIES), share  # plan items are all 记忆
+    assert all(0.2 <= share[d] / len(items) <= 0.55 for d in DIFFICULTIES), share  # plan items are all 记忆
 
 
 def test_an_older_register_in_the_index_is_rebuilt_for_the_quiz(tmp_path, capsys) -> None:

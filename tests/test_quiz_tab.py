@@ -16,7 +16,7 @@ import browser as harness
 import pytest
 from browser import PageSession, free_port, open_app, select_tab, shot
 
-from kb.quiz import build as quiz
+from kb.quiz.model import QuizCitation, QuizItem
 
 
 @pytest.fixture(scope="module")
@@ -25,15 +25,15 @@ def register(corpus_register):
     return corpus_register
 
 
-def _item(**kw) -> quiz.QuizItem:
+def _item(**kw) -> QuizItem:
     passage = kw.pop("passage", "<b>建设单位</b>应当<script>alert(1)</script>报批")
-    cit = quiz.QuizCitation("d", "标题<i>", "第一章 > <p>", passage, 0, len(passage), article="第三条")
+    cit = QuizCitation("d", "标题<i>", "第一章 > <p>", passage, 0, len(passage), article="第三条")
     base = dict(id="q-1", kind="mcq", stem="“<b>____</b>应当报批”中横线处应填入的责任主体是：",
                 options=["建设单位", "排污单位", "施工单位", "<img src=x>"], answer="建设单位", answer_letter="A",
                 explanation="", citation=cit, domain="环评", ob_id="", fact_type="party", fact="建设单位",
                 distractors=["排污单位", "施工单位", "<img src=x>"])
     base.update(kw)
-    return quiz.QuizItem(**base)
+    return QuizItem(**base)
 
 
 # --- units ---------------------------------------------------------------------------------------------

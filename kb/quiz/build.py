@@ -27,37 +27,19 @@ import random
 import re
 from collections.abc import Iterable
 
-from kb.quiz.export import CSV_COLUMNS as CSV_COLUMNS
-from kb.quiz.export import EXTENSIONS as EXTENSIONS
-from kb.quiz.export import FORMATTERS as FORMATTERS
-from kb.quiz.export import _md as _md
-from kb.quiz.export import from_csv as from_csv
-from kb.quiz.export import from_json as from_json
-from kb.quiz.export import gift_escape as gift_escape
-from kb.quiz.export import to_aiken as to_aiken
-from kb.quiz.export import to_csv as to_csv
-from kb.quiz.export import to_gift as to_gift
-from kb.quiz.export import to_json as to_json
-from kb.quiz.export import to_markdown as to_markdown
-from kb.quiz.facts import _deadline_sig as _deadline_sig
-from kb.quiz.facts import _masked, _Pools, _pools, distractors
-from kb.quiz.facts import quiz_facts as quiz_facts
-from kb.quiz.model import BLANK as BLANK
-from kb.quiz.model import DIFFICULTIES as DIFFICULTIES
-from kb.quiz.model import DIFFICULTY as DIFFICULTY
-from kb.quiz.model import FACT_LABELS as FACT_LABELS
-from kb.quiz.model import FACT_TYPES as FACT_TYPES
-from kb.quiz.model import FALSE_TEXT as FALSE_TEXT
-from kb.quiz.model import KIND_LABELS as KIND_LABELS
-from kb.quiz.model import KINDS as KINDS
-from kb.quiz.model import LETTERS as LETTERS
-from kb.quiz.model import N_DISTRACTORS as N_DISTRACTORS
-from kb.quiz.model import TRUE_TEXT as TRUE_TEXT
-from kb.quiz.model import Fact as Fact
-from kb.quiz.model import QuizCitation as QuizCitation
-from kb.quiz.model import QuizItem as QuizItem
-from kb.quiz.model import _norm as _norm
-from kb.quiz.model import _same_value as _same_value
+from kb.quiz.facts import DistractorPools, _masked, distractor_pools, distractors, quiz_facts
+from kb.quiz.model import (
+    BLANK,
+    FACT_LABELS,
+    FACT_TYPES,
+    FALSE_TEXT,
+    KINDS,
+    LETTERS,
+    N_DISTRACTORS,
+    TRUE_TEXT,
+    Fact,
+    QuizItem,
+)
 from kb.quiz.rules import rule_blank_key_short, rule_blank_not_end_year, rule_key_not_in_stem
 
 PLAN_PERIOD_LABEL = "十三五（2016–2020）"
@@ -119,7 +101,7 @@ def _stem(fact: Fact, kind: str, shown: str | None = None) -> str:
     return f"判断正误：根据{where}，“{stated}”"
 
 
-def make_item(fact: Fact, kind: str, pools: _Pools, rng: random.Random) -> QuizItem | None:
+def make_item(fact: Fact, kind: str, pools: DistractorPools, rng: random.Random) -> QuizItem | None:
     """One item of ``kind`` on ``fact``, or None when a rule of :mod:`kb.quiz.rules` forbids it."""
     if not rule_key_not_in_stem(fact, _stem(fact, "blank")):
         return None
@@ -212,7 +194,7 @@ class _Used:
         self.spans.setdefault(f.citation.doc_id, []).append((f.citation.start, f.citation.end))
 
 
-def _take(bucket: list[Fact], kind: str, pools: _Pools, rng: random.Random, used: _Used,
+def _take(bucket: list[Fact], kind: str, pools: DistractorPools, rng: random.Random, used: _Used,
           dead: set[str]) -> QuizItem | None:
     """Make an item of ``kind`` from the first fact of ``bucket`` that can, removing that fact."""
     i = 0
@@ -249,7 +231,7 @@ def generate(register, n: int = 10, seed: int = 0, kinds: str | Iterable[str] | 
     if n <= 0:
         return []
     rng = random.Random(f"{seed}|{doc or ''}|{domain or ''}|{period or ''}")
-    pools = _pools(register)
+    pools = distractor_pools(register)
     buckets: dict[tuple[str, str], list[Fact]] = {b: [] for b in SCHEDULE}
     for f in select_facts(register, doc, domain, period, include_repealed):
         buckets.setdefault((_source(f), f.fact_type), []).append(f)

@@ -66,7 +66,7 @@ def from_csv(text: str) -> list[QuizItem]:
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|])")
 
 
-def _md(text: str) -> str:
+def md_escape(text: str) -> str:
     """Escape Markdown syntax so that document text prints as written."""
     return _MD_SPECIAL.sub(r"\\\1", re.sub(r"\s+", " ", text).strip())
 
@@ -74,23 +74,24 @@ def _md(text: str) -> str:
 def to_markdown(items: Sequence[QuizItem], title: str = "环境保护法规知识测验") -> str:
     """A printable paper: numbered questions, then the 答案 key with explanations and sources at the end."""
     intro = f"共 {len(items)} 题。单选题选出唯一正确的选项；填空题填写横线处内容；判断题判断正误。"
-    lines = [f"# {_md(title)}", "", intro, "", "## 试题", ""]
+    lines = [f"# {md_escape(title)}", "", intro, "", "## 试题", ""]
     for i, it in enumerate(items, 1):
-        lines.append(f"{i}. 【{KIND_LABELS[it.kind]}】{_md(it.stem)}" + ("（　　）" if it.kind == "judge" else ""))
+        lines.append(f"{i}. 【{KIND_LABELS[it.kind]}】{md_escape(it.stem)}"
+                     + ("（　　）" if it.kind == "judge" else ""))
         if it.kind == "mcq":
             lines.append("")
-            lines.extend(f"    {LETTERS[j]}. {_md(opt)}  " for j, opt in enumerate(it.options))
+            lines.extend(f"    {LETTERS[j]}. {md_escape(opt)}  " for j, opt in enumerate(it.options))
         lines.append("")
     lines += ["## 答案", ""]
     for i, it in enumerate(items, 1):
         ans = f"{it.answer_letter}. {it.answer}" if it.kind == "mcq" else it.answer
         c = it.citation
         loc = c.section if not c.article or c.article in c.section else f"{c.section} > {c.article}"
-        lines.append(f"{i}. **{_md(ans)}**  ")
+        lines.append(f"{i}. **{md_escape(ans)}**  ")
         if it.kind == "judge" and it.distractors:
-            lines.append(f"    原文为“{_md(it.fact)}”，题干误作“{_md(it.distractors[0])}”。  ")
-        lines.append(f"    出处：《{_md(c.title)}》{('（' + _md(loc) + '）') if loc else ''}  ")
-        lines.append(f"    原文：“{_md(c.passage)}”")
+            lines.append(f"    原文为“{md_escape(it.fact)}”，题干误作“{md_escape(it.distractors[0])}”。  ")
+        lines.append(f"    出处：《{md_escape(c.title)}》{('（' + md_escape(loc) + '）') if loc else ''}  ")
+        lines.append(f"    原文：“{md_escape(c.passage)}”")
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
 

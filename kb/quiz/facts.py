@@ -9,46 +9,26 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from indexing.types import Obligation
-from kb.quiz.export import CSV_COLUMNS as CSV_COLUMNS
-from kb.quiz.export import EXTENSIONS as EXTENSIONS
-from kb.quiz.export import FORMATTERS as FORMATTERS
-from kb.quiz.export import _md as _md
-from kb.quiz.export import from_csv as from_csv
-from kb.quiz.export import from_json as from_json
-from kb.quiz.export import gift_escape as gift_escape
-from kb.quiz.export import to_aiken as to_aiken
-from kb.quiz.export import to_csv as to_csv
-from kb.quiz.export import to_gift as to_gift
-from kb.quiz.export import to_json as to_json
-from kb.quiz.export import to_markdown as to_markdown
 from kb.quiz.law import law_distractors, law_pools, law_quiz_facts
 from kb.quiz.model import (
     _NUM_RE,
     _YEAR_RE,
+    BLANK,
     LAW_FACT_TYPES,
     MAX_PASSAGE_CHARS,
     N_DISTRACTORS,
     NEAREST_POOL,
+    Fact,
+    QuizCitation,
     _deadline_core,
     _in_passage,
     _number,
     _occurrences,
     _truncated_party,
     _usable_party,
+    norm_text,
+    same_value,
 )
-from kb.quiz.model import BLANK as BLANK
-from kb.quiz.model import FACT_LABELS as FACT_LABELS
-from kb.quiz.model import FACT_TYPES as FACT_TYPES
-from kb.quiz.model import FALSE_TEXT as FALSE_TEXT
-from kb.quiz.model import KIND_LABELS as KIND_LABELS
-from kb.quiz.model import KINDS as KINDS
-from kb.quiz.model import LETTERS as LETTERS
-from kb.quiz.model import TRUE_TEXT as TRUE_TEXT
-from kb.quiz.model import Fact as Fact
-from kb.quiz.model import QuizCitation as QuizCitation
-from kb.quiz.model import QuizItem as QuizItem
-from kb.quiz.model import _norm as _norm
-from kb.quiz.model import _same_value as _same_value
 from kb.quiz.rules import deadline_years, pick_distractors, rule_no_overlap, rule_same_kind, vocab, worth_asking
 
 # ---------------------------------------------------------------------------------------------------------
@@ -101,7 +81,7 @@ def _record_facts(r: Obligation, bad_spans, bad_keys) -> list[Fact]:
     if r.deadline_kind in ("by-date", "end-of-year", "from-year-on") and r.deadline_text:
         years = _YEAR_RE.findall(r.deadline_text)
         if years and _occurrences(r.deadline_text, p) == 1:
-            masked = _norm(_masked(p, r.deadline_text))
+            masked = norm_text(_masked(p, r.deadline_text))
             out.append(Fact("deadline", r.deadline_text, cit, r.domain, r.ob_id, kind,
                             keys=(("deadline", masked),), year=years[0]))
     t = r.target
@@ -110,7 +90,7 @@ def _record_facts(r: Obligation, bad_spans, bad_keys) -> list[Fact]:
         ikey = indicator_key(t.indicator)
         conflicting = (r.doc_id, r.start, r.end) in bad_spans or (r.doc_id, ikey) in bad_keys
         if not conflicting and _occurrences(shown, p) == 1:
-            masked = _norm(_masked(p, shown))
+            masked = norm_text(_masked(p, shown))
             reduction = t.comparator in ("下降", "降低", "减少", "削减", "增长") and t.baseline_year in ("", "2015")
             sub = "reduction" if reduction else "target-2020" if t.target_year in ("", "2020") else "target"
             out.append(Fact("number", shown, cit, r.domain, r.ob_id, kind,
@@ -119,7 +99,7 @@ def _record_facts(r: Obligation, bad_spans, bad_keys) -> list[Fact]:
     party = r.party
     if (r.party_source == "explicit" and _usable_party(party) and _occurrences(party, p) == 1
             and not _truncated_party(party, p)):
-        masked = _norm(_masked(p, party))
+        masked = norm_text(_masked(p, party))
         out.append(Fact("party", party, cit, r.domain, r.ob_id, kind, keys=(("party", masked),)))
     return out
 
@@ -178,7 +158,7 @@ def _table_facts(register, bad_spans, bad_keys) -> list[Fact]:
             value = m.group(2) if m else raw
             if _occurrences(value, row.passage) != 1:
                 continue
-            ident = float(value) if m else _norm(value)
+            ident = float(value) if m else norm_text(value)
             out.append(Fact(
                 "number", value, cit, rec.domain if rec else "目标", rec.ob_id if rec else "", "plan",
                 keys=(("value", row.doc_id, ikey, ident), ("cell", row.doc_id, row.table, row.indicator, attr)),
@@ -221,7 +201,7 @@ def quiz_facts(register, period: str | None = None, include_repealed: bool = Fal
 
 
 @dataclass
-class _Pools:
+class DistractorPools:
     """Values of each kind found anywhere in the corpus, the source of distractors."""
 
     deadlines: list[tuple[str, str]]  # (text, deadline kind)
@@ -231,10 +211,10 @@ class _Pools:
 
 
 def _unit_key(unit: str) -> str:
-    return _norm(unit)
+    return norm_text(unit)
 
 
-def _pools(register) -> _Pools:
+def distractor_pools(register) -> DistractorPools:
     catch_all = set(vocab()["catch_all_subjects"])
     deadlines: dict[str, str] = {}
     numbers: dict[str, dict[str, None]] = {}
@@ -245,7 +225,7 @@ def _pools(register) -> _Pools:
         t = r.target
         if t is not None and t.unit and _number(t.value) is not None:
             numbers.setdefault(_unit_key(t.unit), {})[t.value] = None
-        if r.party_source == "explicit" and _usable_party(r.party) and _norm(r.party) not in catch_all:
+        if r.party_source == "explicit" and _usable_party(r.party) and norm_text(r.party) not in catch_all:
             parties.setdefault(r.party, (r.doc_id, _doc_kind(r)))
     for row in getattr(register, "indicators", []) or []:
         for attr in ("target", "baseline", "result"):
@@ -255,7 +235,7 @@ def _pools(register) -> _Pools:
                 numbers.setdefault(_unit_key(row.unit), {})[m.group(1)] = None
             elif row.unit == "水质类别" and re.fullmatch(r"劣?(?:I{1,3}|IV|V|Ⅰ|Ⅱ|Ⅲ|Ⅳ|Ⅴ)类", raw):
                 numbers.setdefault(_unit_key(row.unit), {})[raw] = None
-    return _Pools(
+    return DistractorPools(
         deadlines=sorted(deadlines.items()),
         numbers={u: sorted(v) for u, v in numbers.items()},
         parties=sorted((p, d, k) for p, (d, k) in parties.items()),
@@ -270,7 +250,7 @@ def _display(fact: Fact, value: str) -> str:
     return value
 
 
-def _deadline_sig(text: str) -> tuple[str, str]:
+def deadline_signature(text: str) -> tuple[str, str]:
     """(year, form) of a deadline expression: 2018年底前 and 2018年底 share one, 自2018年起 has another."""
     s = _deadline_core(text)
     years = _YEAR_RE.findall(s)
@@ -280,16 +260,16 @@ def _deadline_sig(text: str) -> tuple[str, str]:
 
 def _valid(fact: Fact, candidate: str, chosen: Sequence[str]) -> bool:
     """A distractor is wrong for sure: not the answer after normalisation, not in the passage, not chosen."""
-    if not candidate or _same_value(fact.fact_type, candidate, fact.value):
+    if not candidate or same_value(fact.fact_type, candidate, fact.value):
         return False
     if _in_passage(candidate, fact.citation.passage):
         return False
     if fact.fact_type == "deadline":
         # a year the passage mentions anyway would make the statement confusing
-        if _deadline_sig(candidate)[0] in _YEAR_RE.findall(fact.citation.passage):
+        if deadline_signature(candidate)[0] in _YEAR_RE.findall(fact.citation.passage):
             return False
-        return all(_deadline_sig(candidate) != _deadline_sig(c) for c in chosen)
-    return not any(_same_value(fact.fact_type, candidate, c) for c in chosen)
+        return all(deadline_signature(candidate) != deadline_signature(c) for c in chosen)
+    return not any(same_value(fact.fact_type, candidate, c) for c in chosen)
 
 
 def _decimals(value: str) -> int:
@@ -316,7 +296,7 @@ def _deadline_distractors(fact: Fact, rng: random.Random, k: int) -> list[str]:
     return [c for c in out if not _in_passage(c, fact.citation.passage)]
 
 
-def distractors(fact: Fact, pools: _Pools, rng: random.Random, k: int = N_DISTRACTORS,
+def distractors(fact: Fact, pools: DistractorPools, rng: random.Random, k: int = N_DISTRACTORS,
                 near_miss: bool = False) -> list[str]:
     """Up to ``k`` plausible wrong values of the same kind as the fact (:func:`kb.quiz.rules.rule_same_kind`).
 

@@ -14,7 +14,7 @@ import re
 from collections.abc import Sequence
 
 from kb.quiz.grading import arabic, canonical, cn_number
-from kb.quiz.model import Fact, QuizCitation, _norm, _same_value
+from kb.quiz.model import Fact, QuizCitation, norm_text, same_value
 from kb.quiz.rules import pick_distractors, rule_no_overlap, rule_same_kind, vocab
 
 NEAREST = 6
@@ -29,7 +29,7 @@ def law_quiz_facts(register, include_repealed: bool = False) -> list[Fact]:
             continue
         cit = QuizCitation(doc_id=lf.doc_id, title=lf.title, section=lf.section, passage=lf.passage, start=lf.start,
                            end=lf.end, article=lf.article or None)
-        key = (lf.fact_type, lf.doc_id, _norm(lf.statement).replace(_norm(lf.value), "_", 1))
+        key = (lf.fact_type, lf.doc_id, norm_text(lf.statement).replace(norm_text(lf.value), "_", 1))
         out.append(Fact(lf.fact_type, lf.value, cit, lf.domain, f"{lf.doc_id}#{lf.start}-{lf.end}", "law",
                         keys=(key,), unit=lf.subtype if lf.fact_type == "period" else "", statement=lf.statement,
                         subtype=lf.subtype))
@@ -93,20 +93,20 @@ def _candidates(fact: Fact, pools: dict[str, list], party_pool: Sequence[tuple[s
 
 def _ok(fact: Fact, cand: str, chosen: Sequence[str]) -> bool:
     text = fact.statement + fact.citation.passage
-    if not cand or cand in text or _norm(cand) in _norm(text):
+    if not cand or cand in text or norm_text(cand) in norm_text(text):
         return False
     if canonical(fact.fact_type, cand) == canonical(fact.fact_type, fact.value):
         return False
     if not (rule_same_kind(fact, cand) and rule_no_overlap(fact.value, cand)):
         return False
-    if fact.fact_type == "permit" and fact.subtype == "who" and _same_value("party", cand, fact.value):
+    if fact.fact_type == "permit" and fact.subtype == "who" and same_value("party", cand, fact.value):
         return False
     overlaps = vocab()["filed_document_overlaps"]
     if any({cand, fact.value} == set(pair) for pair in overlaps):
         return False
-    if _same_value(fact.fact_type, cand, fact.value):
+    if same_value(fact.fact_type, cand, fact.value):
         return False
-    return all(rule_no_overlap(c, cand) and not _same_value(fact.fact_type, c, cand) for c in chosen)
+    return all(rule_no_overlap(c, cand) and not same_value(fact.fact_type, c, cand) for c in chosen)
 
 
 def law_distractors(fact: Fact, pools: dict[str, list], party_pool: Sequence[tuple[str, str]], rng: random.Random,

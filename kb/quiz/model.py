@@ -89,7 +89,7 @@ class QuizItem:
 
     def is_correct(self, response: str) -> bool:
         """Whether a response (option text, letter, or typed answer) is right, after normalisation."""
-        r = _norm(response)
+        r = norm_text(response)
         if not r:
             return False
         if self.kind == "mcq" and r.upper() == self.answer_letter:
@@ -97,10 +97,10 @@ class QuizItem:
         if self.kind == "blank" and canonical(self.fact_type, r) == canonical(self.fact_type, self.answer):
             return True
         if self.kind == "blank" and self.fact_type == "number":
-            a, b = _number(r.rstrip("%")), _number(_norm(self.answer).rstrip("%"))
+            a, b = _number(r.rstrip("%")), _number(norm_text(self.answer).rstrip("%"))
             if a is not None and b is not None:
                 return a == b
-        return r == _norm(self.answer)
+        return r == norm_text(self.answer)
 
 
 @dataclass
@@ -176,17 +176,17 @@ def _usable_party(party: str) -> bool:
             and not _RELATIONAL_PARTY.search(party))
 
 
-def _norm(text: str) -> str:
+def norm_text(text: str) -> str:
     """NFKC, no whitespace (for comparisons only)."""
     return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text or ""))
 
 
 def _deadline_core(text: str) -> str:
-    return _DEADLINE_PREFIX.sub("", _norm(text))
+    return _DEADLINE_PREFIX.sub("", norm_text(text))
 
 
 def _party_core(text: str) -> str:
-    s = _norm(text)
+    s = norm_text(text)
     for pattern, repl in _PARTY_FOLD:
         s = pattern.sub(repl, s)
     return s
@@ -199,9 +199,9 @@ def _number(text: str) -> float | None:
         return None
 
 
-def _same_value(fact_type: str, a: str, b: str) -> bool:
+def same_value(fact_type: str, a: str, b: str) -> bool:
     """Whether two values are the same answer after normalisation (so one cannot be a distractor of the other)."""
-    na, nb = _norm(a), _norm(b)
+    na, nb = norm_text(a), norm_text(b)
     if na == nb:
         return True
     if fact_type in ("penalty", "period", "ban") or (fact_type == "permit" and not _is_body(a)):
@@ -226,7 +226,7 @@ def _same_value(fact_type: str, a: str, b: str) -> bool:
 
 
 def _is_body(value: str) -> bool:
-    return _norm(value).endswith(("政府", "国务院", "部门", "机关", "机构", "单位"))
+    return norm_text(value).endswith(("政府", "国务院", "部门", "机关", "机构", "单位"))
 
 
 _TERM_SPLIT = re.compile(r"或者|、|和|及")
@@ -276,11 +276,11 @@ def _party_head(party: str) -> str:
 
 
 def _in_passage(value: str, passage: str) -> bool:
-    return bool(value) and (value in passage or _norm(value) in _norm(passage))
+    return bool(value) and (value in passage or norm_text(value) in norm_text(passage))
 
 
 def _occurrences(value: str, passage: str) -> int:
-    return max(passage.count(value), _norm(passage).count(_norm(value)))
+    return max(passage.count(value), norm_text(passage).count(norm_text(value)))
 
 
 def _party_category(party: str) -> str:

@@ -20,6 +20,8 @@ import gradio as gr
 
 # isort: on
 from kb.quiz import build as quiz
+from kb.quiz.export import FORMATTERS
+from kb.quiz.model import KIND_LABELS, LETTERS, QuizItem
 from kb.web.context import ALL
 from kb.web.render import esc
 
@@ -58,9 +60,9 @@ class QuizSession:
         return asdict(self)
 
     @property
-    def item(self) -> quiz.QuizItem:
+    def item(self) -> QuizItem:
         """The current item."""
-        return quiz.QuizItem.from_dict(self.items[self.index])
+        return QuizItem.from_dict(self.items[self.index])
 
     @property
     def finished(self) -> bool:
@@ -86,7 +88,7 @@ def _clamp_n(n: Any) -> int:
 
 
 def start_session(register: Any, doc: str | None, domain: str | None, n: Any, kinds: list[str] | None,
-                  seed: Any) -> tuple[QuizSession, list[quiz.QuizItem]]:
+                  seed: Any) -> tuple[QuizSession, list[QuizItem]]:
     """Generate the items for the chosen filters and start a session over them."""
     try:
         seed_value = int(float(seed or 0))
@@ -100,20 +102,20 @@ def start_session(register: Any, doc: str | None, domain: str | None, n: Any, ki
 # --- rendering -----------------------------------------------------------------------------------------
 
 
-def question_html(item: quiz.QuizItem, index: int, total: int) -> str:
+def question_html(item: QuizItem, index: int, total: int) -> str:
     """The current question: its number, kind and stem (escaped)."""
     return (
         '<div class="kb-quiz-q">'
-        f'<div class="kb-card-path">第 {index + 1} / {total} 题 · {esc(quiz.KIND_LABELS[item.kind])}</div>'
+        f'<div class="kb-card-path">第 {index + 1} / {total} 题 · {esc(KIND_LABELS[item.kind])}</div>'
         f'<div class="kb-quiz-stem" style="font-size:1.02rem;line-height:1.7;margin-top:0.25rem">'
         f"{esc(item.stem)}</div></div>"
     )
 
 
-def option_choices(item: quiz.QuizItem) -> list[tuple[str, str]]:
+def option_choices(item: QuizItem) -> list[tuple[str, str]]:
     """Radio choices (label, value) of a choice item; none for a blank."""
     if item.kind == "mcq":
-        return [(f"{quiz.LETTERS[i]}. {opt}", quiz.LETTERS[i]) for i, opt in enumerate(item.options)]
+        return [(f"{LETTERS[i]}. {opt}", LETTERS[i]) for i, opt in enumerate(item.options)]
     if item.kind == "judge":
         return [(opt, opt) for opt in item.options]
     return []
@@ -127,7 +129,7 @@ def _marked(passage: str, fact: str) -> str:
     return esc(passage[:pos]) + f"<mark>{esc(fact)}</mark>" + esc(passage[pos + len(fact):])
 
 
-def source_html(item: quiz.QuizItem) -> str:
+def source_html(item: QuizItem) -> str:
     """The cited source of an item as a card: title, section path, article, the verbatim passage."""
     c = item.citation
     return (
@@ -140,7 +142,7 @@ def source_html(item: quiz.QuizItem) -> str:
     )
 
 
-def feedback_html(item: quiz.QuizItem, response: str, correct: bool) -> str:
+def feedback_html(item: QuizItem, response: str, correct: bool) -> str:
     """Right or wrong, the correct answer, what a false statement changed, and the source."""
     if item.kind == "mcq":
         right = f"{item.answer_letter}. {item.answer}"
@@ -175,7 +177,7 @@ def score_html(session: QuizSession | None) -> str:
     return f'<div class="kb-quiz-score" style="font-weight:600">{esc(text)}</div>'
 
 
-def summary_text(items: list[quiz.QuizItem], asked: int) -> str:
+def summary_text(items: list[QuizItem], asked: int) -> str:
     """One line on what was generated."""
     if not items:
         return "没有符合条件的题目：请放宽文件、领域或题型的筛选。"
@@ -335,7 +337,7 @@ def quiz_generator(ctx: Any) -> Callable[..., tuple]:
             if fmt == "aiken" and not any(it.kind == "mcq" for it in items):
                 files.append(gr.update(visible=False))
                 continue
-            files.append(gr.update(value=ctx.export_file(name, quiz.FORMATTERS[fmt](items)), visible=True))
+            files.append(gr.update(value=ctx.export_file(name, FORMATTERS[fmt](items)), visible=True))
         return (session.to_state(), summary_text(items, _clamp_n(n)), *item_updates(session), score_html(session),
                 *files)
 
