@@ -7,12 +7,11 @@ import re
 from indexing.types import Target
 from kb.register.deadlines import parse_deadlines, strip_leading_deadlines
 from kb.register.spans import CLAUSE_SPLIT
-from kb.vocab import alternation
+from kb.vocab import alternation, words
 
 _UNITS = alternation("units.tsv", "目标值")
 _TARGET_RE = re.compile(
-    r"(?P<cmp>不低于|不高于|不超过|不少于|低于|控制在|控制到|提高到|提升到|增加到|增长到|累计达到|达到|累计"
-    r"|下降|降低|减少|削减)"
+    rf"(?P<cmp>{alternation('comparators.tsv', '目标值')})"
     rf"(?P<val>\d+(?:\.\d+)?(?:[-～~—]\d+(?:\.\d+)?)?)(?P<unit>{_UNITS})?(?P<suffix>以上|以下|以内|左右)?"
 )
 _ZERO_GROWTH_RE = re.compile(r"(?:实现)?零增长")
@@ -20,7 +19,7 @@ _BASELINE_RE = re.compile(r"(?:比|较|对比|相比)((?:19|20)\d\d)年(?:的?(\
 _INDICATOR_TRIM_END = re.compile(r"(?:应于|应|要|须|必须|均|将|力争|基本|稳定|逐步|于|，|,)+$")
 _INDICATOR_TRIM_START = re.compile(r"^(?:其中[：:]?|力争|努力|确保|使|实现)+")
 _PLACE_ONLY = re.compile(r"^[\u4e00-\u9fff]{2,8}(?:市|县|州|地区|区)$")
-CHANGE_COMPARATORS = ("下降", "降低", "减少", "削减", "增长")  # a change (fall or rise), not a level
+CHANGE_COMPARATORS = words("comparators.tsv", "变化")  # a change (fall or rise), not a level
 
 
 def extract_targets(text: str, min_year: int = 0) -> list[Target]:
