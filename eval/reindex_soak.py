@@ -63,8 +63,8 @@ def _until_answered(url: str, question: str, fact: str, timeout_s: float = 120) 
 
     client, t0 = Client(url, verbose=False), time.monotonic()
     while time.monotonic() - t0 < timeout_s:
-        _, _, plain = client.predict(question, api_name="/ask")
-        if fact in str(plain):
+        answer = client.predict(question, api_name="/ask")  # the JSON answer of `kb ask --json`
+        if fact in answer.get("answer", ""):
             return time.monotonic() - t0
         time.sleep(0.5)
     raise TimeoutError(f"{timeout_s:.0f} 秒内网页应用仍未回答出新内容：{question}")
