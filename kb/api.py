@@ -19,6 +19,7 @@ from kb.ask.retrieve import Filters
 from kb.inputs import UnknownFilterError
 from kb.register.filters import RegisterFilters
 from kb.service import KnowledgeBase as _ServiceKB
+from kb.textclean import clean_text
 
 if TYPE_CHECKING:  # LangChain's retriever stack costs ~0.7 s to import; `kb ask` does not need it
     from kb.ask.hybrid_retriever import HybridRetriever
@@ -88,7 +89,7 @@ class KnowledgeBase(_ServiceKB):
             if filters is not None:
                 named = Filters(doc_ids=named.doc_ids or filters.doc_ids, kinds=named.kinds or filters.kinds)
             filters = named
-        question = inputs.strip_noise(inputs.clean_text(question or ""))
+        question = inputs.strip_noise(clean_text(question or ""))
         return super().ask(question, k=k, filters=filters, **kwargs)
 
     def as_retriever(self, k: int = 5, filters: Filters | dict | None = None) -> HybridRetriever:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from kb.inputs import clean_text
+from kb.textclean import clean_text
 
 
 class Output:

@@ -15,7 +15,8 @@ from indexing.config import Settings
 from kb.api import KnowledgeBase
 from kb.ask.retrieve import Filters
 from kb.cli_io import Output, dumps, emit, read_batch
-from kb.inputs import UnknownFilterError, check_one, clean_text, obligation_filters, terminal_safe
+from kb.inputs import UnknownFilterError, check_one, obligation_filters, terminal_safe
+from kb.textclean import clean_text
 
 
 def cmd_index(args: argparse.Namespace, settings: Settings) -> int:

@@ -15,12 +15,10 @@ from datetime import date
 from typing import Unpack
 
 from kb.register.filters import FILTER_NAMES, RegisterFilters
-from kb.textclean import clean_question
+from kb.textclean import clean_question, clean_text
 
 # C0 and C1 controls (tab, newline and carriage return are folded to spaces first), zero-width and bidi marks,
 # line/paragraph separators, the BOM, and lone UTF-16 surrogates (which cannot be encoded as UTF-8).
-_UNSAFE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2028\u2029\u2066-\u2069"
-                     r"\ufeff\ud800-\udfff]")
 _TERMINAL_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 BINDINGS = ("约束性", "预期性")
@@ -35,12 +33,6 @@ class UnknownFilterError(ValueError):
         self.unknown = list(unknown)
         self.valid = list(valid)
         super().__init__(f"未知的{label}：{'、'.join(self.unknown)}。可选值：{'、'.join(self.valid) or '（无）'}")
-
-
-def clean_text(text: str) -> str:
-    """One line of user text: tabs and newlines become spaces; control characters and lone surrogates go."""
-    text = text.replace("\t", " ").replace("\r", " ").replace("\n", " ")
-    return _UNSAFE.sub("", text)
 
 
 def strip_noise(text: str) -> str:

@@ -20,8 +20,8 @@ import pytest
 from indexing import store
 from indexing.chunker import JiebaChunker
 from indexing.config import Settings
-from kb.inputs import clean_text
 from kb.service import KnowledgeBase
+from kb.textclean import clean_text
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 STRAW = "秸秆收集利用率要在哪年达到多少？"

@@ -15,6 +15,7 @@ from typing import Any
 import gradio as gr
 
 from kb import inputs
+from kb.textclean import clean_text
 
 READY_WAIT_S = 600.0  # how long a call made while the index is still being built waits for it
 
@@ -45,7 +46,7 @@ def register_api(ctx: Any) -> None:
         regulation, list); k: at most this many citations (1-20).
         """
         kb = _ready_kb(ctx)
-        question = inputs.clean_text(question or "").strip()
+        question = clean_text(question or "").strip()
         if not question:
             raise _refuse("问题不能为空，请输入要查询的内容。")
         try:
