@@ -237,15 +237,106 @@ def _no_progress(stage: str, done: int, total: int) -> None:
     """Default progress callback: report nothing."""
 
 
+@dataclass
+class _Scanned:
+    """Pass 1 over the corpus: the chunks and their BM25 token ids; never every document at once."""
+
+    chunks: list[Chunk] = field(default_factory=list)
+    tokens: TokenIds = field(default_factory=TokenIds)
+    bigrams: TokenIds = field(default_factory=TokenIds)
+    doc_hashes: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class _Embedded:
+    """Pass 2: the vectors' dimension, the seconds spent in the model and the documents that needed it."""
+
+    dim: int = 0
+    seconds: float = 0.0
+    doc_ids: set[str] = field(default_factory=set)
+
+
+def _fingerprint(settings: Settings, sinks: Sequence[DocumentSink]) -> str:
+    """The corpus fingerprint, with the sinks' format versions: what they write is part of what makes an index
+    current."""
+    fingerprint, _ = corpus_fingerprint(settings.corpus_dir)
+    versions = [v for v in (getattr(sink, "version", "") for sink in sinks) if v]
+    if versions:
+        fingerprint = hashlib.sha256("\n".join([fingerprint, *versions]).encode()).hexdigest()
+    return fingerprint
+
+
+def _scan(settings: Settings, chunker, sinks: Sequence[DocumentSink], warnings: list[str]) -> _Scanned:
+    """Stream the documents: chunk them, count their tokens, and hand each to the sinks."""
+    scanned = _Scanned()
+    for doc, sections in iter_corpus_sections(settings, warnings):
+        scanned.doc_hashes[doc.doc_id] = doc.sha256
+        for c in chunker.split_document(doc, sections):
+            scanned.chunks.append(c)
+            scanned.tokens.add(cut(c.embed_text))
+            scanned.bigrams.add(char_bigrams(c.embed_text))
+        for sink in sinks:
+            sink.add(doc, sections)
+    return scanned
+
+
+def _embed_into(settings: Settings, gen_dir: Path, chunks: list[Chunk], keys: list[str], known: dict,
+                embeddings, progress: Progress) -> _Embedded:
+    """Embed the chunks whose vectors are not ``known`` and write every vector to vectors.npy and Chroma, in
+    blocks much larger than the model's batch (sentence-transformers then sorts by length and pads less)."""
+    out = _Embedded()
+    block = max(1, settings.embed_batch) * 8
+    vs = None
+    vectors = None
+    todo = sum(1 for k in keys if k not in known)
+    progress("嵌入", 0, todo)
+    done = 0
+    for s in range(0, len(chunks), block):
+        part, part_keys = chunks[s : s + block], keys[s : s + block]
+        missing = [i for i, k in enumerate(part_keys) if k not in known]
+        fresh: dict[str, np.ndarray] = {}
+        if missing:
+            t1 = time.perf_counter()
+            got = embeddings.embed_documents([part[i].embed_text for i in missing])
+            out.seconds += time.perf_counter() - t1
+            for i, v in zip(missing, got, strict=True):
+                fresh[part_keys[i]] = np.asarray(v, dtype=np.float32)
+                out.doc_ids.add(part[i].doc_id)
+            done += len(missing)
+            progress("嵌入", done, todo)
+        block_vectors = np.stack([fresh.get(k, known.get(k)) for k in part_keys])
+        if vectors is None:
+            vectors = store.open_vectors(gen_dir, len(chunks), block_vectors.shape[1])
+            vs = store.vectorstore(settings, gen_dir, store.PrecomputedEmbeddings(embeddings, {}))
+        vectors[s : s + len(part)] = block_vectors
+        vs.embeddings.known = dict(zip(part_keys, block_vectors, strict=True))
+        vs.add_texts(
+            texts=[c.embed_text for c in part],
+            metadatas=[_chroma_metadata(c) for c in part],
+            ids=[c.chunk_id for c in part],
+        )
+    if vectors is not None:
+        out.dim = int(vectors.shape[1])
+        vectors.flush()
+    return out
+
+
+def _write_rest(gen_dir: Path, scanned: _Scanned, keys: list[str], sinks: Sequence[DocumentSink]) -> None:
+    """Write what a generation holds besides its vectors: keys, chunks, both BM25 indexes and the sinks' files."""
+    store.write_vector_keys(gen_dir, keys)
+    store.write_chunks(gen_dir, scanned.chunks)
+    store.write_bm25(gen_dir, scanned.tokens.ids, scanned.tokens.vocab)
+    store.write_bm25(gen_dir, scanned.bigrams.ids, scanned.bigrams.vocab, store.BIGRAM_DIR)
+    for sink in sinks:
+        sink.finish(gen_dir)
+
+
 def _build_locked(settings, rebuild, embeddings, chunker, sinks, progress, load_embeddings, model_id_for, repair):
     t = {}
     # We hold the lock: a generation without metadata was left by an indexer that died mid-build.
     store.remove_abandoned(settings)
     t0 = time.perf_counter()
-    fingerprint, _ = corpus_fingerprint(settings.corpus_dir)
-    versions = [v for v in (getattr(sink, "version", "") for sink in sinks) if v]
-    if versions:  # what the sinks write is part of what makes the live index current
-        fingerprint = hashlib.sha256("\n".join([fingerprint, *versions]).encode()).hexdigest()
+    fingerprint = _fingerprint(settings, sinks)
     # The model id is known without loading the model for the default one; else the model is loaded first.
     if embeddings is None and model_id_for(settings) is None:
         embeddings = load_embeddings(settings)
@@ -255,25 +346,14 @@ def _build_locked(settings, rebuild, embeddings, chunker, sinks, progress, load_
     if live_name and not (rebuild or repair):
         return BuildReport(status="unchanged", generation=live_name, seconds=t)
 
-    # Pass 1: stream the documents; only chunks and token ids are kept, never every document at once.
     progress("加载与切分", 0, 0)
     warnings: list[str] = []
     if damaged:
         live = store.live_generation(settings)
         warnings.append(integrity.describe(live.name if live else "?", damaged) + "，已重建。")
     t0 = time.perf_counter()
-    chunks: list[Chunk] = []
-    tokens = TokenIds()
-    bigrams = TokenIds()
-    doc_hashes: dict[str, str] = {}
-    for doc, sections in iter_corpus_sections(settings, warnings):
-        doc_hashes[doc.doc_id] = doc.sha256
-        for c in chunker.split_document(doc, sections):
-            chunks.append(c)
-            tokens.add(cut(c.embed_text))
-            bigrams.add(char_bigrams(c.embed_text))
-        for sink in sinks:
-            sink.add(doc, sections)
+    scanned = _scan(settings, chunker, sinks, warnings)
+    chunks = scanned.chunks
     t["加载与切分"] = time.perf_counter() - t0
 
     if embeddings is None:
@@ -286,64 +366,24 @@ def _build_locked(settings, rebuild, embeddings, chunker, sinks, progress, load_
     known = store.read_vector_cache(previous, model_id) if reuse else {}
     keys = [store.chunk_key(c) for c in chunks]
     todo = sum(1 for k in keys if k not in known)
-    embedded_docs: set[str] = set()
     gen_dir = store.new_generation(settings)
     try:
-        # Pass 2: embed and write in blocks; blocks much larger than the model's batch let
-        # sentence-transformers sort by length and pad less.
         t0 = time.perf_counter()
-        t_embed = 0.0
-        block = max(1, settings.embed_batch) * 8
-        vs = None
-        vectors = None
-        progress("嵌入", 0, todo)
-        done = 0
-        for s in range(0, len(chunks), block):
-            part, part_keys = chunks[s : s + block], keys[s : s + block]
-            missing = [i for i, k in enumerate(part_keys) if k not in known]
-            fresh: dict[str, np.ndarray] = {}
-            if missing:
-                t1 = time.perf_counter()
-                got = embeddings.embed_documents([part[i].embed_text for i in missing])
-                t_embed += time.perf_counter() - t1
-                for i, v in zip(missing, got, strict=True):
-                    fresh[part_keys[i]] = np.asarray(v, dtype=np.float32)
-                    embedded_docs.add(part[i].doc_id)
-                done += len(missing)
-                progress("嵌入", done, todo)
-            block_vectors = np.stack([fresh.get(k, known.get(k)) for k in part_keys])
-            if vectors is None:
-                vectors = store.open_vectors(gen_dir, len(chunks), block_vectors.shape[1])
-                vs = store.vectorstore(settings, gen_dir, store.PrecomputedEmbeddings(embeddings, {}))
-            vectors[s : s + len(part)] = block_vectors
-            vs.embeddings.known = dict(zip(part_keys, block_vectors, strict=True))
-            vs.add_texts(
-                texts=[c.embed_text for c in part],
-                metadatas=[_chroma_metadata(c) for c in part],
-                ids=[c.chunk_id for c in part],
-            )
-        t["嵌入"] = t_embed
-        dim = int(vectors.shape[1]) if vectors is not None else 0
-        if vectors is not None:
-            vectors.flush()
-        del vectors, known
+        embedded = _embed_into(settings, gen_dir, chunks, keys, known, embeddings, progress)
+        t["嵌入"] = embedded.seconds
+        del known
         progress("写入", 0, 0)
-        store.write_vector_keys(gen_dir, keys)
-        store.write_chunks(gen_dir, chunks)
-        store.write_bm25(gen_dir, tokens.ids, tokens.vocab)
-        store.write_bm25(gen_dir, bigrams.ids, bigrams.vocab, store.BIGRAM_DIR)
-        for sink in sinks:
-            sink.finish(gen_dir)
+        _write_rest(gen_dir, scanned, keys, sinks)
         meta = store.IndexMeta(
             generation=gen_dir.name,
             fingerprint=fingerprint,
             chunker_version=chunker.version,
             model_id=model_id,
-            dimension=dim,
-            doc_hashes=doc_hashes,
-            n_docs=len(doc_hashes),
+            dimension=embedded.dim,
+            doc_hashes=scanned.doc_hashes,
+            n_docs=len(scanned.doc_hashes),
             n_chunks=len(chunks),
-            n_tokens=tokens.total,
+            n_tokens=scanned.tokens.total,
             created=time.strftime("%Y-%m-%dT%H:%M:%S"),
             stats={},
             warnings=warnings,
@@ -351,7 +391,7 @@ def _build_locked(settings, rebuild, embeddings, chunker, sinks, progress, load_
         )
         store.settle(settings, gen_dir)
         meta.files = integrity.file_manifest(gen_dir)
-        t["写入"] = time.perf_counter() - t0 - t_embed
+        t["写入"] = time.perf_counter() - t0 - embedded.seconds
         meta.stats = dict(t)
         store.write_meta(gen_dir, meta)
         store.swap_in(settings, gen_dir)
@@ -365,12 +405,12 @@ def _build_locked(settings, rebuild, embeddings, chunker, sinks, progress, load_
     return BuildReport(
         status="built",
         generation=gen_dir.name,
-        n_docs=len(doc_hashes),
+        n_docs=len(scanned.doc_hashes),
         n_chunks=len(chunks),
-        n_tokens=tokens.total,
+        n_tokens=scanned.tokens.total,
         embedded=todo,
         reused=len(chunks) - todo,
-        embedded_doc_ids=sorted(embedded_docs),
+        embedded_doc_ids=sorted(embedded.doc_ids),
         seconds=t,
         warnings=warnings,
     )
