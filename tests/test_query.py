@@ -16,10 +16,10 @@ from kb.ask.query import (
     int_to_cn,
     load_lexicon,
     normalize_query,
-    strip_control,
     to_halfwidth,
     validate_question,
 )
+from kb.textclean import clean_text
 
 
 def test_fullwidth_ascii_folds_but_chinese_punctuation_stays() -> None:
@@ -122,7 +122,7 @@ def test_law_name_before_a_particle_is_kept_whole() -> None:
 
 
 def test_control_characters_are_stripped() -> None:
-    assert strip_control("秸秆\x00利用率\u200b\t要\n达到") == "秸秆利用率 要 达到"
+    assert clean_text("秸秆\x00利用率\u200b\t要\n达到") == "秸秆利用率 要 达到"
     assert normalize_query("秸秆\x07利用率").text == "秸秆利用率"
 
 

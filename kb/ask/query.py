@@ -14,6 +14,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kb.textclean import clean_text
 from kb.vocab import alternation, table, vocab_path
 
 # Colloquial or abbreviated form -> the form the documents use (kb/vocab/aliases.tsv). Longest keys are matched
@@ -96,7 +97,6 @@ _CN_YEAR = re.compile(r"(?:一九|二[〇○零])[〇○零一二三四五六七
 _ARABIC_ARTICLE = re.compile(r"第\s*(\d{1,3})\s*(条|章|节)")
 _ARABIC_DURATION = re.compile(r"(\d{1,3})\s*(个工作日|个月|日|天)")
 _YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\ufeff]")
 _SPACES = re.compile(r"\s+")
 _LAW_PARTICLE = re.compile(r"(?<=[\u4e00-\u9fff]{2})法(?=[中从对里在])")
 # Class numerals of water and air quality (Ⅲ类, II级) are folded to Chinese ones (三类, 二级) for matching.
@@ -143,11 +143,6 @@ class NormalizedQuery:
     years: list[int] = field(default_factory=list)
     alternates: dict[str, tuple[str, ...]] = field(default_factory=dict)
     phrases: dict[str, tuple[str, ...]] = field(default_factory=dict)
-
-
-def strip_control(text: str) -> str:
-    """Remove control and zero-width characters (tabs and newlines become spaces)."""
-    return _CONTROL.sub("", text.replace("\t", " ").replace("\r", " ").replace("\n", " "))
 
 
 def to_simplified(text: str) -> str:
@@ -235,7 +230,7 @@ def normalize_query(question: str) -> NormalizedQuery:
     >>> normalize_query("乌市二〇二〇年ＰＭ２.５要降多少").text
     '乌鲁木齐市2020年PM2.5要降多少'
     """
-    text = _SPACES.sub(" ", to_halfwidth(to_simplified(strip_control(question)))).strip()
+    text = _SPACES.sub(" ", to_halfwidth(to_simplified(clean_text(question)))).strip()
     text = fold_pm(text)
     text = _CN_YEAR.sub(lambda m: str(cn_to_int(m.group(0))), text)
     text = _ARABIC_ARTICLE.sub(lambda m: f"第{int_to_cn(int(m.group(1)))}{m.group(2)}"
@@ -284,9 +279,9 @@ def normalize_query(question: str) -> NormalizedQuery:
 def validate_question(question: str, max_chars: int) -> str | None:
     """Check a question before it is answered; return a Chinese message saying what is wrong, or None.
 
-    Control and zero-width characters are not an error: they are ignored (``strip_control``).
+    Control and zero-width characters are not an error: they are ignored (``kb.textclean.clean_text``).
     """
-    text = strip_control(question or "").strip()
+    text = clean_text(question or "").strip()
     if not text:
         return "问题不能为空，请输入要查询的内容。"
     if len(text) > max_chars:
