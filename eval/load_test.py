@@ -312,8 +312,10 @@ def render(figures: dict, machine_line: str, url: str, started: str) -> str:
 
 
 def write_section(path: Path, section: str) -> None:
-    """Replace the section of ``path`` this kind of run writes (or add it, creating the file)."""
-    start, end = (FLOOD_START, FLOOD_END) if section.startswith(FLOOD_START) else (START, END)
+    """Replace the section of ``path`` this kind of run writes (or add it, creating the file): the one between the
+    section's own first line, ``<!-- NAME:start -->``, and ``<!-- NAME:end -->``."""
+    start = section.split("\n", 1)[0]
+    end = start.replace(":start -->", ":end -->")
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:

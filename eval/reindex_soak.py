@@ -22,7 +22,7 @@ import threading
 import time
 from pathlib import Path
 
-from eval.load_test import DEFAULT_OUT, Sample, ask_once, free_port, machine, start_app, wait_http
+from eval.load_test import DEFAULT_OUT, Sample, ask_once, free_port, machine, start_app, wait_http, write_section
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 OLD_QUESTIONS = ["规划实施后要不要做跟踪评价？", "环境保护税的纳税人是谁？"]
@@ -148,14 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     figures = soak(Path(args.data_dir), Path(args.corpus_dir), args.minutes)
     print(json.dumps(figures, ensure_ascii=False, indent=1))
     if not args.no_write:
-        text = DEFAULT_OUT.read_text(encoding="utf-8")
-        section = render(figures, machine_line)
-        if START in text:
-            head, rest = text.split(START, 1)
-            text = head + section.rstrip("\n") + rest.split(END, 1)[1]
-        else:
-            text = text.rstrip("\n") + "\n\n" + section
-        DEFAULT_OUT.write_text(text, encoding="utf-8")
+        write_section(DEFAULT_OUT, render(figures, machine_line))
     return 0 if figures["failed"] == 0 and figures["tracebacks"] == 0 else 1
 
 
