@@ -74,6 +74,35 @@ def test_session_scores_once_per_item(register) -> None:
     assert "没有符合条件的题目" in quiz_tab.summary_text([], 5)
 
 
+def test_each_quiz_has_a_number_that_gives_it_again(register) -> None:
+    """An empty 题目编号 draws a new quiz each time; the number shown gives the same quiz again."""
+    from kb.web.tabs import quiz as quiz_tab
+
+    kinds = ["mcq", "blank", "judge"]
+    drawn = [quiz_tab.start_session(register, "", quiz_tab.ALL, 5, kinds, "") for _ in range(3)]
+    numbers = {session.seed for session, _ in drawn}
+    assert len(numbers) > 1  # three draws from a million numbers
+    assert len({tuple(it.id for it in items) for _, items in drawn}) > 1  # and they are different quizzes
+    first, items = drawn[0]
+    again, same = quiz_tab.start_session(register, "", quiz_tab.ALL, 5, kinds, str(first.seed))
+    assert again.seed == first.seed and [it.id for it in same] == [it.id for it in items]
+    text = quiz_tab.summary_text(items, 5, first.seed)
+    assert f"题目编号 **{first.seed}**" in text and "重出这套题" in text
+    assert quiz_tab.quiz_number("42") == (42, "") and quiz_tab.quiz_number(" ")[1] == ""
+    for bad in ("abc", "-3", "1.5", "1e12", "nan"):
+        number, note = quiz_tab.quiz_number(bad)
+        assert 0 <= number < quiz_tab.MAX_SEED and note.startswith("题目编号应为"), bad
+
+
+@pytest.mark.parametrize(("n", "used"), [(0, 1), (1000, 100), ("abc", 10), (2.5, 2), (-4, 1)])
+def test_count_out_of_range_is_said_in_chinese(n, used) -> None:
+    from kb.web.tabs import quiz as quiz_tab
+
+    assert quiz_tab.count_problem(n) == f"题数应为 1 到 {quiz_tab.MAX_N} 之间的整数，已按 {used} 道出题。"
+    assert quiz_tab._clamp_n(n) == used
+    assert quiz_tab.count_problem(5) == quiz_tab.count_problem("7") == ""
+
+
 # --- chromium --------------------------------------------------------------------------------------------
 
 
@@ -87,7 +116,8 @@ def _take_one_item(page: object, name: str) -> None:
     question = page.locator("#quiz-question .kb-quiz-stem")
     question.wait_for(timeout=60_000)
     assert "第 1 / 5 题" in page.locator("#quiz-question").inner_text()
-    assert "已生成 5 道题" in page.locator("#quiz-summary").inner_text().replace("*", "")
+    summary = page.locator("#quiz-summary").inner_text().replace("*", "")
+    assert "已生成 5 道题" in summary and re.search(r"题目编号 \d+", summary), summary
     if "填空题" in page.locator("#quiz-question .kb-card-path").inner_text():
         box = page.locator("#quiz-blank textarea, #quiz-blank input").first
         box.wait_for(state="visible", timeout=30_000)
@@ -149,7 +179,38 @@ def test_quiz_tab_standalone(page_session: PageSession, standalone_url: str) -> 
     page = page_session.page
     page.goto(standalone_url, wait_until="load", timeout=60_000)
     _take_one_item(page, "quiz-tab-standalone")
+    _count_warning_and_quiz_number(page)
     assert page_session.external == [] and page_session.errors == []
+
+
+def _generate(page: object, n: str, number: str) -> str:
+    """Fill 题数 and 题目编号, generate, and return the new summary line."""
+    before = page.locator("#quiz-summary").inner_text()
+    page.locator("#quiz-n input").fill(n)
+    page.locator("#quiz-seed textarea, #quiz-seed input").first.fill(number)
+    page.locator("#quiz-generate").click()
+    page.wait_for_function("(old) => { const s = document.querySelector('#quiz-summary').innerText;"
+                           " return s !== old && s.includes('题目编号') && !/\\d\\.\\ds/.test(s); }",
+                           arg=before, timeout=30_000)
+    return page.locator("#quiz-summary").inner_text().replace("*", "")
+
+
+def _count_warning_and_quiz_number(page: object) -> None:
+    """题数 0 gives a Chinese warning and one item; each click a new quiz number; a number typed in gives its quiz
+    again."""
+    summary = _generate(page, "0", "")
+    toast = page.locator(".toast-body, [data-testid=toast-body]").filter(has_text="题数应为").last
+    toast.wait_for(timeout=15_000)
+    assert "题数应为 1 到 100 之间的整数，已按 1 道出题" in toast.inner_text()
+    assert "已生成 1 道题" in summary
+    shot(page, "quiz-tab-count-warning", full_page=False)
+    first = re.search(r"题目编号 (\d+)", _generate(page, "5", "")).group(1)
+    stem = page.locator("#quiz-question .kb-quiz-stem").inner_text()
+    numbers = {first, *(re.search(r"题目编号 (\d+)", _generate(page, "5", "")).group(1) for _ in range(2))}
+    assert len(numbers) > 1, numbers
+    again = _generate(page, "5", first)
+    assert f"题目编号 {first}" in again
+    assert page.locator("#quiz-question .kb-quiz-stem").inner_text() == stem
 
 
 @pytest.mark.browser

@@ -18,6 +18,7 @@ from kb.textclean import clean_question, clean_text
 from kb.web.assets import asset
 from kb.web.context import ALL, AppContext
 from kb.web.render import answer_html, answer_plain_text, question_html, wait_html
+from kb.web.toasts import inform, warn
 
 log = logging.getLogger(__name__)
 
@@ -138,7 +139,7 @@ def responder(ctx: AppContext) -> Callable[..., Iterator[tuple[list[dict], list[
         """Answer one question, streaming the text, then the source cards."""
         problem = question_problem(message, ctx.settings.max_question_chars)
         if problem:  # nothing is asked; the text stays in the box to be shortened
-            gr.Warning(problem)
+            warn(problem)
             yield history, asked, gr.skip(), gr.skip()
             return
         message = clean_question(message or "") or clean_text(message or "").strip()
@@ -221,7 +222,7 @@ def wire_chat(view: ChatView, respond: Callable[..., Any]) -> None:
         ).then(**answer, api_visibility="undocumented")
 
     view.copy_btn.click(fn=None, inputs=[view.copy_text], outputs=None, js=asset("copy.js")).then(
-        fn=lambda t: gr.Info("已复制回答及来源。") if t else gr.Warning("还没有可复制的回答。"),
+        fn=lambda t: inform("已复制回答及来源。") if t else warn("还没有可复制的回答。"),
         inputs=[view.copy_text],
         outputs=None,
         api_visibility="undocumented",

@@ -18,6 +18,7 @@ import gradio as gr
 from kb.service import KnowledgeBase
 from kb.web.context import AppContext
 from kb.web.render import esc, highlight_terms_html, location_label
+from kb.web.toasts import inform
 
 MAX_SEARCH_HITS = 60
 
@@ -172,7 +173,7 @@ def document_search(ctx: AppContext) -> Callable[[str, str], Any]:
         d, sections = found
         results = search_document(d, sections, q)
         if not results:
-            gr.Info(f"本文件中没有找到“{esc(q)}”。")  # toasts render HTML
+            inform(f"本文件中没有找到“{esc(q)}”。")  # toasts render HTML
             return gr.update(choices=[], value=None, visible=False)
         grouped: dict[int | None, list[tuple[int, str]]] = {}
         for sec_i, pos, snippet in results:

@@ -10,6 +10,7 @@ they can be tested without a browser.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -24,10 +25,12 @@ from kb.quiz.export import FORMATTERS
 from kb.quiz.model import KIND_LABELS, LETTERS, QuizItem
 from kb.web.context import ALL
 from kb.web.render import esc
+from kb.web.toasts import warn
 
 KIND_CHOICES = [("单选题", "mcq"), ("填空题", "blank"), ("判断题", "judge")]
 DEFAULT_N = 10
 MAX_N = 100
+MAX_SEED = 1_000_000  # quiz numbers are 0 … 999999: short enough to read out or copy
 EXPORTS = (  # (format, file name, button label, elem_id)
     ("md", "测验试卷.md", "试卷（Markdown）", "quiz-dl-md"),
     ("json", "测验.json", "JSON", "quiz-dl-json"),
@@ -49,6 +52,7 @@ class QuizSession:
     score: int = 0
     answered: int = 0
     submitted: bool = False  # the current item has been answered
+    seed: int = 0  # the quiz's number (题目编号): the same number and filters give the same quiz
 
     @classmethod
     def from_state(cls, state: dict | None) -> QuizSession | None:
@@ -82,21 +86,44 @@ class QuizSession:
 def _clamp_n(n: Any) -> int:
     try:
         value = int(float(n))
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         value = DEFAULT_N
     return max(1, min(MAX_N, value))
 
 
+def count_problem(n: Any) -> str:
+    """Why ``n`` is not a usable number of items ("" when it is), in Chinese."""
+    try:
+        value = float(n)
+    except (TypeError, ValueError):
+        return f"题数应为 1 到 {MAX_N} 之间的整数，已按 {DEFAULT_N} 道出题。"
+    if value != value or not 1 <= value <= MAX_N or value != int(value):  # NaN, out of range or a fraction
+        return f"题数应为 1 到 {MAX_N} 之间的整数，已按 {_clamp_n(n)} 道出题。"
+    return ""
+
+
+def quiz_number(seed: Any) -> tuple[int, str]:
+    """The quiz number to use: the one given, else a new random one; and a Chinese note when the given one was
+    unusable."""
+    if seed is None or str(seed).strip() == "":
+        return secrets.randbelow(MAX_SEED), ""
+    try:
+        value = float(seed)
+    except (TypeError, ValueError):
+        value = -1.0
+    if value != value or not 0 <= value < MAX_SEED or value != int(value):
+        return secrets.randbelow(MAX_SEED), f"题目编号应为 0 到 {MAX_SEED - 1} 之间的整数，已随机出题。"
+    return int(value), ""
+
+
 def start_session(register: Any, doc: str | None, domain: str | None, n: Any, kinds: list[str] | None,
                   seed: Any) -> tuple[QuizSession, list[QuizItem]]:
-    """Generate the items for the chosen filters and start a session over them."""
-    try:
-        seed_value = int(float(seed or 0))
-    except (TypeError, ValueError):
-        seed_value = 0
-    items = quiz.generate(register, n=_clamp_n(n), seed=seed_value, kinds=kinds or None, doc=doc or None,
+    """Generate the items for the chosen filters and start a session over them; an empty ``seed`` draws a new
+    quiz number (kept in the session)."""
+    number, _ = quiz_number(seed)
+    items = quiz.generate(register, n=_clamp_n(n), seed=number, kinds=kinds or None, doc=doc or None,
                           domain=None if not domain or domain == ALL else domain)
-    return QuizSession(items=[it.to_dict() for it in items]), items
+    return QuizSession(items=[it.to_dict() for it in items], seed=number), items
 
 
 # --- rendering -----------------------------------------------------------------------------------------
@@ -177,14 +204,15 @@ def score_html(session: QuizSession | None) -> str:
     return f'<div class="kb-quiz-score" style="font-weight:600">{esc(text)}</div>'
 
 
-def summary_text(items: list[QuizItem], asked: int) -> str:
-    """One line on what was generated."""
+def summary_text(items: list[QuizItem], asked: int, number: int | None = None) -> str:
+    """One line on what was generated, with the quiz number that gives the same quiz again."""
     if not items:
         return "没有符合条件的题目：请放宽文件、领域或题型的筛选。"
     by_kind = "，".join(f"{label} {sum(it.kind == k for it in items)} 道" for label, k in KIND_CHOICES
                         if any(it.kind == k for it in items))
     note = f"（符合条件的素材只够 {len(items)} 道）" if len(items) < asked else ""
-    return f"已生成 **{len(items)}** 道题：{by_kind}{note}。每题作答后显示答案与原文出处。"
+    again = f"题目编号 **{number}**：在“题目编号”中填入它、筛选不变，即可重出这套题。" if number is not None else ""
+    return f"已生成 **{len(items)}** 道题：{by_kind}{note}。每题作答后显示答案与原文出处。{again}"
 
 
 # --- the tab --------------------------------------------------------------------------------------------
@@ -226,10 +254,12 @@ def quiz_layout() -> QuizView:
     with gr.Row():
         doc = gr.Dropdown(choices=[(ALL, "")], value="", label="来源文件", scale=3, elem_id="quiz-doc")
         domain = gr.Dropdown(choices=[ALL], value=ALL, label="领域", scale=1, min_width=120, elem_id="quiz-domain")
-        count = gr.Number(value=DEFAULT_N, minimum=1, maximum=MAX_N, precision=0, label="题数", scale=1,
-                          min_width=90, elem_id="quiz-n")
-        seed = gr.Number(value=0, precision=0, label="随机种子（相同种子出相同的题）", scale=1, min_width=120,
-                         elem_id="quiz-seed")
+        # No minimum/maximum on the box: gradio would refuse out-of-range values with an English message;
+        # the handler says it in Chinese and uses the nearest valid count.
+        count = gr.Number(value=DEFAULT_N, precision=0, label=f"题数（1–{MAX_N}）", scale=1, min_width=90,
+                          elem_id="quiz-n")
+        seed = gr.Textbox(value="", label="题目编号（留空则每次出新题）", placeholder="如 123456，重出同一套题",
+                          scale=1, min_width=150, max_lines=1, elem_id="quiz-seed")
     kinds = gr.CheckboxGroup(choices=KIND_CHOICES, value=[k for _, k in KIND_CHOICES], label="题型",
                              elem_id="quiz-kinds")
     with gr.Row():
@@ -273,7 +303,7 @@ def submit(data: dict | None, picked: str | None, typed: str | None) -> tuple:
     item = session.item
     response = (typed or "").strip() if item.kind == "blank" else (picked or "")
     if not response:
-        gr.Warning("请先作答。")
+        warn("请先作答。")
         return (gr.skip(),) * 7
     correct = session.answer(response)
     last = session.index + 1 >= len(session.items)
@@ -327,9 +357,13 @@ def quiz_generator(ctx: Any) -> Callable[..., tuple]:
             message = ctx.error or "索引准备中，请稍候……"
             return (None, message, *empty_view, "", *hidden)
         if not kind_values:
-            gr.Warning("请至少选择一种题型。")
+            warn("请至少选择一种题型。")
             return (gr.skip(), gr.skip(), *[gr.skip()] * ITEM_OUTPUTS, gr.skip(), *[gr.skip()] * len(EXPORTS))
-        session, items = start_session(ctx.kb.register, doc_id, dom, n, kind_values, seed_value)
+        number, seed_note = quiz_number(seed_value)
+        for problem in (count_problem(n), seed_note):
+            if problem:
+                warn(problem)
+        session, items = start_session(ctx.kb.register, doc_id, dom, n, kind_values, number)
         if not items:
             return (None, summary_text(items, _clamp_n(n)), *empty_view, "", *hidden)
         files = []
@@ -338,7 +372,8 @@ def quiz_generator(ctx: Any) -> Callable[..., tuple]:
                 files.append(gr.update(visible=False))
                 continue
             files.append(gr.update(value=ctx.export_file(name, FORMATTERS[fmt](items)), visible=True))
-        return (session.to_state(), summary_text(items, _clamp_n(n)), *item_updates(session), score_html(session),
+        return (session.to_state(), summary_text(items, _clamp_n(n), session.seed), *item_updates(session),
+                score_html(session),
                 *files)
 
     return generate

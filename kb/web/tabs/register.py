@@ -31,6 +31,7 @@ from kb.register.parties import (
 from kb.register.places import load_places, mentions, place_counts
 from kb.web.context import ALL, AppContext
 from kb.web.render import esc, highlight_html
+from kb.web.toasts import warn
 
 # The filters when nothing is chosen (text, year, due before, party, domain, document, binding, dated only, place):
 # what the page opens with and what 重置 restores.
@@ -277,7 +278,7 @@ def register_runner(ctx: AppContext) -> Callable[..., tuple]:
             return [], "", "索引准备中……", [], gr.skip(), gr.skip(), "", gr.Button(visible=False)
         due_before = (due_before or "").strip()
         if due_before and not re.fullmatch(r"\d{4}(-\d{2}(-\d{2})?)?", due_before):
-            gr.Warning("截止日期格式应为 YYYY-MM-DD，例如 2017-12-31。")
+            warn("截止日期格式应为 YYYY-MM-DD，例如 2017-12-31。")
             due_before = ""
         if re.fullmatch(r"\d{4}", due_before):
             due_before += "-12-31"
@@ -287,7 +288,7 @@ def register_runner(ctx: AppContext) -> Callable[..., tuple]:
             try:
                 date.fromisoformat(due_before)
             except ValueError:
-                gr.Warning(f"无效的日期：{esc(due_before)}")
+                warn(f"无效的日期：{esc(due_before)}")
                 due_before = ""
         obs = ctx.obligations(
             due_before=due_before or None,
