@@ -295,6 +295,21 @@ def test_grading_accepts_normalised_variants(fact_type: str, key: str, typed: st
     assert canonical(fact_type, typed) == canonical(fact_type, key)
 
 
+def test_a_party_may_be_typed_in_its_short_form() -> None:
+    key = "县级以上人民政府环境保护主管部门"
+    cit = QuizCitation("t", "测试法", "", key, 0, len(key))
+    item = QuizItem("q-1", "blank", "____", [], key, "", "", cit, "综合", "", "party", key,
+                    distractors=["县级以上人民政府农业主管部门", "县级以上人民政府公安机关交通管理部门"])
+    for typed in ("环境保护主管部门", "生态环境主管部门", "人民政府生态环境主管部门", key):
+        assert item.is_correct(typed), typed
+    for typed in ("主管部门", "人民政府", "农业主管部门", "交通管理部门", "环境保护部门"):
+        assert not item.is_correct(typed), typed
+    # a tail another offered party shares does not tell them apart
+    shared = QuizItem("q-2", "blank", "____", [], key, "", "", cit, "综合", "", "party", key,
+                      distractors=["国务院环境保护主管部门"])
+    assert not shared.is_correct("环境保护主管部门") and shared.is_correct("人民政府环境保护主管部门")
+
+
 def test_difficulty_tags_are_balanced(quizzes) -> None:
     items = [it for q in quizzes for it in q]
     assert all(it.difficulty == DIFFICULTY[it.fact_type] for it in items)

@@ -2,7 +2,9 @@
 
 Folded before comparing: full/half width and spaces (NFKC); 年底 / 年底前 and 到/至/截至 before a date;
 生态环境 / 环境保护 and 行政主管部门 / 主管部门; 省、自治区、直辖市 / 省级; 地方 in 县级以上地方人民政府;
-Chinese and Arabic numerals (十万元 / 10万元, 三十日 / 30日 / 30天); 禁止 / 严禁 / 不得 (one ban).
+Chinese and Arabic numerals (十万元 / 10万元, 三十日 / 30日 / 30天); 禁止 / 严禁 / 不得 (one ban). A party may also
+be typed in its short form, the tail that still tells it from the other parties offered (环境保护主管部门 for
+县级以上人民政府环境保护主管部门).
 """
 
 from __future__ import annotations
@@ -62,3 +64,15 @@ def canonical(fact_type: str, text: str) -> str:
     elif fact_type == "ban":
         s = "禁止" if s in ("禁止", "严禁", "不得", "不准", "不允许") else s
     return s
+
+
+MIN_SHORT_PARTY = 5  # characters: 主管部门 or 人民政府 alone names no one body
+
+
+def is_short_party(response: str, key: str, others: list[str]) -> bool:
+    """Whether ``response`` is a short form of the party ``key``: its tail, at least MIN_SHORT_PARTY characters,
+    that no other party offered (``others``, the item's distractors) ends with."""
+    r, k = canonical("party", response), canonical("party", key)
+    if len(r) < MIN_SHORT_PARTY or r == k or not k.endswith(r):
+        return False
+    return not any(canonical("party", o).endswith(r) for o in others)

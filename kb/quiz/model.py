@@ -6,7 +6,7 @@ import re
 import unicodedata
 from dataclasses import asdict, dataclass, field
 
-from kb.quiz.grading import canonical
+from kb.quiz.grading import canonical, is_short_party
 
 KINDS = ("mcq", "blank", "judge")
 FACT_TYPES = ("deadline", "number", "party", "penalty", "period", "ban", "permit")
@@ -95,6 +95,9 @@ class QuizItem:
         if self.kind == "mcq" and r.upper() == self.answer_letter:
             return True
         if self.kind == "blank" and canonical(self.fact_type, r) == canonical(self.fact_type, self.answer):
+            return True
+        if self.kind == "blank" and self.fact_type in ("party", "permit") and is_short_party(r, self.answer,
+                                                                                             self.distractors):
             return True
         if self.kind == "blank" and self.fact_type == "number":
             a, b = _number(r.rstrip("%")), _number(norm_text(self.answer).rstrip("%"))
