@@ -35,6 +35,20 @@ class ManifestEntry:
         return {k: v for k, v in fields.items() if v}
 
 
+_REPEALED = re.compile(r"(\d{4}-\d\d-\d\d)废止")
+
+
+def repeal_status(dates: str) -> str:
+    """"YYYY-MM-DD废止" when the manifest's dates say the document was repealed, else "" (in force)."""
+    m = _REPEALED.search(dates or "")
+    return f"{m.group(1)}废止" if m else ""
+
+
+def doc_statuses(corpus_dir: Path) -> dict[str, str]:
+    """doc_id -> repeal status ("2022-06-05废止") of every repealed document the manifest lists."""
+    return {e.doc_id: s for e in read_manifest(corpus_dir).values() if (s := repeal_status(e.dates))}
+
+
 def read_manifest(corpus_dir: Path) -> dict[str, ManifestEntry]:
     """Read corpus_dir/MANIFEST.tsv into entries keyed by relative file path (bad lines are logged)."""
     path = Path(corpus_dir) / MANIFEST_NAME

@@ -87,6 +87,7 @@ class Citation:
     article: str | None = None
     page: int | None = None
     highlight: tuple[int, int] | None = None  # span inside ``text`` that answers the question
+    status: str = ""  # "2022-06-05废止" when the document has been repealed; "" when in force
 
     def to_dict(self) -> dict:
         """JSON shape used by `kb ask --json` (design.md)."""
@@ -102,6 +103,7 @@ class Citation:
             "article": self.article,
             "page": self.page,
             "highlight": list(self.highlight) if self.highlight else None,
+            "status": self.status,
         }
 
 

@@ -65,6 +65,7 @@ class KnowledgeBase:
         self._searcher: Searcher | None = None
         self._register = None
         self._register_gen = ""
+        self._statuses: dict[str, str] | None = None  # doc_id -> "YYYY-MM-DD废止" (corpus manifest), read once
         self._reload_lock = threading.Lock()
         self._follower = IndexFollower(settings)
         self.background_repair = False  # the web app repairs a damaged index in a thread while serving
@@ -286,11 +287,27 @@ class KnowledgeBase:
         query = self.read(question, history)
         answers = [self._answer_part(part, k, filters) for part in query.parts]
         ans = answers[0] if len(answers) == 1 else combine(query.resolved, answers, k=k)
+        self._mark_repealed(ans)
         ans.question = question
         if query.resolved != question:
             ans.resolved_question = query.resolved
         ans.timings_ms["total"] = round((time.perf_counter() - t0) * 1000, 1)
         return ans
+
+    def _mark_repealed(self, ans: Answer) -> None:
+        """Give each citation its document's status, and say in the answer when it quotes a repealed one."""
+        if self._statuses is None:
+            from indexing.manifest import doc_statuses
+
+            self._statuses = doc_statuses(self.settings.corpus_dir)
+        for c in ans.citations:
+            c.status = self._statuses.get(c.doc_id, "")
+        if ans.abstained:
+            return
+        notes = [f"注意：[{c.n}]《{c.title}》已于 {c.status.removesuffix('废止')} 废止，请以现行规定为准。"
+                 for c in ans.citations[: ans.n_quoted] if c.status]
+        if notes:
+            ans.answer = "\n".join([ans.answer, *dict.fromkeys(notes)])
 
     def _extractive_for(self, question: str, options: AskOptions) -> tuple[Answer, bool]:
         """The extractive answer under ``options``, and whether a configured LLM rewrites it: only a grounded one
@@ -346,6 +363,14 @@ class KnowledgeBase:
         from indexing.loaders import SUFFIXES
 
         return SUFFIXES
+
+    @staticmethod
+    def document_label(doc: Document) -> str:
+        """A document's title for lists, marked when it has been repealed ("…（已于2022-06-05废止）")."""
+        from indexing.manifest import repeal_status
+
+        status = repeal_status(doc.meta.get("dates", ""))
+        return f"{doc.title}（已于{status}）" if status else doc.title
 
     @staticmethod
     def section_at(sections: list[Section], pos: int) -> Section | None:

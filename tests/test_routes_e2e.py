@@ -166,3 +166,20 @@ def test_2020_aggregate_lists_the_gold_targets(knowledge_base: KnowledgeBase, cl
     assert not ans.abstained, ans.answer
     _assert_2020_targets(ans.answer)
     _assert_2020_targets(cli_answers["2020"]["answer"])
+
+
+def test_a_repealed_law_is_marked_and_said(knowledge_base: KnowledgeBase, built_settings: Settings) -> None:
+    """The 环境噪声污染防治法 was repealed on 2022-06-05: its citations say so, and an answer quoting it ends with a
+    line that sends the reader to the law in force; an answer from the current law carries no such line."""
+    old = knowledge_base.ask("环境噪声污染防治法所称环境噪声污染是指什么？")
+    assert not old.abstained, old.answer
+    quoted = old.citations[: old.n_quoted]
+    assert quoted and quoted[0].doc_id == "env-noise-pollution-law-2018" and quoted[0].status == "2022-06-05废止"
+    assert old.answer.endswith("注意：[1]《中华人民共和国环境噪声污染防治法》已于 2022-06-05 废止，请以现行规定为准。")
+    assert all(c.status == ("2022-06-05废止" if c.doc_id == "env-noise-pollution-law-2018" else "")
+               for c in old.citations)
+    current = knowledge_base.ask("全区单一水源供水的城市要在什么时候前完成备用水源或应急水源建设？")
+    assert "废止" not in current.answer and all(c.status == "" for c in current.citations)
+    out = json.loads(_kb_ask_json(built_settings, "环境噪声污染防治法所称环境噪声污染是指什么？").stdout)
+    assert out["citations"][0]["status"] == "2022-06-05废止" and "已于 2022-06-05 废止" in out["answer"]
+

@@ -67,6 +67,13 @@ def test_highlight_marks_the_answering_span() -> None:
     assert "最接近的段落" in web_render.source_cards_html([_citation("x")], abstained=True)
 
 
+def test_a_repealed_source_is_marked_on_its_card() -> None:
+    repealed = web_render.source_cards_html([_citation("第一条", status="2022-06-05废止")])
+    assert '<span class="kb-repealed"' in repealed and "（已于2022-06-05废止）" in repealed
+    assert "kb-repealed" not in web_render.source_cards_html([_citation("第一条")])
+    assert "&lt;b&gt;" in web_render.source_cards_html([_citation("x", status="<b>")])  # escaped like all text
+
+
 def test_plain_text_for_the_clipboard() -> None:
     c = _citation("秸秆收集利用率达到90%", article=None, page=None)
     text = web_render.answer_plain_text("秸秆？", "2020年达到90%[1]", [c])

@@ -7,7 +7,6 @@ generation as ``obligations.json``; every reader gets it through :func:`register
 from __future__ import annotations
 
 import json
-import re
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field, fields
@@ -15,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from indexing.config import Settings
+from indexing.manifest import repeal_status
 from indexing.types import Document, Obligation, Section, Target
 from kb.quiz.facts_law import LawFact, extract_law_facts, law_fact_from_dict
 from kb.register.conflicts import Conflict, find_conflicts
@@ -63,9 +63,9 @@ class RegisterBuilder:
         if doc.kind == "plan":
             self.rows.extend(parse_indicator_tables(doc, sections))
         self.law_facts.extend(extract_law_facts(doc, sections, lambda path: domain_of(doc, path)))
-        repealed = re.search(r"(\d{4}-\d\d-\d\d)废止", doc.meta.get("dates", ""))
-        if repealed:
-            self.status[doc.doc_id] = f"{repealed.group(1)}废止"
+        status = repeal_status(doc.meta.get("dates", ""))
+        if status:
+            self.status[doc.doc_id] = status
 
     def register(self) -> Register:
         """The register of everything added, with the targets checked for conflicts."""

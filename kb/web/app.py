@@ -23,6 +23,7 @@ import gradio as gr
 from starlette.middleware import Middleware
 
 from kb.register.parties import register_party_views
+from kb.service import KnowledgeBase
 from kb.web.api import register_api
 from kb.web.assets import asset
 from kb.web.context import ALL, AppContext, TabBuilder
@@ -67,7 +68,7 @@ def populate(ctx: AppContext, ui: _UI) -> dict[Any, Any]:
         return updates
     kind_order = {"plan": 0, "law": 1, "regulation": 2, "list": 3}
     docs = sorted(ctx.documents(), key=lambda ds: kind_order.get(ds[0].kind, 9))  # stable: corpus order within
-    doc_choices = [(d.title, d.doc_id) for d, _ in docs]
+    doc_choices = [(KnowledgeBase.document_label(d), d.doc_id) for d, _ in docs]
     first = doc_choices[0][1] if doc_choices else None
     if ui.scope is not None:
         updates[ui.scope] = gr.update(choices=[(ALL, ""), *doc_choices])

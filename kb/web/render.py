@@ -86,6 +86,9 @@ def source_cards_html(citations: list[Any], abstained: bool = False, open_first:
     for i, c in enumerate(citations):
         loc = _card_location(c)
         summary = f'<span class="kb-card-n">[{int(c.n)}]</span>{esc(c.title)}'
+        status = getattr(c, "status", "")
+        if status:
+            summary += f'<span class="kb-repealed" title="该文件已废止，请以现行规定为准">（已于{esc(status)}）</span>'
         if c.section:
             summary += f'<span class="kb-card-sec"> · {esc(c.section.split(" > ")[-1])}</span>'
         details = (

@@ -71,7 +71,7 @@ def section_html(doc: Any, section: Any, term: str = "", focus: Any = None) -> s
     article = section.article if section.article and section.article not in (section.path or ("",))[-1] else None
     loc = location_label(article, page)
     return (
-        f'<div class="kb-section-h">{esc(doc.title)}</div>'
+        f'<div class="kb-section-h">{esc(KnowledgeBase.document_label(doc))}</div>'
         f'<div class="kb-section-path">{esc(where)}{(" · " + esc(loc)) if loc else ""}</div>'
         f'<div class="kb-section">{body if body is not None else highlight_terms_html(text, term)}</div>'
     )
