@@ -1,0 +1,1 @@
+"""The obligations register: dated tasks, parties, targets and indicator rows from the corpus, each cited."""
