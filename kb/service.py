@@ -270,7 +270,7 @@ class KnowledgeBase:
                                                           expansions=nq.expansions)
         retrieve_ms = (time.perf_counter() - t1) * 1000
         ans = compose(text, hits, k=k, route=r, searched_docs=self.searched_titles, config=self.config,
-                      signals=signals)
+                      signals=signals, repealed=frozenset(self._doc_statuses()))
         ans.timings_ms["retrieve"] = round(retrieve_ms, 1)
         return ans
 
@@ -294,14 +294,19 @@ class KnowledgeBase:
         ans.timings_ms["total"] = round((time.perf_counter() - t0) * 1000, 1)
         return ans
 
-    def _mark_repealed(self, ans: Answer) -> None:
-        """Give each citation its document's status, and say in the answer when it quotes a repealed one."""
+    def _doc_statuses(self) -> dict[str, str]:
+        """doc_id -> "YYYY-MM-DD废止" of the repealed documents the corpus manifest lists (read once)."""
         if self._statuses is None:
             from indexing.manifest import doc_statuses
 
             self._statuses = doc_statuses(self.settings.corpus_dir)
+        return self._statuses
+
+    def _mark_repealed(self, ans: Answer) -> None:
+        """Give each citation its document's status, and say in the answer when it quotes a repealed one."""
+        statuses = self._doc_statuses()
         for c in ans.citations:
-            c.status = self._statuses.get(c.doc_id, "")
+            c.status = statuses.get(c.doc_id, "")
         if ans.abstained:
             return
         notes = [f"注意：[{c.n}]《{c.title}》已于 {c.status.removesuffix('废止')} 废止，请以现行规定为准。"

@@ -183,3 +183,12 @@ def test_a_repealed_law_is_marked_and_said(knowledge_base: KnowledgeBase, built_
     out = json.loads(_kb_ask_json(built_settings, "环境噪声污染防治法所称环境噪声污染是指什么？").stdout)
     assert out["citations"][0]["status"] == "2022-06-05废止" and "已于 2022-06-05 废止" in out["answer"]
 
+
+def test_the_law_in_force_is_quoted_before_the_repealed_one(knowledge_base: KnowledgeBase) -> None:
+    """Both noise laws say a road past homes needs sound barriers; the answer quotes only the law in force (without
+    the repealed-law penalty it quoted the 环境噪声污染防治法 first), so no repeal notice is needed."""
+    ans = knowledge_base.ask("城市高架路经过住宅区要不要设声屏障？")
+    quoted = ans.citations[: ans.n_quoted]
+    assert quoted and all(c.doc_id == "noise-pollution-law-2021" for c in quoted), [c.doc_id for c in quoted]
+    assert "声屏障" in ans.answer and "废止" not in ans.answer
+

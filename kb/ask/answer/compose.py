@@ -77,6 +77,7 @@ def compose(
     searched_docs: Sequence[str] | None = None,
     config: ComposerConfig | None = None,
     signals: Mapping[str, float] | None = None,
+    repealed: frozenset[str] = frozenset(),
 ) -> Answer:
     """Answer a question from ranked retrieval hits by quoting the best sentence(s), with citations.
 
@@ -84,7 +85,8 @@ def compose(
     words (otherwise they are computed over the candidate sentences). ``searched_docs`` are the titles
     of the documents searched, named when the composer abstains (default: the titles of the hits).
     ``config`` holds the weights and thresholds (default ``DEFAULT_CONFIG``); ``signals`` are the retriever's
-    raw scores of the question (``Searcher.search_with_signals``), read by the answerability model.
+    raw scores of the question (``Searcher.search_with_signals``), read by the answerability model. ``repealed``
+    names the repealed documents, whose sentences rank below the law in force unless the question names them.
     """
     cfg = config or DEFAULT_CONFIG
     t0 = time.perf_counter()
@@ -97,6 +99,7 @@ def compose(
     titles = list(searched_docs) if searched_docs is not None else list(dict.fromkeys(c.title for c, _ in hits))
     spans_by_hit, sentences = _candidates(hits)
     reading = read_question(nq, chosen_route, sentences, hits, idf, cfg)
+    reading.repealed = repealed
     score_sentences(sentences, hits, spans_by_hit, reading, cfg)
     ranked = sorted(sentences, key=lambda s: (-s.score, s.hit, s.start))
     verdict = judge(nq.text, reading, ranked, hits, cfg, signals)

@@ -27,6 +27,9 @@ class ComposerConfig:
     # A question that names a document ("按环境影响评价法…") is answered from that document (dev set: q087, q116,
     # q128 were answered from another law quoting the same words).
     named_doc_bonus: float = 0.3
+    # A sentence of a repealed document (2022-06-05废止) gives way to the law in force that replaced it, unless the
+    # question names the old document; the old law's sentence is still quoted when nothing else answers.
+    repealed_penalty: float = 0.15
     # A sentence that neither names nor follows the place the question names answers for another place ("伊宁市"
     # asked, "全区…平均下降18.3%" found); one that names only years or plan periods other than the question's
     # answers for another time ("到2020年" asked, "“十二五”期间…提高到4.7%" found). The place penalty is 0.6, not

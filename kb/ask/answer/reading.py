@@ -44,6 +44,7 @@ class QuestionReading:
     years: set[int]
     named: set[str]  # titles of the documents the question names
     article: re.Match[str] | None  # the law article the question names
+    repealed: frozenset[str] = frozenset()  # doc_ids of repealed documents (the manifest's "…废止")
 
 
 def idf_weights(terms: list[Term], sentences: list[Sentence], idf: Mapping[str, float] | None) -> list[float]:

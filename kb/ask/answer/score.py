@@ -68,6 +68,8 @@ def _score(sent: Sentence, chunk: Chunk, spans: list[tuple[int, int]], retrieval
         sent.score += cfg.article_bonus
     if chunk.title in q.named:
         sent.score += cfg.named_doc_bonus
+    elif chunk.doc_id in q.repealed:
+        sent.score -= cfg.repealed_penalty
     where = sent.folded + "\n" + sent.context
     if any(not any(f in where for f in t.forms) for t in q.places):
         sent.score -= cfg.place_miss_penalty
