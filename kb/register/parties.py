@@ -15,7 +15,6 @@ The view is derived from the register at read time (the stored register keeps it
 
 from __future__ import annotations
 
-import csv
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -24,7 +23,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from kb.vocab import vocab_path
+from kb.vocab import read_tsv, vocab_path
 
 PARTIES_PATH = vocab_path("parties.tsv")
 OTHER = "其他"
@@ -79,10 +78,7 @@ class PartyView:
 @lru_cache(maxsize=4)
 def load_party_rules(path: Path = PARTIES_PATH) -> tuple[PartyRule, ...]:
     """The canonical party rules of ``parties.tsv``, in file order (comment lines start with #)."""
-    lines = [ln for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip() and not ln.startswith("#")]
-    rows = list(csv.reader(lines[1:], delimiter="\t"))
-    return tuple(PartyRule(r[0].strip(), re.compile(r[1].strip()), (r[2] if len(r) > 2 else "").strip())
-                 for r in rows)
+    return tuple(PartyRule(r[0], re.compile(r[1]), r[2] if len(r) > 2 else "") for r in read_tsv(path)[1:])
 
 
 def canonical_order(rules: Sequence[PartyRule] | None = None) -> list[str]:

@@ -6,7 +6,6 @@ matches its own name and every place listed under it. Nothing is inferred beyond
 
 from __future__ import annotations
 
-import csv
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -14,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from kb.vocab import vocab_path
+from kb.vocab import read_tsv, vocab_path
 
 PLACES_PATH = vocab_path("places.tsv")
 
@@ -31,9 +30,8 @@ class Place:
 @lru_cache(maxsize=4)
 def load_places(path: Path = PLACES_PATH) -> tuple[Place, ...]:
     """The places of ``places.tsv`` in file order (comment lines start with #)."""
-    lines = [ln for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip() and not ln.startswith("#")]
-    return tuple(Place(r[0].strip(), r[1].strip(), tuple(t.strip() for t in r[2].split("|") if t.strip()))
-                 for r in csv.reader(lines[1:], delimiter="\t"))
+    return tuple(Place(r[0], r[1], tuple(t.strip() for t in r[2].split("|") if t.strip()))
+                 for r in read_tsv(path)[1:])
 
 
 def place_terms(name: str, places: Iterable[Place] | None = None) -> tuple[str, ...]:

@@ -12,7 +12,6 @@ keeps its document, article and verbatim text; its one-line plain reading is cut
 
 from __future__ import annotations
 
-import csv
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -22,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from kb.register.parties import PartyView, party_views
-from kb.vocab import vocab_path
+from kb.vocab import read_tsv, vocab_path
 
 ROLES_PATH = vocab_path("roles.tsv")
 GOVERNMENT = ("各级人民政府", "生态环境主管部门", "公安机关交通管理部门", "其他政府部门")
@@ -68,9 +67,8 @@ def _split(cell: str) -> tuple[str, ...]:
 @lru_cache(maxsize=4)
 def load_roles(path: Path = ROLES_PATH) -> tuple[Role, ...]:
     """The roles of ``roles.tsv`` in file order (comment lines start with #)."""
-    lines = [ln for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip() and not ln.startswith("#")]
-    rows = [r + [""] * (5 - len(r)) for r in csv.reader(lines[1:], delimiter="\t")]
-    return tuple(Role(r[0].strip(), _split(r[1]), _split(r[2]), _split(r[3]), r[4].strip()) for r in rows)
+    rows = [r + [""] * (5 - len(r)) for r in read_tsv(path)[1:]]
+    return tuple(Role(r[0], _split(r[1]), _split(r[2]), _split(r[3]), r[4]) for r in rows)
 
 
 def find_role(name: str) -> Role | None:

@@ -20,10 +20,12 @@ def vocab_path(name: str) -> Path:
     return VOCAB_DIR / name
 
 
-def read_tsv(name: str) -> list[list[str]]:
-    """The rows of a TSV vocabulary, each a list of stripped cells; blank lines and ``#`` comments are skipped."""
+def read_tsv(name: str | Path) -> list[list[str]]:
+    """The rows of a TSV vocabulary (a file name in kb/vocab/, or a path), header first, each a list of stripped
+    cells; blank lines and ``#`` comments are skipped."""
+    path = name if isinstance(name, Path) else vocab_path(name)
     rows = []
-    for line in vocab_path(name).read_text(encoding="utf-8").splitlines():
+    for line in path.read_text(encoding="utf-8").splitlines():
         if line.strip() and not line.lstrip().startswith("#"):
             rows.append([cell.strip() for cell in line.split("\t")])
     return rows
