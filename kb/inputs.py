@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import Unpack
 
-from kb.register.filters import FILTER_NAMES, RegisterFilters
+from kb.register.filters import RegisterFilters, check_names
 from kb.textclean import clean_question, clean_text
 
 # C0 and C1 controls (tab, newline and carriage return are folded to spaces first), zero-width and bidi marks,
@@ -111,8 +111,7 @@ def check_int(value: object, label: str, low: int, high: int) -> int:
 
 def obligation_filters(register, **raw: Unpack[RegisterFilters]) -> RegisterFilters:
     """Keyword arguments for kb.register.query.query, each checked against the register (ValueError otherwise)."""
-    if unknown := raw.keys() - FILTER_NAMES:
-        raise TypeError(f"unknown register filter(s): {', '.join(sorted(unknown))}")
+    check_names(raw)
     year, due_before, party, text = raw.get("year"), raw.get("due_before"), raw.get("party"), raw.get("text")
     doc, domain, binding = raw.get("doc"), raw.get("domain"), raw.get("binding")
     records = register.records

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from typing import TypedDict
 
@@ -23,3 +24,9 @@ class RegisterFilters(TypedDict, total=False):
 
 
 FILTER_NAMES = frozenset(RegisterFilters.__annotations__)
+
+
+def check_names(filters: Mapping[str, object]) -> None:
+    """TypeError naming the keywords of ``filters`` that are not register filters (as for an unknown argument)."""
+    if unknown := filters.keys() - FILTER_NAMES:
+        raise TypeError(f"unknown register filter(s): {', '.join(sorted(unknown))}")

@@ -7,7 +7,7 @@ from datetime import date
 from typing import Unpack
 
 from indexing.types import Obligation
-from kb.register.filters import FILTER_NAMES, RegisterFilters
+from kb.register.filters import RegisterFilters, check_names
 from kb.register.store import Register
 
 
@@ -22,8 +22,7 @@ def query(register: Register, **filters: Unpack[RegisterFilters]) -> list[Obliga
     order."""
     due_before, year, party = filters.get("due_before"), filters.get("year"), filters.get("party")
     doc, domain, text, binding = filters.get("doc"), filters.get("domain"), filters.get("text"), filters.get("binding")
-    if unknown := filters.keys() - FILTER_NAMES:
-        raise TypeError(f"unknown register filter(s): {', '.join(sorted(unknown))}")
+    check_names(filters)
     if isinstance(due_before, date):
         due_before = due_before.isoformat()
     if due_before:
