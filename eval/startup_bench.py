@@ -29,17 +29,19 @@ REPO = Path(__file__).resolve().parent.parent
 QUESTION = "秸秆收集利用率要在哪年达到多少？"
 
 
-def _env(src: Path, data: Path) -> dict[str, str]:
+def _env(src: Path, data: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("KB_")}
     env.update(PYTHONPATH=str(src), KB_DATA_DIR=str(data), PYTHONUTF8="1", GRADIO_ANALYTICS_ENABLED="False")
+    env.update(extra or {})
     return env
 
 
-def timed(cmd: list[str], src: Path, data: Path) -> dict:
+def timed(cmd: list[str], src: Path, data: Path, extra_env: dict[str, str] | None = None) -> dict:
     """Run a command to completion: wall seconds, peak RSS (MB), exit code, load average before."""
     load = os.getloadavg()[0]
     t0 = time.perf_counter()
-    p = subprocess.Popen(cmd, cwd=src, env=_env(src, data), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    p = subprocess.Popen(cmd, cwd=src, env=_env(src, data, extra_env), stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
     _, status, usage = os.wait4(p.pid, 0)
     wall = time.perf_counter() - t0
     out, err = p.stdout.read().decode(errors="replace"), p.stderr.read().decode(errors="replace")
@@ -120,11 +122,16 @@ def side(name: str, src: Path, data: Path, args: argparse.Namespace) -> dict:
     if args.app:
         out["app"] = app_ready(src, data)
     if args.cold:
-        cold = Path(tempfile.mkdtemp(prefix=f"kb-cold-{name}-"))
-        try:
-            out["cold_index"] = timed([sys.executable, "-m", "kb.cli", "index"], src, cold)
-        finally:
-            shutil.rmtree(cold, ignore_errors=True)
+        # A checkout that ships the corpus's vectors is also timed without them: a truly cold build.
+        shipped = (src / "corpus" / "vectors.npz").exists()
+        for key, extra in (("cold_index", {}), ("cold_index_unshipped", {"KB_SHIPPED_VECTORS": "0"})):
+            if extra and not shipped:
+                continue
+            cold = Path(tempfile.mkdtemp(prefix=f"kb-cold-{name}-"))
+            try:
+                out[key] = timed([sys.executable, "-m", "kb.cli", "index"], src, cold, extra)
+            finally:
+                shutil.rmtree(cold, ignore_errors=True)
     print(name, json.dumps(out, ensure_ascii=False)[:2000], file=sys.stderr, flush=True)
     return out
 
@@ -163,6 +170,10 @@ def markdown(result: dict) -> list[str]:
                      f"{_cell(old.get('cold_index', {}).get('load'))} |")
         lines.append(f"| cold `kb index`, peak RSS MB | {_cell(new['cold_index']['rss_peak_mb'])} | "
                      f"{_cell(old.get('cold_index', {}).get('rss_peak_mb'))} | |")
+    if "cold_index_unshipped" in new:
+        bare = new["cold_index_unshipped"]
+        lines.append(f"| cold `kb index` without the shipped vectors (`KB_SHIPPED_VECTORS=0`), s | "
+                     f"{_cell(bare['wall_s'])} | – | {_cell(bare['load'])} / – |")
     torch = result["torch_import"]
     lines += ["", f"For scale, `python -c \"import torch\"` in the same run: {torch['wall_s']:.1f} s "
               f"(load {torch['load']:.1f}).", ""]

@@ -20,6 +20,7 @@ from indexing.chunker import JiebaChunker
 from indexing.config import Settings
 from indexing.loaders import LoadError, corpus_files, load_document
 from indexing.manifest import read_manifest
+from indexing.shipped_vectors import shipped_vectors
 from indexing.structure import parse_sections
 from indexing.tokenize import char_bigrams, cut
 from indexing.types import Chunk, Document, Section
@@ -364,6 +365,8 @@ def _build_locked(settings, rebuild, embeddings, chunker, sinks, progress, load_
     previous = store.live_generation(settings)
     reuse = not rebuild and integrity.vectors_intact(damaged)
     known = store.read_vector_cache(previous, model_id) if reuse else {}
+    if settings.shipped_vectors:
+        known = {**shipped_vectors(model_id), **known}
     keys = [store.chunk_key(c) for c in chunks]
     todo = sum(1 for k in keys if k not in known)
     gen_dir = store.new_generation(settings)

@@ -46,6 +46,8 @@ class Settings:
     max_upload_mb: int = field(default_factory=lambda: int(_env("KB_MAX_UPLOAD_MB", "60")))
     max_question_chars: int = 500
     embed_batch: int = field(default_factory=lambda: int(_env("KB_EMBED_BATCH", "32")))
+    shipped_vectors: bool = field(
+        default_factory=lambda: _env("KB_SHIPPED_VECTORS", "1").lower() not in ("0", "false", "no", "off"))
 
     @property
     def index_dir(self) -> Path:

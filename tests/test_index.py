@@ -44,7 +44,7 @@ def _built_copy(small_index: Path, tmp_path: Path) -> tuple[Settings, Path]:
 
 
 def test_round_trip_incremental_and_noop(tmp_path: Path, small_corpus: Path, embeddings) -> None:
-    settings = _settings(tmp_path, small_corpus)
+    settings = _settings(tmp_path, small_corpus, shipped_vectors=False)  # every chunk embedded here
     steps: list[tuple[str, int, int]] = []
     first = build_index(settings, embeddings=embeddings, progress=lambda *step: steps.append(step))
     assert first.status == "built" and first.n_docs == 2

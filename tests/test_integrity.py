@@ -77,6 +77,7 @@ def test_each_damaged_file_is_reported_and_repaired(damage: str, baseline, small
     problems: dict[str, str] = {}
     for n, name in enumerate(files):
         settings = copy_small(small_index, tmp_path / f"kb{n}")
+        settings.shipped_vectors = False  # so that a needless re-embedding shows in report.embedded
         gen = store.live_generation(settings)
         files = store.read_meta(gen).files
         rel = name if name == store.META else next(r for r in files if _stable(r) == name)
