@@ -28,7 +28,13 @@ _ASKED_UNIT = re.compile(
 def _pos_tokenizer():
     import jieba.posseg
 
-    return jieba.posseg.POSTokenizer(tokenize._tokenizer())
+    # POSTokenizer(tokenizer) re-reads jieba's 349k-line dictionary for its tag table (~0.3 s), which importing
+    # jieba.posseg has just read for the module's own tokenizer: ours uses the same main dictionary (its user words
+    # are merged in at the first cut), so it gets a copy of that table instead.
+    pos = jieba.posseg.POSTokenizer.__new__(jieba.posseg.POSTokenizer)
+    pos.tokenizer = tokenize._tokenizer()
+    pos.word_tag_tab = dict(jieba.posseg.dt.word_tag_tab)
+    return pos
 
 
 @functools.lru_cache(maxsize=256)
