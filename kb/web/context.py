@@ -92,7 +92,7 @@ class AppContext:
         try:
             self.set_status("正在加载嵌入模型……")
             _ = self.kb.embeddings
-            self.set_status("正在打开索引（如索引不存在将先建立索引，首次运行需要几分钟）……")
+            self.set_status("正在打开索引（如索引不存在将先建立索引，并显示进度）……")
             self.kb.open()
             self.set_status("正在载入义务清单与文档……")
             _ = self.kb.register

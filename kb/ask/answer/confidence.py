@@ -28,12 +28,12 @@ _ASKED_UNIT = re.compile(
 def _pos_tokenizer():
     import jieba.posseg
 
-    # POSTokenizer(tokenizer) re-reads jieba's 349k-line dictionary for its tag table (~0.3 s), which importing
-    # jieba.posseg has just read for the module's own tokenizer: ours uses the same main dictionary (its user words
-    # are merged in at the first cut), so it gets a copy of that table instead.
+    # POSTokenizer(tokenizer) re-reads jieba's 349k-line dictionary for its tag table (~0.3 s and ~50 MB), which
+    # importing jieba.posseg has just read for the module's own tagger: ours uses the same main dictionary, so it
+    # takes that table (our user words' tags are merged into it at the first cut; nothing else uses jieba.posseg).
     pos = jieba.posseg.POSTokenizer.__new__(jieba.posseg.POSTokenizer)
     pos.tokenizer = tokenize._tokenizer()
-    pos.word_tag_tab = dict(jieba.posseg.dt.word_tag_tab)
+    pos.word_tag_tab = jieba.posseg.dt.word_tag_tab
     return pos
 
 
