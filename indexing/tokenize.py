@@ -10,6 +10,8 @@ import unicodedata
 from functools import cache
 from pathlib import Path
 
+from indexing import jieba_cache
+
 USER_DICT = Path(__file__).with_name("userdict.txt")
 # Part of the chunker version: a dictionary change re-cuts every BM25 token list, so it must rebuild the index.
 DICT_VERSION = hashlib.sha1(USER_DICT.read_bytes()).hexdigest()[:8]
@@ -35,8 +37,8 @@ def _tokenizer():
 
     jieba.setLogLevel(logging.WARNING)
     tok = jieba.Tokenizer()
+    jieba_cache.initialize(tok)
     tok.load_userdict(str(USER_DICT))
-    tok.initialize()
     return tok
 
 
