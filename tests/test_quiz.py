@@ -104,10 +104,12 @@ def test_every_item_is_grounded_in_its_passage(every_item, texts) -> None:
     print("items from the whole corpus:", json.dumps(counts, ensure_ascii=False))
     # the corpus gives hundreds of items of every kind, with every fact type represented
     for kind in KINDS:
-        assert sum(counts[kind].values()) >= 400, counts
-        # fill-ins never ask a deadline in the plan's end year (it could only be 2020)
+        assert sum(counts[kind].values()) >= 300, counts
+        # fill-ins never ask a deadline in the plan's end year (it could only be 2020), nor a modal word
         assert counts[kind]["deadline"] >= (10 if kind == "blank" else 20) and counts[kind]["number"] >= 15, counts
-        assert min(counts[kind][t] for t in ("penalty", "period", "ban", "permit")) >= 10, counts
+        asked = ("penalty", "period", "permit") if kind == "blank" else ("penalty", "period", "ban", "permit")
+        assert min(counts[kind][t] for t in asked) >= 10, counts
+    assert counts["blank"]["ban"] == 0, counts
 
 
 def test_mixed_quiz_is_grounded_too(register) -> None:
@@ -192,9 +194,10 @@ def test_deterministic_for_a_seed(register) -> None:
 
 
 def test_kinds_take_turns(register) -> None:
-    items = quiz.generate(register, n=9, seed=3)
-    assert [it.kind for it in items] == ["mcq", "blank", "judge"] * 3
-    assert len({it.fact_type for it in items}) >= 5  # most kinds of fact in a short quiz
+    quizzes = [quiz.generate(register, n=9, seed=s) for s in range(10)]
+    assert all([it.kind for it in items] == ["mcq", "blank", "judge"] * 3 for items in quizzes)
+    kinds_of_fact = [len({it.fact_type for it in items}) for items in quizzes]
+    assert min(kinds_of_fact) >= 4 and sum(kinds_of_fact) >= 50, kinds_of_fact  # most kinds in a short quiz
 
 
 def test_filters(register) -> None:

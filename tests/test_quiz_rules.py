@@ -191,6 +191,51 @@ def test_rule_blank_key_short(register, quizzes) -> None:
     assert long_keys and all(it.kind != "blank" for it in long_keys)
 
 
+def test_rule_blank_asks_substance(register, quizzes) -> None:
+    assert not quiz_rules.rule_blank_asks_substance(_fact("不得", "任何单位不得排放", "ban", "law"))
+    assert not quiz_rules.rule_blank_asks_substance(_fact("县级以上地方人民政府", "县级以上地方人民政府应当…",
+                                                          doc_kind="law"))
+    assert not quiz_rules.rule_blank_asks_substance(_fact("限期改正", "责令限期改正", "penalty", "law",
+                                                          subtype="order"))
+    assert not quiz_rules.rule_blank_asks_substance(_fact("2017年前", "2017年前完成督察", "deadline"))
+    assert quiz_rules.rule_blank_asks_substance(_fact("生态环境主管部门", "由生态环境主管部门责令…",
+                                                      doc_kind="law"))
+    assert quiz_rules.rule_blank_asks_substance(_fact("一万元以上十万元以下", "处…罚款", "penalty", "law",
+                                                      subtype="amount"))
+    blanks = [it for q in quizzes for it in q if it.kind == "blank"]
+    assert blanks and not any(it.fact_type == "ban" or quiz_rules.party_kind(it.answer) == "gov"
+                              or it.answer.endswith("改正") for it in blanks)
+
+
+def test_rule_options_balanced(quizzes) -> None:
+    long_key = "从事服装干洗和机动车维修等服务活动的经营者"
+    assert not quiz_rules.rule_options_balanced(long_key, ["施工单位", "销售者", "石油炼制企业"])
+    assert quiz_rules.rule_options_balanced("工业涂装企业", ["重点排污单位", "工业生产企业", "施工单位"])
+    for it in (it for q in quizzes for it in q if it.kind == "mcq"):
+        assert quiz_rules.rule_options_balanced(it.answer, it.distractors), it.options
+
+
+def test_filed_documents_are_asked_only_among_their_own_family(quizzes) -> None:
+    eia = _fact("环境影响报告书", "应当编制环境影响报告书", "permit", "law", subtype="document")
+    assert quiz_rules.rule_same_kind(eia, "环境影响报告表")
+    assert not quiz_rules.rule_same_kind(eia, "土壤污染风险评估报告")
+    umbrella = _fact("环境影响评价文件", "审批环境影响评价文件的部门", "permit", "law", subtype="document")
+    assert not quiz_rules.rule_same_kind(umbrella, "突发环境事件应急预案")  # in no family: no options at all
+    families = quiz_rules.vocab()["filed_document_families"]
+    for it in (it for q in quizzes for it in q if it.fact_type == "permit" and it.kind == "mcq"):
+        if quiz_rules.party_kind(it.answer) == "other":
+            assert any(set(it.options) <= set(f) for f in families), it.options
+
+
+def test_rule_environment_duty(quizzes) -> None:
+    army = _fact("国务院核工业主管部门", "中国人民解放军和中国人民武装警察部队…报国务院核工业主管部门备案",
+                 "permit", "law", subtype="who")
+    assert not quiz_rules.rule_environment_duty(army)
+    assert quiz_rules.rule_environment_duty(_fact("排污单位", "排污单位应当依法申请取得排污许可证", doc_kind="law"))
+    outside = quiz_rules.vocab()["outside_bodies"]
+    assert not any(b in it.stem for q in quizzes for it in q for b in outside)
+
+
 def test_rule_blank_not_end_year(register) -> None:
     blanks = quiz.generate(register, n=100, seed=3, kinds="blank", doc=PLAN)
     assert blanks and not any(it.fact_type == "deadline" and "2020" in it.answer for it in blanks)
@@ -272,7 +317,7 @@ def test_repealed_documents_are_left_out_unless_asked(register) -> None:
 def test_plan_items_name_the_period_and_stems_have_full_width_commas(quizzes) -> None:
     for it in (it for q in quizzes for it in q):
         if it.citation.doc_id == PLAN:
-            assert "十三五（2016–2020）" in it.stem
+            assert "》（2016—2020年）" in it.stem
         assert not re.search(r"[\u4e00-\u9fff][,;:]|[,;:][\u4e00-\u9fff]", it.stem), it.stem
     assert quiz.cjk_punct("鼓励引导科学耕作,到2020年,全区") == "鼓励引导科学耕作，到2020年，全区"
 

@@ -40,9 +40,15 @@ from kb.quiz.model import (
     Fact,
     QuizItem,
 )
-from kb.quiz.rules import rule_blank_key_short, rule_blank_not_end_year, rule_key_not_in_stem
+from kb.quiz.rules import (
+    rule_blank_asks_substance,
+    rule_blank_key_short,
+    rule_blank_not_end_year,
+    rule_key_not_in_stem,
+    rule_options_balanced,
+)
 
-PLAN_PERIOD_LABEL = "十三五（2016–2020）"
+PLAN_PERIOD_LABEL = "2016—2020年"  # the plan's period, after its title (which names 十三五)
 # A mixed quiz's slots: plan and law alternate (5 plan, 7 law: the plan's pool is small, and it names only two
 # parties, so plan party facts come in only when a filter leaves little else) and every difficulty tag gets a
 # fair share (记忆: deadline, number, period; 理解: party, permit, ban; 应用: penalty).
@@ -71,7 +77,7 @@ def _item_id(fact: Fact, kind: str, stem: str) -> str:
 def _where(fact: Fact) -> str:
     c = fact.citation
     if fact.doc_kind == "plan":
-        return f"《{c.title}》（规划期：{PLAN_PERIOD_LABEL}）"
+        return f"《{c.title}》（{PLAN_PERIOD_LABEL}）"
     return f"《{c.title}》{c.article or ''}"
 
 
@@ -109,7 +115,7 @@ def make_item(fact: Fact, kind: str, pools: DistractorPools, rng: random.Random)
                 fact=fact.value, difficulty=fact.difficulty)
     if kind == "mcq":
         wrong = distractors(fact, pools, rng)
-        if len(wrong) < N_DISTRACTORS:
+        if len(wrong) < N_DISTRACTORS or not rule_options_balanced(fact.value, wrong):
             return None
         options = [fact.value, *wrong]
         rng.shuffle(options)
@@ -119,7 +125,8 @@ def make_item(fact: Fact, kind: str, pools: DistractorPools, rng: random.Random)
         return QuizItem(id=_item_id(fact, kind, stem), kind=kind, stem=stem, options=options, answer=fact.value,
                         answer_letter=letter, explanation=expl, distractors=wrong, **base)
     if kind == "blank":
-        if not (rule_blank_key_short(fact.value) and rule_blank_not_end_year(fact)):
+        if not (rule_blank_key_short(fact.value) and rule_blank_not_end_year(fact)
+                and rule_blank_asks_substance(fact)):
             return None
         stem = _stem(fact, kind)
         expl = _explanation(fact, f"答案：{fact.value}。")

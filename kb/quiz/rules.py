@@ -8,7 +8,9 @@ Worth asking (a fact is dropped unless every rule lets it through):
   with ``period="12th"``, and then only those;
 - ``rule_not_catch_all``: no sentence addressed to everyone (各级政府和企事业单位要…, 任何单位和个人…);
 - ``rule_self_contained``: no passage that leans on text it does not carry (前款, 上述, a list item without its
-  lead-in, a sentence starting with 其中/同时).
+  lead-in, a sentence starting with 其中/同时);
+- ``rule_environment_duty``: no duty that bodies outside the environmental administration enforce or owe (the
+  army, maritime and railway authorities …): an environmental official is not examined on them.
 
 Item checks (an item failing one is not made):
 
@@ -17,6 +19,11 @@ Item checks (an item failing one is not made):
 - ``rule_key_not_in_stem``: no content word of the key (two characters or more outside the generic words of
   party names) occurs in the stem;
 - ``rule_blank_key_short``: a fill-in key has at most ``MAX_BLANK_CHARS`` characters (longer ones make mcq);
+- ``rule_blank_asks_substance``: a fill-in asks what only one answer fits: never a modal word (不得 / 不应 / 禁止
+  all read well), a level of government (地方人民政府 / 县级以上地方人民政府 …), a 责令 measure (责令改正 /
+  限期改正) or a "YYYY年前" deadline (by that year, or before it?);
+- ``rule_options_balanced``: the key of an mcq is neither far longer nor far shorter than every distractor (the
+  one long, specific option gives itself away);
 - ``rule_deadline_years``: deadline options are distinct years, written in the key's form, taken from the years
   around the key inside the plan period (so in-between years appear and the end year is not the odd one out);
 - ``rule_near_miss``: a false statement swaps the key for a value of the same kind (same party category and
@@ -91,10 +98,16 @@ def rule_self_contained(fact) -> bool:
     return not (_DEPENDENT_START.match(text) or _DEPENDENT_ANY.search(text) or text.endswith(("：", ":")))
 
 
+def rule_environment_duty(fact) -> bool:
+    """No duty owed to or enforced by bodies outside the environmental administration (军队, 海事, 铁路 …)."""
+    text = _fold(fact.statement or fact.citation.passage)
+    return not any(body in text for body in vocab()["outside_bodies"])
+
+
 def worth_asking(fact, period: str | None = None) -> bool:
     """Whether every worth-asking rule lets the fact through."""
     return (rule_plan_number_worth(fact) and rule_review_period(fact, period) and rule_not_catch_all(fact)
-            and rule_self_contained(fact))
+            and rule_self_contained(fact) and rule_environment_duty(fact))
 
 
 # --- item checks -------------------------------------------------------------------------------------------
@@ -129,6 +142,8 @@ def rule_same_kind(fact, candidate: str) -> bool:
         return party_kind(candidate) == party_kind(key) != "other"
     if t == "penalty" and fact.subtype == "amount":
         return amount_form(candidate) == amount_form(key)
+    if t == "permit" and fact.subtype == "document":
+        return any(key in fam and candidate in fam for fam in vocab()["filed_document_families"])
     if t == "period":
         unit = re.sub(r"^[零〇一二三四五六七八九十百千万两\d.]+", "", key)
         same_style = bool(re.search(r"\d", candidate)) == bool(re.search(r"\d", key))
@@ -167,6 +182,26 @@ def rule_key_not_in_stem(fact, stem: str) -> bool:
 def rule_blank_key_short(key: str) -> bool:
     """A fill-in key is short enough to type: at most MAX_BLANK_CHARS characters."""
     return len(_fold(key)) <= MAX_BLANK_CHARS
+
+
+def rule_blank_asks_substance(fact) -> bool:
+    """A fill-in asks what only one answer fits: no modal word, level of government, 责令 measure or "YYYY年前"."""
+    t = fact.fact_type
+    if t == "ban" or (t == "penalty" and fact.subtype == "order"):
+        return False
+    if t in ("party", "permit") and party_kind(fact.value) == "gov":
+        return False
+    return not (t == "deadline" and re.search(r"\d年前$", _fold(fact.value)))
+
+
+BALANCE = 1.6  # how much longer (or shorter) than every distractor an mcq key may be
+
+
+def rule_options_balanced(key: str, wrong: list[str]) -> bool:
+    """The key is at most BALANCE times longer than the longest distractor and shorter than the shortest."""
+    lengths = [len(_fold(w)) for w in wrong]
+    k = len(_fold(key))
+    return bool(lengths) and k <= BALANCE * max(lengths) and k * BALANCE >= min(lengths)
 
 
 def rule_blank_not_end_year(fact) -> bool:
