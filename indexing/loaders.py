@@ -67,7 +67,7 @@ def load_document(path: Path, corpus_dir: Path, entry: ManifestEntry | None = No
     kind = entry.kind if entry else _PROVISIONAL_KIND[fmt]
     text, offsets = normalize(raw, kind, fmt, raw_page_starts)
     if entry is None:
-        entry = guess_entry(rel, header_title or _first_heading(raw, fmt) or text.split("\n", 1)[0])
+        entry = guess_entry(rel, header_title or _first_heading(raw, fmt) or text.split("\n", 1)[0], text)
         log.warning("%s 在 MANIFEST.tsv 中没有条目：doc_id=%s，标题“%s”，类型 %s（由内容推断）",
                     rel, entry.doc_id, entry.title, entry.kind)
         if (entry.kind == "plan") != (kind == "plan"):

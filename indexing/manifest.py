@@ -12,7 +12,7 @@ log = logging.getLogger(__name__)
 
 MANIFEST_NAME = "MANIFEST.tsv"
 KINDS = ("plan", "law", "regulation", "list")
-COLUMNS = ("doc_id", "file", "title", "kind", "doc_number", "issuer", "dates", "source")
+COLUMNS = ("doc_id", "file", "title", "kind", "doc_number", "issuer", "dates", "source", "replaced_by")
 
 
 @dataclass(frozen=True)
@@ -27,11 +27,12 @@ class ManifestEntry:
     issuer: str = ""
     dates: str = ""
     source: str = ""
+    replaced_by: str = ""  # doc_id of the document that replaced this one, when it has been repealed
 
     def meta(self) -> dict[str, str]:
         """The non-empty bibliographic fields, for ``Document.meta``."""
         fields = {"doc_number": self.doc_number, "issuer": self.issuer, "dates": self.dates,
-                  "source": self.source}
+                  "source": self.source, "replaced_by": self.replaced_by}
         return {k: v for k, v in fields.items() if v}
 
 
@@ -47,6 +48,15 @@ def repeal_status(dates: str) -> str:
 def doc_statuses(corpus_dir: Path) -> dict[str, str]:
     """doc_id -> repeal status ("2022-06-05废止") of every repealed document the manifest lists."""
     return {e.doc_id: s for e in read_manifest(corpus_dir).values() if (s := repeal_status(e.dates))}
+
+
+def replacements(corpus_dir: Path) -> dict[str, str]:
+    """doc_id -> title of the document that replaced it, for each repealed document whose manifest line names one
+    (its ``replaced_by`` column) that the manifest lists too."""
+    entries = read_manifest(corpus_dir).values()
+    titles = {e.doc_id: e.title for e in entries}
+    return {e.doc_id: titles[e.replaced_by] for e in entries
+            if e.replaced_by in titles and repeal_status(e.dates)}
 
 
 def read_manifest(corpus_dir: Path) -> dict[str, ManifestEntry]:
@@ -84,20 +94,37 @@ def read_manifest(corpus_dir: Path) -> dict[str, ManifestEntry]:
     return entries
 
 
-def guess_kind(title: str) -> str:
-    """Guess a document kind from its title: 条例 -> regulation, 规划 -> plan, 法 -> law, else list."""
-    if "条例" in title:
+_RULES_TITLE = re.compile(r"(?:条例|办法|规定|细则|规则)(?:[（(].*[）)])?$")
+_LAW_TITLE = re.compile(r"法(?:[（(].*[）)])?$")
+_PLAN_TITLE = re.compile(r"规划|计划|方案")
+_ARTICLE_LINE = re.compile(r"^[ \t　]*第[一二三四五六七八九十百零〇\d]+条", re.M)
+_PLAN_HEADING = re.compile(r"^[ \t　]*[一二三四五六七八九十]+、", re.M)
+_DATED_TASK = re.compile(r"(?:19|20)\d\d年(?:底|\d{1,2}月底?)?(?:前|以前)")
+
+
+def guess_kind(title: str, text: str = "") -> str:
+    """Guess a document kind from its title, else from its text.
+
+    Title: 条例/办法/规定/细则/规则 -> regulation, 规划/计划/方案 -> plan, …法 -> law. Text (a file without a telling
+    title): two or more lines opening with 第N条 -> regulation; two or more 一、 headings and two or more dated tasks
+    ("2025年底前") -> plan. Anything else is a list (a catalogue or table).
+    """
+    if _RULES_TITLE.search(title) or "条例" in title:
         return "regulation"
-    if "规划" in title:
+    if _PLAN_TITLE.search(title):
         return "plan"
-    if re.search(r"法(?:[（(].*[）)])?$", title):
+    if _LAW_TITLE.search(title):
         return "law"
+    if len(_ARTICLE_LINE.findall(text)) >= 2:
+        return "regulation"
+    if len(_PLAN_HEADING.findall(text)) >= 2 and len(_DATED_TASK.findall(text)) >= 2:
+        return "plan"
     return "list"
 
 
-def guess_entry(rel_path: str, title: str) -> ManifestEntry:
-    """A stand-in entry for a file with no manifest line: doc_id from the file name, kind from the title."""
+def guess_entry(rel_path: str, title: str, text: str = "") -> ManifestEntry:
+    """A stand-in entry for a file with no manifest line: doc_id from the file name, kind from title and text."""
     stem = PurePosixPath(rel_path).stem
     doc_id = re.sub(r"[^\w.-]+", "-", stem).strip("-").lower() or "doc"
     title = title.strip() or stem
-    return ManifestEntry(doc_id=doc_id, file=rel_path, title=title, kind=guess_kind(title))
+    return ManifestEntry(doc_id=doc_id, file=rel_path, title=title, kind=guess_kind(title, text))

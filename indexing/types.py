@@ -88,6 +88,7 @@ class Citation:
     page: int | None = None
     highlight: tuple[int, int] | None = None  # span inside ``text`` that answers the question
     status: str = ""  # "2022-06-05废止" when the document has been repealed; "" when in force
+    replaced_by: str = ""  # title of the document that replaced a repealed one, when the manifest names it
 
     def to_dict(self) -> dict:
         """JSON shape used by `kb ask --json` (design.md)."""
@@ -104,6 +105,7 @@ class Citation:
             "page": self.page,
             "highlight": list(self.highlight) if self.highlight else None,
             "status": self.status,
+            "replaced_by": self.replaced_by,
         }
 
 

@@ -65,7 +65,8 @@ class KnowledgeBase:
         self._searcher: Searcher | None = None
         self._register = None
         self._register_gen = ""
-        self._statuses: dict[str, str] | None = None  # doc_id -> "YYYY-MM-DD废止" (corpus manifest), read once
+        # doc_id -> "YYYY-MM-DD废止" and doc_id -> replacing title (corpus manifest), read once
+        self._statuses: tuple[dict[str, str], dict[str, str]] | None = None
         self._reload_lock = threading.Lock()
         self._follower = IndexFollower(settings)
         self.background_repair = False  # the web app repairs a damaged index in a thread while serving
@@ -270,7 +271,7 @@ class KnowledgeBase:
                                                           expansions=nq.expansions)
         retrieve_ms = (time.perf_counter() - t1) * 1000
         ans = compose(text, hits, k=k, route=r, searched_docs=self.searched_titles, config=self.config,
-                      signals=signals, repealed=frozenset(self._doc_statuses()))
+                      signals=signals, repealed=frozenset(self._doc_statuses()[0]))
         ans.timings_ms["retrieve"] = round(retrieve_ms, 1)
         return ans
 
@@ -294,22 +295,26 @@ class KnowledgeBase:
         ans.timings_ms["total"] = round((time.perf_counter() - t0) * 1000, 1)
         return ans
 
-    def _doc_statuses(self) -> dict[str, str]:
-        """doc_id -> "YYYY-MM-DD废止" of the repealed documents the corpus manifest lists (read once)."""
+    def _doc_statuses(self) -> tuple[dict[str, str], dict[str, str]]:
+        """doc_id -> "YYYY-MM-DD废止" of the repealed documents the corpus manifest lists, and doc_id -> the title
+        of the document that replaced each (read once)."""
         if self._statuses is None:
-            from indexing.manifest import doc_statuses
+            from indexing.manifest import doc_statuses, replacements
 
-            self._statuses = doc_statuses(self.settings.corpus_dir)
+            self._statuses = (doc_statuses(self.settings.corpus_dir), replacements(self.settings.corpus_dir))
         return self._statuses
 
     def _mark_repealed(self, ans: Answer) -> None:
-        """Give each citation its document's status, and say in the answer when it quotes a repealed one."""
-        statuses = self._doc_statuses()
+        """Give each citation its document's status, and say in the answer when it quotes a repealed one (and, when
+        the manifest names it, which document replaced it)."""
+        statuses, replaced_by = self._doc_statuses()
         for c in ans.citations:
             c.status = statuses.get(c.doc_id, "")
+            c.replaced_by = replaced_by.get(c.doc_id, "") if c.status else ""
         if ans.abstained:
             return
-        notes = [f"注意：[{c.n}]《{c.title}》已于 {c.status.removesuffix('废止')} 废止，请以现行规定为准。"
+        notes = [f"注意：[{c.n}]《{c.title}》已于 {c.status.removesuffix('废止')} 废止"
+                 + (f"，由《{c.replaced_by}》取代" if c.replaced_by else "") + "，请以现行规定为准。"
                  for c in ans.citations[: ans.n_quoted] if c.status]
         if notes:
             ans.answer = "\n".join([ans.answer, *dict.fromkeys(notes)])

@@ -74,3 +74,5 @@ def test_helpers() -> None:
     assert period_end("中华人民共和国环境保护法") is None
     assert document_year(_ob("x", "annual", "每年", "", None, doc_id="upload", title="2019年工作方案")) == 2019
     assert event_start(_ob("x", "none", "", "", None)) is None
+    undated = _ob("u", "annual", "每年", "", None, doc_id="upload", title="扬尘治理工作要求")
+    assert event_start(undated) is None and event_start(undated, 2026) == (date(2026, 12, 31), True)

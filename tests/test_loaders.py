@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from indexing.config import PACKAGE_CORPUS
 from indexing.loaders import NO_TEXT_LAYER, LoadError, iter_corpus, load_document
 from indexing.manifest import KINDS, guess_kind, read_manifest
 from indexing.normalize import normalize
@@ -135,7 +136,7 @@ def test_generated_two_page_pdf_has_page_numbers(tmp_path: Path) -> None:
     path = tmp_path / "two-pages.pdf"
     path.write_bytes(_make_pdf(["第一条 这是第一页的内容。", "第二条 这是第二页的内容。"]))
     doc = load_document(path, tmp_path)
-    assert doc.kind == "list" and doc.doc_id == "two-pages"
+    assert doc.kind == "regulation" and doc.doc_id == "two-pages"  # its lines open with 第N条
     assert doc.page_at(doc.text.index("第一页")) == 1
     assert doc.page_at(doc.text.index("第二页")) == 2
     assert doc.page_starts == [doc.text.index("第二条")]
@@ -283,3 +284,29 @@ def test_normalize_rules(raw: str, kind: str, fmt: str, expected: str) -> None:
     text, offsets = normalize(raw, kind, fmt)
     assert text == expected
     assert all(text[i] == raw[o] for i, o in enumerate(offsets))
+
+
+@pytest.mark.parametrize(
+    ("title", "text", "kind"),
+    [
+        ("某市扬尘污染防治办法", "", "regulation"),  # …办法 ends in 法 but is a regulation
+        ("建设工地管理规定", "", "regulation"),
+        ("重点区域大气污染防治实施方案", "", "plan"),
+        ("扬尘治理工作要求", "第一条 为了……，制定本要求。\n第二条 施工单位应当……", "regulation"),
+        ("工作安排", "一、总体要求\n2025年底前完成摸底。\n二、重点任务\n2026年6月底前建成平台。", "plan"),
+        ("附表", "序号 名称 类别\n1 铅蓄电池 HW49", "list"),
+    ],
+)
+def test_guess_kind_reads_the_text_when_the_title_says_nothing(title: str, text: str, kind: str) -> None:
+    assert guess_kind(title, text) == kind
+
+
+def test_the_manifest_names_what_replaced_a_repealed_law(tmp_path: Path) -> None:
+    from indexing.manifest import replacements
+
+    assert replacements(PACKAGE_CORPUS) == {"env-noise-pollution-law-2018": "中华人民共和国噪声污染防治法"}
+    header = "doc_id\tfile\ttitle\tkind\tdoc_number\tissuer\tdates\tsource\treplaced_by"
+    rows = ["old\ta.md\t旧法\tlaw\t\t\t2020-01-01废止\t\tnew", "new\tb.md\t新法\tlaw\t\t\t\t\t",
+            "gone\tc.md\t某法\tlaw\t\t\t2020-01-01废止\t\tnowhere", "live\td.md\t现行法\tlaw\t\t\t\t\tnew"]
+    (tmp_path / "MANIFEST.tsv").write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    assert replacements(tmp_path) == {"old": "新法"}  # an unknown doc_id, or a law in force, names nothing

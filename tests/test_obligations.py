@@ -99,6 +99,8 @@ def _one(records, piece: str):
         ("“十三五”期间浓度下降", "period", "“十三五”期间", "2020-12-31"),
         ("取消旁路烟道，2020年实现超低排放", "by-date", "2020年", "2020-12-31"),
         ("在2018年底，组织中期评估", "end-of-year", "2018年底", "2018-12-31"),
+        ("应当在2027年6月30日前完成安装", "by-date", "2027年6月30日前", "2027-06-30"),  # a day: that day
+        ("到2025年12月31日，完成整治", "by-date", "到2025年12月31日", "2025-12-31"),
     ],
 )
 def test_deadline_rules(text, kind, expr, iso):
@@ -110,7 +112,7 @@ def test_deadline_rules(text, kind, expr, iso):
 @pytest.mark.parametrize(
     "text",
     ["2010年前关停的铀矿冶设施", "《总体规划(2013-2020年)》", "比2015年下降18.3%", "2015年细颗粒物平均浓度",
-     "2017年6月23日印发"],
+     "2017年6月23日印发", "自2027年1月1日起施行", "2027年2月30日前完成"],
 )
 def test_not_deadlines(text):
     assert parse_deadlines(text, min_year=2017) == []

@@ -175,13 +175,16 @@ def test_a_repealed_law_is_marked_and_said(knowledge_base: KnowledgeBase, built_
     assert not old.abstained, old.answer
     quoted = old.citations[: old.n_quoted]
     assert quoted and quoted[0].doc_id == "env-noise-pollution-law-2018" and quoted[0].status == "2022-06-05废止"
-    assert old.answer.endswith("注意：[1]《中华人民共和国环境噪声污染防治法》已于 2022-06-05 废止，请以现行规定为准。")
+    assert old.answer.endswith("注意：[1]《中华人民共和国环境噪声污染防治法》已于 2022-06-05 废止，"
+                               "由《中华人民共和国噪声污染防治法》取代，请以现行规定为准。")
     assert all(c.status == ("2022-06-05废止" if c.doc_id == "env-noise-pollution-law-2018" else "")
                for c in old.citations)
+    assert all(c.replaced_by == ("中华人民共和国噪声污染防治法" if c.status else "") for c in old.citations)
     current = knowledge_base.ask("全区单一水源供水的城市要在什么时候前完成备用水源或应急水源建设？")
     assert "废止" not in current.answer and all(c.status == "" for c in current.citations)
     out = json.loads(_kb_ask_json(built_settings, "环境噪声污染防治法所称环境噪声污染是指什么？").stdout)
     assert out["citations"][0]["status"] == "2022-06-05废止" and "已于 2022-06-05 废止" in out["answer"]
+    assert out["citations"][0]["replaced_by"] == "中华人民共和国噪声污染防治法"
 
 
 def test_the_law_in_force_is_quoted_before_the_repealed_one(knowledge_base: KnowledgeBase) -> None:

@@ -71,6 +71,10 @@ def test_a_repealed_source_is_marked_on_its_card() -> None:
     repealed = web_render.source_cards_html([_citation("第一条", status="2022-06-05废止")])
     assert '<span class="kb-repealed"' in repealed and "（已于2022-06-05废止）" in repealed
     assert "kb-repealed" not in web_render.source_cards_html([_citation("第一条")])
+    replaced = web_render.source_cards_html([_citation("第一条", status="2022-06-05废止",
+                                                        replaced_by="中华人民共和国噪声污染防治法")])
+    assert "（已于2022-06-05废止，由《中华人民共和国噪声污染防治法》取代）" in replaced
+    assert "&lt;i&gt;" in web_render.source_cards_html([_citation("x", status="废止", replaced_by="<i>")])
     assert "&lt;b&gt;" in web_render.source_cards_html([_citation("x", status="<b>")])  # escaped like all text
 
 

@@ -17,7 +17,7 @@ PERIOD_END = {row["时期"]: int(row["终止年"]) for row in table("plan_period
 _DEADLINE_RE = re.compile(
     r"(?P<from>自(?P<fy>(?:19|20)\d\d)年(?:起|开始))"
     r"|(?P<pre>截止到|截至|到|至|于|在)?(?P<y>(?:19|20)\d\d)年"
-    r"(?:(?P<m>\d{1,2})月(?P<mend>底)?(?P<mbefore>前|以前)?(?!\d)"
+    r"(?:(?P<m>\d{1,2})月(?:(?P<d>\d{1,2})日)?(?P<mend>底)?(?P<mbefore>前|以前)?(?!\d)"
     r"|(?P<eoy>底)(?:前|以前)?"
     r"|(?P<before>前|以前)"
     r"|(?P<plain>))"
@@ -92,9 +92,15 @@ def _deadline_from_match(text: str, m: re.Match[str], min_year: int) -> Deadline
         month = int(m.group("m"))
         if not 1 <= month <= 12 or not (m.group("mend") or m.group("mbefore") or keep):
             return None
-        due = _last_day(y, month) if (m.group("mend") or not m.group("mbefore")) else (
-            date(y, month, 1) - timedelta(days=1)
-        )
+        if m.group("d") is not None:  # "2027年6月30日前": by that day, as administrative texts mean it
+            try:
+                due = date(y, month, int(m.group("d")))
+            except ValueError:
+                return None
+        else:
+            due = _last_day(y, month) if (m.group("mend") or not m.group("mbefore")) else (
+                date(y, month, 1) - timedelta(days=1)
+            )
         return Deadline("by-date", expr, due.isoformat(), due.year, expr_start, e)
     if m.group("eoy"):
         return Deadline("end-of-year", expr, f"{y}-12-31", y, expr_start, e)

@@ -22,6 +22,7 @@ What a record holds (``indexing.types.Obligation``):
                                                   deadline before its own issue date, so "年前" is
                                                   read as administrative texts use it ("by 2017")
                  2018年6月底前 / 2018年6月前        2018-06-30 / 2018-05-31 (same rule by month)
+                 2027年6月30日前                   that day (2027-06-30)
   from-year-on   自2018年起                       the first day of that year (when it applies)
   annual         每年, 逐年                        "" (recurring, no single date)
   period         “十三五”期间                      the last day of the period (2020-12-31)

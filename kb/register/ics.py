@@ -4,7 +4,8 @@
   (kb.register.deadlines.parse_deadlines gives the single reading of every expression);
 - 自YYYY年起 is a yearly recurring event from 1 January of that year (``RRULE:FREQ=YEARLY``);
 - 每年/逐年 duties are yearly events on 31 December, from the year of the document (the first four-digit year
-  of its id, else of its title), recurring without end; a plan ("十三五" in its title) bounds both to the
+  of its id, else of its title; a document without one, such as an upload, from the year of the export),
+  recurring without end; a plan ("十三五" in its title) bounds both to the
   last day of its period (``UNTIL``);
 - with ``alarm_days`` each event carries a reminder (``VALARM``) that many days before.
 """
@@ -45,10 +46,13 @@ def document_year(ob: Any) -> int | None:
     return None
 
 
-def event_start(ob: Any) -> tuple[date, bool] | None:
-    """The first day of a record's event and whether it recurs yearly (None: nothing to put in a calendar)."""
+def event_start(ob: Any, this_year: int | None = None) -> tuple[date, bool] | None:
+    """The first day of a record's event and whether it recurs yearly (None: nothing to put in a calendar).
+
+    A yearly duty of a document with no year of its own starts in ``this_year`` (the export's).
+    """
     if ob.deadline_kind == "annual":
-        year = ob.year or document_year(ob)
+        year = ob.year or document_year(ob) or this_year
         return (date(year, 12, 31), True) if year else None
     if not ob.deadline_date:
         return None
@@ -66,7 +70,7 @@ def to_ics(records: Iterable[Any], dtstamp: datetime | None = None, alarm_days: 
     cal.add("calscale", "GREGORIAN")
     cal.add("x-wr-calname", "环境保护义务与期限")
     for r in records:
-        start = event_start(r)
+        start = event_start(r, stamp.year)
         if start is None:
             continue
         day, recurs = start

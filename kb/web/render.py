@@ -88,7 +88,10 @@ def source_cards_html(citations: list[Any], abstained: bool = False, open_first:
         summary = f'<span class="kb-card-n">[{int(c.n)}]</span>{esc(c.title)}'
         status = getattr(c, "status", "")
         if status:
-            summary += f'<span class="kb-repealed" title="该文件已废止，请以现行规定为准">（已于{esc(status)}）</span>'
+            by = getattr(c, "replaced_by", "")
+            by_text = f"，由《{esc(by)}》取代" if by else ""
+            summary += (f'<span class="kb-repealed" title="该文件已废止，请以现行规定为准">'
+                        f'（已于{esc(status)}{by_text}）</span>')
         if c.section:
             summary += f'<span class="kb-card-sec"> · {esc(c.section.split(" > ")[-1])}</span>'
         details = (
