@@ -254,6 +254,7 @@ def test_rule_deadline_years(register) -> None:
         assert len(forms) == 1, it.options  # one form: the key's
         assert all(2016 <= int(y) <= 2020 for y in years), it.options
     assert quiz_rules.deadline_years(2020, {2017}, random.Random(0)) == [2016, 2018, 2019]
+    assert all(quiz_rules.deadline_years(2017, set(), random.Random(s)) == [2018, 2019, 2020] for s in range(20))
 
 
 def test_fewer_than_40_percent_of_deadline_keys_are_the_end_year(quizzes) -> None:
@@ -276,6 +277,11 @@ def test_rule_near_miss(register, quizzes) -> None:
     assert not quiz_rules.rule_near_miss(gov, "沙化土地所在地区的县级人民政府")
     doc = _fact("排污许可证", "对符合条件的颁发排污许可证", "permit", "law", subtype="document")
     assert not quiz_rules.rule_near_miss(doc, "危险废物管理计划")
+    proviso = _fact("不得", "x", "ban", "law", subtype="不得",
+                    statement="当事人另有约定的，从其约定；但是，不得免除当事人的污染防治义务。")
+    assert not quiz_rules.rule_near_miss(proviso, "可以")
+    plain = _fact("不得", "x", "ban", "law", subtype="不得", statement="任何单位不得将危险废物提供给无许可证的单位。")
+    assert quiz_rules.rule_near_miss(plain, "可以")
 
 
 # --- variety, status, grading, difficulty ------------------------------------------------------------------

@@ -25,9 +25,11 @@ Item checks (an item failing one is not made):
 - ``rule_options_balanced``: the key of an mcq is neither far longer nor far shorter than every distractor (the
   one long, specific option gives itself away);
 - ``rule_deadline_years``: deadline options are distinct years, written in the key's form, taken from the years
-  around the key inside the plan period (so in-between years appear and the end year is not the odd one out);
+  around the key inside the plan period (so in-between years appear and the end year is not the odd one out),
+  years after the plan's issue (2017) before 2016;
 - ``rule_near_miss``: a false statement swaps the key for a value of the same kind (same party category and
-  level family, same unit, same modal family).
+  level family, same unit, same modal family), and never the modal of a proviso (但是，不得…: swapped, it
+  contradicts itself).
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from kb.vocab import vocab_path
 VOCAB_FILE = vocab_path("quiz_vocab.json")
 MAX_BLANK_CHARS = 12
 PLAN_PERIOD = ("十三五", 2016, 2020)  # the plan's five-year period and its years
+PLAN_ISSUE_YEAR = 2017  # 新环发〔2017〕124号
 
 
 @lru_cache(maxsize=1)
@@ -210,14 +213,16 @@ def rule_blank_not_end_year(fact) -> bool:
 
 
 def deadline_years(key_year: int, passage_years: set[int], rng, k: int = 3) -> list[int]:
-    """Distractor years for a deadline: distinct, inside the plan period, nearest first, never the key's year."""
+    """Distractor years for a deadline: distinct, inside the plan period, never the key's year; years after the
+    plan's issue first, then nearest first."""
     _, first, last = PLAN_PERIOD
     lo, hi = min(first + 1, key_year), max(last, key_year)
     pool = [y for y in range(lo - 1, hi + 2) if y != key_year and y not in passage_years and y >= first]
     inside = [y for y in pool if y <= last]
     pool = inside if len(inside) >= k else pool
     rng.shuffle(pool)
-    pool.sort(key=lambda y: (abs(y - key_year) > 2, y > last))
+    # The plan was issued in 2017: a deadline in 2016 is no plausible option while later years of the period remain.
+    pool.sort(key=lambda y: (y > last, y < PLAN_ISSUE_YEAR, abs(y - key_year) > 2))
     return sorted(pool[:k])
 
 
@@ -227,6 +232,8 @@ def rule_near_miss(fact, swap: str) -> bool:
         return False
     if fact.fact_type == "permit" and fact.subtype == "document":
         return any(fact.value in fam and swap in fam for fam in vocab()["filed_document_families"])
+    if fact.fact_type == "ban" and re.search(r"但(?:是)?[，,]?" + re.escape(fact.value), _fold(fact.statement)):
+        return False  # a proviso's modal (但是，不得免除…) swapped reads as a contradiction, not a near miss
     if fact.fact_type in ("party", "permit"):
         if party_kind(fact.value) == "gov" and set(content_words(swap)) - set(content_words(fact.value)):
             return False  # 沙化土地所在地区的县级人民政府 for 省级以上人民政府: a qualifier that gives it away
