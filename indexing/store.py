@@ -212,7 +212,11 @@ def read_meta(gen_dir: Path) -> IndexMeta:
 def new_generation(settings: Settings) -> Path:
     """Create an empty directory for a generation being built aside."""
     settings.index_dir.mkdir(parents=True, exist_ok=True)
-    name = time.strftime("g-%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
+    # Microseconds in the name: generations sort in the order they were built (the collector keeps the newest by
+    # name), even several in one second, which shipped vectors make common.
+    now = time.time_ns()
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now // 1_000_000_000))
+    name = f"g-{stamp}-{now // 1000 % 1_000_000:06d}-{uuid.uuid4().hex[:6]}"
     path = settings.index_dir / name
     path.mkdir()
     return path

@@ -53,7 +53,7 @@ def test_progress_lines_carry_stage_count_and_eta() -> None:
 
 def test_kb_index_prints_stages_with_counts(small_index: Path, tmp_path: Path) -> None:
     settings = copy_small(small_index, tmp_path / "kb")
-    done = run_kb(settings, "index", "--rebuild")
+    done = run_kb(settings, "index", "--rebuild", env={"KB_SHIPPED_VECTORS": "0"})  # so that it embeds
     assert done.returncode == 0, done.stderr[-3000:]
     lines = done.stderr.splitlines()
     stages = [line for line in lines if line.startswith("正在建立索引：")]

@@ -40,10 +40,11 @@ def kb_env(settings: Settings) -> dict[str, str]:
     return env
 
 
-def run_kb(settings: Settings, *args: str | bytes, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-    """Run `kb ...` to completion and return its exit code, stdout and stderr."""
+def run_kb(settings: Settings, *args: str | bytes, timeout: float = 600,
+           env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run `kb ...` to completion and return its exit code, stdout and stderr (``env`` adds variables)."""
     return subprocess.run(
-        kb_command(*args), cwd=REPO_ROOT, env=kb_env(settings), capture_output=True, text=True,
+        kb_command(*args), cwd=REPO_ROOT, env={**kb_env(settings), **(env or {})}, capture_output=True, text=True,
         encoding="utf-8", errors="strict", timeout=timeout,
     )
 

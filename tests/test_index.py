@@ -192,3 +192,9 @@ def test_a_new_sink_format_rebuilds_reusing_the_vectors(tmp_path: Path, small_in
     second = build_index(settings, embeddings=embeddings, sinks=[_VersionedSink("v2")])
     assert second.status == "built" and second.embedded == 0
     assert (settings.index_dir / second.generation / "sink.txt").read_text(encoding="utf-8") == "v2"
+
+
+def test_generations_sort_in_the_order_they_were_built(tmp_path: Path) -> None:
+    settings = _settings(tmp_path, PACKAGE_CORPUS)
+    made = [store.new_generation(settings).name for _ in range(5)]  # well within one second
+    assert sorted(made) == made and len(set(made)) == 5
