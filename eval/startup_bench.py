@@ -1,12 +1,14 @@
 """Start-up and footprint, this checkout against another (e.g. main before issue 15), measured in one run.
 
     python -m eval.startup_bench --new-data DIR --old-src CHECKOUT --old-data DIR [--repeat 3] [--cold] [--app]
-        [--publish]
+        [--first-run] [--publish]
 
 For each side: `kb ask` wall time and peak RSS (a fresh process each time, over the built index in its data dir),
 and optionally (``--app``) the web app's time to ready with that index and its RSS while serving, and (``--cold``)
-a cold `kb index` of the shipped corpus into an empty data dir. `python -c "import torch"` is timed in the same
-run for scale. Every figure is printed with the load average at the time; the JSON goes to ``--out``.
+a cold `kb index` of the shipped corpus into an empty data dir (with the shipped vectors, and for a checkout that has
+them also without), and (``--first-run``) a fresh clone of this checkout from `make app` to its first answer
+(eval/first_run_bench.py). `python -c "import torch"` is timed in the same run for scale. Every figure is printed
+with the load average at the time; the JSON goes to ``--out``.
 """
 
 from __future__ import annotations
@@ -174,6 +176,12 @@ def markdown(result: dict) -> list[str]:
         bare = new["cold_index_unshipped"]
         lines.append(f"| cold `kb index` without the shipped vectors (`KB_SHIPPED_VECTORS=0`), s | "
                      f"{_cell(bare['wall_s'])} | – | {_cell(bare['load'])} / – |")
+    first = result.get("first_run")
+    if first:
+        for label, field in (("fresh clone `make app`: install done, s", "installed_s"),
+                             ("fresh clone `make app`: knowledge base ready, s", "ready_s"),
+                             ("fresh clone `make app`: first answer (`kb ask`), s", "first_answer_s")):
+            lines.append(f"| {label} | {_cell(first.get(field))} | – | {_cell(first.get('load_start'))} / – |")
     torch = result["torch_import"]
     lines += ["", f"For scale, `python -c \"import torch\"` in the same run: {torch['wall_s']:.1f} s "
               f"(load {torch['load']:.1f}).", ""]
@@ -189,6 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--app", action="store_true")
     p.add_argument("--cold", action="store_true")
+    p.add_argument("--first-run", action="store_true", help="also time a fresh clone's `make app` to its first answer")
     p.add_argument("--out", type=Path, default=Path(tempfile.gettempdir()) / "startup_bench.json")
     p.add_argument("--publish", action="store_true", help=f"also write {PUBLISHED} (rendered into RESULTS.md)")
     args = p.parse_args(argv)
@@ -198,6 +207,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.old_src:
         result["old"] = side("old", args.old_src, args.old_data, args)
     result["torch_import_after"] = import_torch(args.repeat)
+    if args.first_run:
+        from eval.first_run_bench import first_run
+
+        root = Path(tempfile.mkdtemp(prefix="kb-first-run-"))
+        try:
+            result["first_run"] = first_run(REPO, root)
+        finally:
+            shutil.rmtree(root, ignore_errors=True)
     args.out.write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
     if args.publish:
         PUBLISHED.write_text(json.dumps(result, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")

@@ -27,6 +27,13 @@ LINES = [
 ]
 
 
+def pdf_bytes(folder: Path) -> bytes:
+    """The PDF regulation below as bytes (written once in ``folder``)."""
+    path = folder / "yangchen.pdf"
+    _pdf(path)
+    return path.read_bytes()
+
+
 def _pdf(path: Path) -> None:
     """The lines above in reportlab's built-in Chinese font, wrapped at 30 characters like a printed page."""
     from reportlab.pdfbase import pdfmetrics

@@ -17,6 +17,7 @@ from types import SimpleNamespace
 import browser as harness
 import pytest
 from browser import ADMIN_PASSWORD, PageSession, choose, open_app, record_metric, select_tab, shot
+from test_upload_register import pdf_bytes
 
 from indexing.config import Settings
 from indexing.types import Citation, Document, Section
@@ -553,7 +554,9 @@ def test_phone_width_is_usable(app_server, phone_session: PageSession) -> None:
 
 
 @browser_test
-def test_admin_login_upload_reindex(admin_server, page_session: PageSession) -> None:
+def test_admin_login_upload_reindex(admin_server, page_session: PageSession, tmp_path: Path) -> None:
+    """Upload a text file, a PDF regulation (no manifest line) and a fake PDF; re-index; the PDF's dated duty is in
+    the register tab."""
     page = page_session.page
     open_app(page, admin_server.url)
     select_tab(page, "管理")
@@ -573,6 +576,7 @@ def test_admin_login_upload_reindex(admin_server, page_session: PageSession) -> 
         files=[
             {"name": "../../etc/passwd.md", "mimeType": "text/markdown", "buffer": body},
             {"name": "fake.pdf", "mimeType": "application/pdf", "buffer": b"not a pdf at all"},
+            {"name": "扬尘治理.pdf", "mimeType": "application/pdf", "buffer": pdf_bytes(tmp_path)},
         ]
     )
     page.wait_for_timeout(1500)
@@ -584,7 +588,7 @@ def test_admin_login_upload_reindex(admin_server, page_session: PageSession) -> 
     assert "已拒绝：fake.pdf：文件扩展名为 .pdf，但内容不是 PDF。" in message, message
     corpus = admin_server.corpus_dir
     saved = sorted(p.name for p in (corpus / "uploads").iterdir())
-    assert saved == ["passwd.md"]
+    assert saved == ["passwd.md", "扬尘治理.pdf"]
     assert not (corpus.parent / "etc").exists()
     page.locator("#admin-index").click()
     page.wait_for_function(
@@ -594,4 +598,13 @@ def test_admin_login_upload_reindex(admin_server, page_session: PageSession) -> 
         "() => document.querySelector('#admin-stats').innerText.includes('上传测试文件')", timeout=30_000
     )
     shot(page, "admin-after-reindex")
+    select_tab(page, "义务与期限")
+    page.locator("#ob-text textarea, #ob-text input").first.fill("视频监控")
+    page.locator("#ob-search").click()
+    page.wait_for_function(
+        "() => document.querySelector('#ob-table').innerText.includes('2027-06-30')", timeout=30_000
+    )
+    table = page.locator("#ob-table").inner_text()
+    assert "建筑施工单位" in table and "扬尘治理工作要求" in table, table
+    shot(page, "register-after-pdf-upload")
     assert page_session.external == []
