@@ -44,8 +44,10 @@ from kb.quiz.rules import (
     rule_blank_asks_substance,
     rule_blank_key_short,
     rule_blank_not_end_year,
+    rule_document_not_given_away,
     rule_key_not_in_stem,
     rule_options_balanced,
+    rule_party_statement_complete,
 )
 
 PLAN_PERIOD_LABEL = "2016—2020年"  # the plan's period, after its title (which names 十三五)
@@ -64,9 +66,20 @@ _HALF_PUNCT = re.compile(r"(?<=[\u4e00-\u9fff）”])\s*([,;:])\s*|\s*([,;:])\s*
 _FULL = {",": "，", ";": "；", ":": "："}
 
 
+_TABLE_COUNT = re.compile(r"（共\d+项）")  # "（共20项）" in a table's title says nothing to the reader
+_HALF_PARENS = re.compile(r"\(([^()]*[\u4e00-\u9fff][^()]*)\)")
+
+
 def cjk_punct(text: str) -> str:
-    """Half-width commas, semicolons and colons next to Chinese text (from the PDF) in their full-width form."""
+    """Half-width commas, semicolons, colons and parentheses in Chinese text (from the PDF) in their full-width
+    form."""
+    text = _HALF_PARENS.sub(r"（\1）", text)
     return _HALF_PUNCT.sub(lambda m: _FULL[m.group(1) or m.group(2)], text)
+
+
+def _quoted(text: str) -> str:
+    """``text`` in double quotes, its own double quotes made single (“大气十条” inside a quote: ‘大气十条’)."""
+    return "“" + text.replace("“", "‘").replace("”", "’") + "”"
 
 
 def _item_id(fact: Fact, kind: str, stem: str) -> str:
@@ -92,7 +105,7 @@ def _stem(fact: Fact, kind: str, shown: str | None = None) -> str:
     label = _SUB_LABELS.get((fact.fact_type, fact.subtype), FACT_LABELS[fact.fact_type])
     where = _where(fact)
     if fact.subject:  # table fact: a composed question about one cell
-        src = f"根据{where}{fact.table}"
+        src = f"根据{where}{_TABLE_COUNT.sub('', fact.table)}"
         if kind == "mcq":
             return f"{src}，{fact.subject}是："
         if kind == "blank":
@@ -100,16 +113,18 @@ def _stem(fact: Fact, kind: str, shown: str | None = None) -> str:
         return f"判断正误：{src}，{fact.subject}为{shown}。"
     sentence = cjk_punct((fact.statement or fact.citation.passage).strip())
     if kind == "mcq":
-        return f"根据{where}，“{_masked(sentence, fact.value)}”中横线处应填入的{label}是："
+        return f"根据{where}，{_quoted(_masked(sentence, fact.value))}中横线处应填入的{label}是："
     if kind == "blank":
-        return f"根据{where}，填空（{label}）：“{_masked(sentence, fact.value)}”"
+        return f"根据{where}，填空（{label}）：{_quoted(_masked(sentence, fact.value))}"
     stated = sentence.replace(fact.value, shown or fact.value, 1)
-    return f"判断正误：根据{where}，“{stated}”"
+    return f"判断正误：根据{where}，{_quoted(stated)}"
 
 
 def make_item(fact: Fact, kind: str, pools: DistractorPools, rng: random.Random) -> QuizItem | None:
     """One item of ``kind`` on ``fact``, or None when a rule of :mod:`kb.quiz.rules` forbids it."""
-    if not rule_key_not_in_stem(fact, _stem(fact, "blank")):
+    blank_stem = _stem(fact, "blank")
+    if not (rule_key_not_in_stem(fact, blank_stem) and rule_document_not_given_away(fact, blank_stem)
+            and rule_party_statement_complete(fact)):
         return None
     base = dict(citation=fact.citation, domain=fact.domain, ob_id=fact.ob_id, fact_type=fact.fact_type,
                 fact=fact.value, difficulty=fact.difficulty)
@@ -188,17 +203,23 @@ SCHEDULE_END_YEAR = 2020
 
 
 class _Used:
-    """Cited spans already asked in a quiz: a passage that overlaps one of them is not asked again."""
+    """Cited spans and numbers already asked in a quiz: a passage that overlaps one of them, or a number already
+    asked (the plan states many figures twice: in the text and in its table), is not asked again."""
 
     def __init__(self) -> None:
         self.spans: dict[str, list[tuple[int, int]]] = {}
+        self.numbers: set[tuple[str, str]] = set()
 
     def overlaps(self, f: Fact) -> bool:
         c = f.citation
+        if f.fact_type == "number" and (c.doc_id, f.value) in self.numbers:
+            return True
         return any(a < c.end and c.start < b for a, b in self.spans.get(c.doc_id, []))
 
     def add(self, f: Fact) -> None:
         self.spans.setdefault(f.citation.doc_id, []).append((f.citation.start, f.citation.end))
+        if f.fact_type == "number":
+            self.numbers.add((f.citation.doc_id, f.value))
 
 
 def _take(bucket: list[Fact], kind: str, pools: DistractorPools, rng: random.Random, used: _Used,

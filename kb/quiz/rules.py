@@ -25,8 +25,12 @@ Item checks (an item failing one is not made):
 - ``rule_options_balanced``: the key of an mcq is neither far longer nor far shorter than every distractor (the
   one long, specific option gives itself away);
 - ``rule_deadline_years``: deadline options are distinct years, written in the key's form, taken from the years
-  around the key inside the plan period (so in-between years appear and the end year is not the odd one out),
-  years after the plan's issue (2017) before 2016;
+  around the key inside the plan period, on both sides of it (so in-between years appear, the end year is not the
+  odd one out and the key is not always the earliest);
+- ``rule_document_not_given_away``: a filed document is not asked where the stem names it (《排污许可管理条例》
+  for 排污许可证) or its sibling stands next to the blank (____、环境影响报告表);
+- ``rule_party_statement_complete``: a party is asked only in a sentence that says what it must do (not
+  "____应当加强指导、督促");
 - ``rule_near_miss``: a false statement swaps the key for a value of the same kind (same party category and
   level family, same unit, same modal family), and never the modal of a proviso (但是，不得…: swapped, it
   contradicts itself).
@@ -46,7 +50,6 @@ from kb.vocab import vocab_path
 VOCAB_FILE = vocab_path("quiz_vocab.json")
 MAX_BLANK_CHARS = 12
 PLAN_PERIOD = ("十三五", 2016, 2020)  # the plan's five-year period and its years
-PLAN_ISSUE_YEAR = 2017  # 新环发〔2017〕124号
 
 
 @lru_cache(maxsize=1)
@@ -142,6 +145,10 @@ def rule_same_kind(fact, candidate: str) -> bool:
     """A distractor is of the key's kind: party kind, deadline form, amount form, duration unit, numeral style."""
     t, key = fact.fact_type, fact.value
     if t == "party" or (t == "permit" and fact.subtype == "who"):
+        # 环境保护主管部门 (the older laws' name) among 生态环境主管部门 options, or the reverse, gives the key away
+        era = [("环境保护" in x, "生态环境" in x) for x in (key, candidate)]
+        if any(era[0]) and any(era[1]) and era[0] != era[1]:
+            return False
         return party_kind(candidate) == party_kind(key) != "other"
     if t == "penalty" and fact.subtype == "amount":
         return amount_form(candidate) == amount_form(key)
@@ -182,6 +189,29 @@ def rule_key_not_in_stem(fact, stem: str) -> bool:
     return True
 
 
+def rule_document_not_given_away(fact, stem: str) -> bool:
+    """A filed document is not named by the stem (排污许可 in 《排污许可管理条例》 for 排污许可证), nor does a
+    sibling of its family stand in the stem (____、环境影响报告表 asks 环境影响报告书)."""
+    if fact.fact_type != "permit" or fact.subtype != "document":
+        return True
+    s, key = _fold(stem), _fold(fact.value)
+    if len(key) >= 4 and key[:-1] in s:
+        return False
+    family = next((f for f in vocab()["filed_document_families"] if fact.value in f), [])
+    return not any(other != fact.value and _fold(other) in s for other in family)
+
+
+MIN_PARTY_STATEMENT = 14  # characters besides the party: "____应当加强指导、督促" says too little to ask who
+
+
+def rule_party_statement_complete(fact) -> bool:
+    """A party is asked only in a sentence long enough to say what it must do."""
+    if fact.fact_type != "party" and not (fact.fact_type == "permit" and fact.subtype == "who"):
+        return True
+    text = _fold(fact.statement or fact.citation.passage)
+    return len(text) - len(_fold(fact.value)) >= MIN_PARTY_STATEMENT
+
+
 def rule_blank_key_short(key: str) -> bool:
     """A fill-in key is short enough to type: at most MAX_BLANK_CHARS characters."""
     return len(_fold(key)) <= MAX_BLANK_CHARS
@@ -213,16 +243,15 @@ def rule_blank_not_end_year(fact) -> bool:
 
 
 def deadline_years(key_year: int, passage_years: set[int], rng, k: int = 3) -> list[int]:
-    """Distractor years for a deadline: distinct, inside the plan period, never the key's year; years after the
-    plan's issue first, then nearest first."""
+    """Distractor years for a deadline: distinct, inside the plan period, nearest first, never the key's year."""
     _, first, last = PLAN_PERIOD
     lo, hi = min(first + 1, key_year), max(last, key_year)
     pool = [y for y in range(lo - 1, hi + 2) if y != key_year and y not in passage_years and y >= first]
     inside = [y for y in pool if y <= last]
     pool = inside if len(inside) >= k else pool
     rng.shuffle(pool)
-    # The plan was issued in 2017: a deadline in 2016 is no plausible option while later years of the period remain.
-    pool.sort(key=lambda y: (y > last, y < PLAN_ISSUE_YEAR, abs(y - key_year) > 2))
+    # Nearest years first, on both sides of the key: always taking later years makes the earliest option the key.
+    pool.sort(key=lambda y: (abs(y - key_year) > 2, y > last))
     return sorted(pool[:k])
 
 
