@@ -46,6 +46,7 @@ from kb.quiz.rules import (
     rule_blank_not_end_year,
     rule_document_not_given_away,
     rule_key_not_in_stem,
+    rule_mcq_asks_a_choice,
     rule_options_balanced,
     rule_party_statement_complete,
 )
@@ -129,6 +130,8 @@ def make_item(fact: Fact, kind: str, pools: DistractorPools, rng: random.Random)
     base = dict(citation=fact.citation, domain=fact.domain, ob_id=fact.ob_id, fact_type=fact.fact_type,
                 fact=fact.value, difficulty=fact.difficulty)
     if kind == "mcq":
+        if not rule_mcq_asks_a_choice(fact):
+            return None
         wrong = distractors(fact, pools, rng)
         if len(wrong) < N_DISTRACTORS or not rule_options_balanced(fact.value, wrong):
             return None

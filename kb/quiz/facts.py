@@ -29,7 +29,15 @@ from kb.quiz.model import (
     norm_text,
     same_value,
 )
-from kb.quiz.rules import deadline_years, pick_distractors, rule_no_overlap, rule_same_kind, vocab, worth_asking
+from kb.quiz.rules import (
+    deadline_years,
+    pick_distractors,
+    rule_no_overlap,
+    rule_plausible_number,
+    rule_same_kind,
+    vocab,
+    worth_asking,
+)
 
 # ---------------------------------------------------------------------------------------------------------
 # Facts
@@ -263,6 +271,8 @@ def _valid(fact: Fact, candidate: str, chosen: Sequence[str]) -> bool:
     if not candidate or same_value(fact.fact_type, candidate, fact.value):
         return False
     if _in_passage(candidate, fact.citation.passage):
+        return False
+    if fact.fact_type == "number" and not rule_plausible_number(fact.value, candidate):
         return False
     if fact.fact_type == "deadline":
         # a year the passage mentions anyway would make the statement confusing

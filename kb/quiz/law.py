@@ -69,7 +69,8 @@ def _candidates(fact: Fact, pools: dict[str, list], party_pool: Sequence[tuple[s
         top = _top(fact.value) or 1.0
         return [(a, abs(math.log((_top(a) or 1.0) / top))) for a in pools["amounts"]]
     if t == "penalty" and sub == "order":
-        return [(m, 0.0) for m in v["order_measures"]]
+        families = [f for f in v["order_measure_families"] if fact.value in f]
+        return [(m, 0.0) for m in v["order_measures"] if any(m in f for f in families)]
     if t == "penalty":
         return [(m, 0.0) for m in v["per_day_options"]]
     if t == "period":

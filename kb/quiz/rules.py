@@ -24,6 +24,10 @@ Item checks (an item failing one is not made):
   限期改正) or a "YYYY年前" deadline (by that year, or before it?);
 - ``rule_options_balanced``: the key of an mcq is neither far longer nor far shorter than every distractor (the
   one long, specific option gives itself away);
+- ``rule_mcq_asks_a_choice``: no mcq on a modal word (禁止 is guessed among 限制 / 经批准后可以), nor on a plan
+  deadline whose year has no plan year on one side (2020: the odd one out among earlier years);
+- ``rule_plausible_number``: a number distractor is within a factor of three of the key; a 责令 measure's
+  distractors come from its own family (production, construction, equipment, land);
 - ``rule_deadline_years``: deadline options are distinct years, written in the key's form, taken from the years
   around the key inside the plan period, on both sides of it (so in-between years appear, the end year is not the
   odd one out and the key is not always the earliest);
@@ -152,12 +156,40 @@ def rule_same_kind(fact, candidate: str) -> bool:
         return party_kind(candidate) == party_kind(key) != "other"
     if t == "penalty" and fact.subtype == "amount":
         return amount_form(candidate) == amount_form(key)
+    if t == "penalty" and fact.subtype == "order":  # 退还土地 is no alternative to 停业、关闭
+        return any(key in fam and candidate in fam for fam in vocab()["order_measure_families"])
+    if t == "number":
+        return rule_plausible_number(key, candidate)
     if t == "permit" and fact.subtype == "document":
         return any(key in fam and candidate in fam for fam in vocab()["filed_document_families"])
     if t == "period":
         unit = re.sub(r"^[零〇一二三四五六七八九十百千万两\d.]+", "", key)
         same_style = bool(re.search(r"\d", candidate)) == bool(re.search(r"\d", key))
         return candidate.endswith(unit) and same_style
+    return True
+
+
+PLAUSIBLE_RATIO = 3.0  # a number distractor is within this factor of the key (18.8% is no option for 5.6%)
+
+
+def rule_plausible_number(key: str, candidate: str) -> bool:
+    """A number distractor is of the key's order: at most PLAUSIBLE_RATIO times larger or smaller."""
+    a, b = (re.search(r"\d+(?:\.\d+)?", _fold(x)) for x in (key, candidate))
+    if not (a and b) or float(a.group(0)) <= 0 or float(b.group(0)) <= 0:
+        return True
+    x, y = float(a.group(0)), float(b.group(0))
+    return max(x, y) / min(x, y) <= PLAUSIBLE_RATIO
+
+
+def rule_mcq_asks_a_choice(fact) -> bool:
+    """An mcq is made only where four options are a real choice: never for a modal word (禁止 among 限制 / 严格控制
+    / 经批准后可以 is guessed by common sense; true/false asks it), and for a plan deadline only when the key year
+    has plan years on both sides (a 2020 key among earlier years is the odd one out)."""
+    if fact.fact_type == "ban":
+        return False
+    if fact.fact_type == "deadline" and fact.doc_kind == "plan":
+        years = re.findall(r"(?:19|20)\d\d", fact.value)
+        return bool(years) and PLAN_PERIOD[1] < int(years[0]) < PLAN_PERIOD[2]
     return True
 
 
