@@ -314,6 +314,8 @@ def test_rule_near_miss(register, quizzes) -> None:
     assert not quiz_rules.rule_near_miss(proviso, "可以")
     plain = _fact("不得", "x", "ban", "law", subtype="不得", statement="任何单位不得将危险废物提供给无许可证的单位。")
     assert quiz_rules.rule_near_miss(plain, "可以")
+    opening = _fact("禁止", "x", "ban", "law", subtype="禁止", statement="禁止任何单位或者个人向水体倾倒垃圾。")
+    assert not quiz_rules.rule_near_miss(opening, "经批准后可以")
 
 
 # --- variety, status, grading, difficulty ------------------------------------------------------------------
@@ -419,3 +421,9 @@ def test_an_older_register_in_the_index_is_rebuilt_for_the_quiz(tmp_path, capsys
     register = register_for(settings)
     assert register.law_facts
     assert "版本较旧" in capsys.readouterr().err
+
+
+def test_true_and_false_statements_are_balanced(quizzes) -> None:
+    judged = [it.answer for q in quizzes for it in q if it.kind == "judge"]
+    share = judged.count(FALSE_TEXT) / len(judged)
+    assert 0.4 <= share <= 0.6, share  # a fact with no fair false statement is not asked, not made "true"

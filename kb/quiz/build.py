@@ -153,7 +153,7 @@ def make_item(fact: Fact, kind: str, pools: DistractorPools, rng: random.Random)
     truthful = rng.random() < 0.5
     wrong = [] if truthful else distractors(fact, pools, rng, k=1, near_miss=True)
     if not truthful and not wrong:
-        truthful = True
+        return None  # no fair false statement: another fact is asked, so true and false stay balanced
     shown = fact.value if truthful else wrong[0]
     stem = _stem(fact, kind, shown)
     if truthful:

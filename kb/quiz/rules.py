@@ -37,7 +37,7 @@ Item checks (an item failing one is not made):
   "____应当加强指导、督促");
 - ``rule_near_miss``: a false statement swaps the key for a value of the same kind (same party category and
   level family, same unit, same modal family), and never the modal of a proviso (但是，不得…: swapped, it
-  contradicts itself).
+  contradicts itself) or one that opens its sentence (禁止任何单位…: swapped, it is no sentence).
 """
 
 from __future__ import annotations
@@ -293,8 +293,12 @@ def rule_near_miss(fact, swap: str) -> bool:
         return False
     if fact.fact_type == "permit" and fact.subtype == "document":
         return any(fact.value in fam and swap in fam for fam in vocab()["filed_document_families"])
-    if fact.fact_type == "ban" and re.search(r"但(?:是)?[，,]?" + re.escape(fact.value), _fold(fact.statement)):
-        return False  # a proviso's modal (但是，不得免除…) swapped reads as a contradiction, not a near miss
+    if fact.fact_type == "ban":
+        statement = _fold(fact.statement)
+        if re.search(r"但(?:是)?[，,]?" + re.escape(fact.value), statement):
+            return False  # a proviso's modal (但是，不得免除…) swapped reads as a contradiction, not a near miss
+        if statement.startswith(fact.value):
+            return False  # 禁止任何单位… has no subject: "经批准后可以任何单位…" is no sentence
     if fact.fact_type in ("party", "permit"):
         if party_kind(fact.value) == "gov" and set(content_words(swap)) - set(content_words(fact.value)):
             return False  # 沙化土地所在地区的县级人民政府 for 省级以上人民政府: a qualifier that gives it away
