@@ -217,6 +217,14 @@ class KnowledgeBase:
             self._register, self._register_gen = register, name
         return register
 
+    def register_loaded(self) -> bool:
+        """Whether the register of the live generation is in memory (False just after a re-index, until read)."""
+        from indexing.store import live_generation
+
+        live = live_generation(self.settings)
+        with self._lock:
+            return self._register is not None and live is not None and self._register_gen == live.name
+
     @property
     def searched_titles(self) -> list[str]:
         """Titles of every indexed document (named when an answer abstains)."""

@@ -79,3 +79,30 @@ def test_a_pdf_regulation_reaches_the_register_and_the_calendar(small_index: Pat
     assert due.decoded("DTSTART") == date(2027, 6, 30) and "RRULE" not in due
     (recurring,) = [ev for ev in events if "RRULE" in ev]
     assert recurring["RRULE"]["FREQ"] == ["YEARLY"]
+
+
+def test_the_register_tab_says_it_is_loading_after_a_re_index(small_index: Path, tmp_path: Path) -> None:
+    """Until the new index's register has been read, a filter first shows the loading note, then the rows."""
+    import gradio as gr
+
+    from kb.api import KnowledgeBase
+    from kb.web import app as webui
+    from kb.web import context as web_context
+    from kb.web.tabs.register import LOADING_NOTE
+
+    settings = copy_small(small_index, tmp_path / "kb")
+    kb = KnowledgeBase(settings)
+    ctx = web_context.AppContext(settings=settings, kb=kb)
+    ctx.ready.set()
+    demo = webui.build_app(ctx)
+    note = next(f.fn for f in demo.fns.values() if getattr(f.fn, "__name__", "") == "note")
+    assert note() == LOADING_NOTE  # nothing read yet
+    assert kb.register.records
+    assert isinstance(note(), type(gr.skip()))  # read: no note
+    pdf = settings.corpus_dir / "uploads" / "yangchen.pdf"
+    pdf.parent.mkdir()
+    _pdf(pdf)
+    assert kb.build().status == "built"
+    assert note() == LOADING_NOTE  # a new generation: its register is not read yet
+    assert any(r.deadline_date == "2027-06-30" for r in kb.register.records)
+    assert isinstance(note(), type(gr.skip()))

@@ -316,6 +316,21 @@ def register_runner(ctx: AppContext) -> Callable[..., tuple]:
     return run
 
 
+LOADING_NOTE = "正在载入义务清单……（索引刚刚更新，稍候即可显示）"
+
+
+def loading_noter(ctx: AppContext) -> Callable[[], Any]:
+    """The handler that says so, before a filter runs, while the register of a new index is being read."""
+
+    def note() -> Any:
+        """The loading note when the live index's register is not in memory yet, else no change."""
+        if ctx.ready.is_set() and not ctx.error and not ctx.kb.register_loaded():
+            return LOADING_NOTE
+        return gr.skip()
+
+    return note
+
+
 def row_shower(ctx: AppContext) -> Callable[..., tuple[str, Any, Any]]:
     """The handler that shows the source passage of a selected row."""
 
@@ -350,12 +365,19 @@ def choice_narrower(ctx: AppContext) -> Callable[..., tuple]:
 
 
 def wire_obligations(view: RegisterView, run: Callable[..., tuple], show: Callable[..., tuple[str, Any, Any]],
-                     narrow: Callable[..., tuple]) -> None:
-    """Filter on any change, reset, show a selected row's passage, and narrow the party and place choices."""
+                     narrow: Callable[..., tuple], note: Callable[[], Any]) -> None:
+    """Filter on any change (saying so first while a new index's register loads), reset, show a selected row's
+    passage, and narrow the party and place choices."""
     v, inputs, outputs = view, view.inputs, view.outputs
     gr.on(
         triggers=[v.search.click, v.text.submit, v.due.submit, v.year.change, v.party.change, v.domain.change,
                   v.doc.change, v.binding.change, v.dated.change, v.place.change],
+        fn=note,
+        outputs=[v.summary],
+        show_progress="hidden",
+        queue=False,
+        api_visibility="private",
+    ).then(
         fn=run,
         inputs=inputs,
         outputs=outputs,
@@ -377,7 +399,7 @@ def build_obligations_tab(ctx: AppContext, ui: Any) -> None:
     """义务与期限: the searchable, filterable register with a timeline, source passages and exports."""
     view = obligations_layout()
     run = register_runner(ctx)
-    wire_obligations(view, run, row_shower(ctx), choice_narrower(ctx))
+    wire_obligations(view, run, row_shower(ctx), choice_narrower(ctx), loading_noter(ctx))
     ui.ob_inputs, ui.ob_outputs, ui.ob_run = view.inputs, view.outputs, run
     ui.ob_year, ui.ob_party, ui.ob_domain, ui.ob_doc, ui.ob_place = (view.year, view.party, view.domain, view.doc,
                                                                      view.place)
