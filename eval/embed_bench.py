@@ -94,8 +94,18 @@ def _export_onnx(folder: Path, target: Path) -> None:
     import torch
     from transformers import AutoModel
 
+    class TokenStates(torch.nn.Module):
+        """The BertModel called by keyword (newer transformers take no positional mask), last hidden state out."""
+
+        def __init__(self, bert) -> None:
+            super().__init__()
+            self.bert = bert
+
+        def forward(self, input_ids, attention_mask):
+            return self.bert(input_ids=input_ids, attention_mask=attention_mask, use_cache=False).last_hidden_state
+
     target.parent.mkdir(parents=True, exist_ok=True)
-    model = AutoModel.from_pretrained(str(folder)).eval()
+    model = TokenStates(AutoModel.from_pretrained(str(folder)).eval())
     ids = torch.ones((2, 16), dtype=torch.long)
     with torch.no_grad():
         torch.onnx.export(
