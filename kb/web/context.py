@@ -88,18 +88,20 @@ class AppContext:
             self._docs = None
 
     def warm_up(self) -> None:
-        """Open the index (building it when missing), load the register and documents, run one query."""
+        """Open the index (building it when missing), load the register, run one query; then, ready, parse the
+        documents for the 文档 tab (half the warm-up: a first 文档 view waits for it, the chat does not)."""
         try:
             self.set_status("正在加载嵌入模型……")
             _ = self.kb.embeddings
             self.set_status("正在打开索引（如索引不存在将先建立索引，并显示进度）……")
             self.kb.open()
-            self.set_status("正在载入义务清单与文档……")
+            self.set_status("正在载入义务清单……")
             _ = self.kb.register
-            self.documents()
             self.kb.ask("秸秆收集利用率")
             self.status = "就绪"
             print(f"知识库已就绪（{time.monotonic() - self.started:.1f} 秒）。", flush=True)
+            self.ready.set()
+            self.documents()
         except Exception as e:  # shown on the page; the server keeps running
             log.exception("warm-up failed")
             self.error = f"索引加载失败：{type(e).__name__}: {e}"
