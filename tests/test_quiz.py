@@ -104,7 +104,7 @@ def test_every_item_is_grounded_in_its_passage(every_item, texts) -> None:
     print("items from the whole corpus:", json.dumps(counts, ensure_ascii=False))
     # the corpus gives hundreds of items of every kind, with every fact type represented
     for kind in KINDS:
-        assert sum(counts[kind].values()) >= 250, counts
+        assert sum(counts[kind].values()) >= 200, counts  # hundreds, after the item rules of kb.quiz.rules
         # fill-ins never ask a deadline in the plan's end year (it could only be 2020), nor a modal word
         # and no mcq asks a 2020 deadline either (among earlier years the end year is the odd one out)
         assert counts[kind]["deadline"] >= (20 if kind == "judge" else 10) and counts[kind]["number"] >= 15, counts

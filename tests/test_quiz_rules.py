@@ -249,6 +249,14 @@ def test_rule_party_statement_complete(quizzes) -> None:
         assert len(it.citation.passage) - len(it.fact) >= quiz_rules.MIN_PARTY_STATEMENT or it.kind == "judge"
 
 
+def test_law_party_options_come_from_the_same_law(quizzes, texts) -> None:
+    items = [it for q in quizzes for it in q if it.kind == "mcq" and it.fact_type == "party"
+             and it.citation.doc_id != PLAN]
+    assert items
+    for it in items:
+        assert all(d in texts[it.citation.doc_id] for d in it.distractors), (it.citation.doc_id, it.options)
+
+
 def test_party_options_share_the_keys_naming(quizzes) -> None:
     old = _fact("国务院环境保护行政主管部门", "x", doc_kind="law")
     assert not quiz_rules.rule_same_kind(old, "当地生态环境主管部门")
@@ -364,6 +372,7 @@ def test_plan_items_name_the_period_and_stems_have_full_width_commas(quizzes) ->
         assert not re.search(r"[\u4e00-\u9fff][,;:]|[,;:][\u4e00-\u9fff]", it.stem), it.stem
     assert quiz.cjk_punct("鼓励引导科学耕作,到2020年,全区") == "鼓励引导科学耕作，到2020年，全区"
     assert quiz.cjk_punct("水质优良比例(达到或优于Ⅲ类)达到94%") == "水质优良比例（达到或优于Ⅲ类）达到94%"
+    assert quiz.cjk_punct("劣V类水体、III类以上") == "劣Ⅴ类水体、Ⅲ类以上"
     for it in (it for q in quizzes for it in q if "专栏" not in it.stem):
         tail = it.stem[it.stem.index("》") :]
         inner = tail[tail.find("“") + 1 : tail.rfind("”")]

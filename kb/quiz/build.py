@@ -71,9 +71,14 @@ _TABLE_COUNT = re.compile(r"（共\d+项）")  # "（共20项）" in a table's t
 _HALF_PARENS = re.compile(r"\(([^()]*[\u4e00-\u9fff][^()]*)\)")
 
 
+_LATIN_CLASS = re.compile(r"(?<![A-Za-z])(IV|V|III|II|I)(?=类)")
+_ROMAN = {"I": "Ⅰ", "II": "Ⅱ", "III": "Ⅲ", "IV": "Ⅳ", "V": "Ⅴ"}
+
+
 def cjk_punct(text: str) -> str:
     """Half-width commas, semicolons, colons and parentheses in Chinese text (from the PDF) in their full-width
-    form."""
+    form, and water-quality classes in Roman numerals (III类 → Ⅲ类)."""
+    text = _LATIN_CLASS.sub(lambda m: _ROMAN[m.group(1)], text)
     text = _HALF_PARENS.sub(r"（\1）", text)
     return _HALF_PUNCT.sub(lambda m: _FULL[m.group(1) or m.group(2)], text)
 

@@ -320,8 +320,12 @@ def distractors(fact: Fact, pools: DistractorPools, rng: random.Random, k: int =
     if fact.fact_type == "number":
         cands = [(_display(fact, v), _distance(fact, v)) for v in pools.numbers.get(_unit_key(fact.unit), [])]
     else:
+        # A law's party is offered only among the bodies that law names (another law's body is no alternative a
+        # reader would weigh); the plan names few parties, so its own come first and then the laws'.
+        own_doc_only = fact.doc_kind != "plan"
         cands = [(p, (kd != fact.doc_kind) + (d != fact.citation.doc_id) * 0.5)
-                 for p, d, kd in pools.parties if rule_same_kind(fact, p) and rule_no_overlap(fact.value, p)]
+                 for p, d, kd in pools.parties if rule_same_kind(fact, p) and rule_no_overlap(fact.value, p)
+                 and (d == fact.citation.doc_id or not own_doc_only)]
     rng.shuffle(cands)
     cands.sort(key=lambda c: c[1])  # stable: ties stay in the seeded order
     pool = [c for c, _ in cands]

@@ -88,8 +88,9 @@ def _candidates(fact: Fact, pools: dict[str, list], party_pool: Sequence[tuple[s
     if t == "permit" and sub == "document":
         family = next((f for f in v["filed_document_families"] if fact.value in f), [])
         return [(g[0], float(g[0] not in family)) for g in v["filed_documents"]]
+    # A body another law names (核安全监督管理部门 in a 自然保护区 item) is no alternative a reader would weigh.
     doc = fact.citation.doc_id
-    return [(p, float(d != doc)) for p, d in [*pools["bodies"], *party_pool]]
+    return [(p, 0.0) for p, d in [*pools["bodies"], *party_pool] if d == doc]
 
 
 def _ok(fact: Fact, cand: str, chosen: Sequence[str]) -> bool:
