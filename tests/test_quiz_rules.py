@@ -322,6 +322,8 @@ def test_rule_near_miss(register, quizzes) -> None:
     assert not quiz_rules.rule_near_miss(proviso, "可以")
     plain = _fact("不得", "x", "ban", "law", subtype="不得", statement="任何单位不得将危险废物提供给无许可证的单位。")
     assert quiz_rules.rule_near_miss(plain, "可以")
+    early = _fact("2017年前", "2017年前完成对所有地、州、市的环境保护督察", "deadline")
+    assert not quiz_rules.rule_near_miss(early, "2016年前") and quiz_rules.rule_near_miss(early, "2018年前")
     opening = _fact("禁止", "x", "ban", "law", subtype="禁止", statement="禁止任何单位或者个人向水体倾倒垃圾。")
     assert not quiz_rules.rule_near_miss(opening, "经批准后可以")
 
@@ -436,3 +438,16 @@ def test_true_and_false_statements_are_balanced(quizzes) -> None:
     judged = [it.answer for q in quizzes for it in q if it.kind == "judge"]
     share = judged.count(FALSE_TEXT) / len(judged)
     assert 0.4 <= share <= 0.6, share  # a fact with no fair false statement is not asked, not made "true"
+
+
+def test_a_filing_body_is_not_cut_from_a_report(register) -> None:
+    """"…效果评估报告报地方人民政府生态环境主管部门备案": the body is not "告报地方…" (round 5's one wrong key)."""
+    who = [lf for lf in register.law_facts if lf.fact_type == "permit" and lf.subtype == "who"]
+    assert who and not any(lf.value.startswith(("告", "表")) for lf in who)
+    assert any(lf.value == "地方人民政府生态环境主管部门" and "效果评估报告报" in lf.statement for lf in who)
+
+
+def test_no_false_statement_dates_a_plan_task_before_the_plan(quizzes) -> None:
+    swaps = [it.distractors[0] for q in quizzes for it in q
+             if it.kind == "judge" and it.fact_type == "deadline" and it.citation.doc_id == PLAN and it.distractors]
+    assert swaps and all(int(re.search(r"20\d\d", s).group(0)) >= quiz_rules.PLAN_ISSUE_YEAR for s in swaps), swaps

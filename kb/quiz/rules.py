@@ -54,6 +54,7 @@ from kb.vocab import vocab_path
 VOCAB_FILE = vocab_path("quiz_vocab.json")
 MAX_BLANK_CHARS = 12
 PLAN_PERIOD = ("十三五", 2016, 2020)  # the plan's five-year period and its years
+PLAN_ISSUE_YEAR = 2017  # 新环发〔2017〕124号: a false statement never dates a task before the plan itself
 
 
 @lru_cache(maxsize=1)
@@ -153,6 +154,8 @@ def rule_same_kind(fact, candidate: str) -> bool:
         era = [("环境保护" in x, "生态环境" in x) for x in (key, candidate)]
         if any(era[0]) and any(era[1]) and era[0] != era[1]:
             return False
+        if any(body in candidate for body in vocab()["outside_bodies"]):
+            return False  # nor is a body outside the environmental administration offered (rule_environment_duty)
         return party_kind(candidate) == party_kind(key) != "other"
     if t == "penalty" and fact.subtype == "amount":
         return amount_form(candidate) == amount_form(key)
@@ -293,6 +296,10 @@ def rule_near_miss(fact, swap: str) -> bool:
         return False
     if fact.fact_type == "permit" and fact.subtype == "document":
         return any(fact.value in fam and swap in fam for fam in vocab()["filed_document_families"])
+    if fact.fact_type == "deadline":
+        years = re.findall(r"(?:19|20)\d\d", swap)
+        if fact.doc_kind == "plan" and years and int(years[0]) < PLAN_ISSUE_YEAR:
+            return False  # "2016年前完成" in a plan issued in 2017 is false on its face
     if fact.fact_type == "ban":
         statement = _fold(fact.statement)
         if re.search(r"但(?:是)?[，,]?" + re.escape(fact.value), statement):
