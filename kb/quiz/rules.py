@@ -266,7 +266,8 @@ BALANCE = 1.6  # how much longer (or shorter) than every distractor an mcq key m
 
 
 def rule_options_balanced(key: str, wrong: list[str]) -> bool:
-    """The key is at most BALANCE times longer than the longest distractor and shorter than the shortest."""
+    """The key is at most BALANCE times longer than the longest distractor, and at most BALANCE times shorter than
+    the shortest."""
     lengths = [len(_fold(w)) for w in wrong]
     k = len(_fold(key))
     return bool(lengths) and k <= BALANCE * max(lengths) and k * BALANCE >= min(lengths)
