@@ -165,6 +165,7 @@ def test_rule_same_kind_and_no_overlap(quizzes) -> None:
             assert quiz_rules.rule_no_overlap(it.fact, d), (it.fact, d)
     assert quiz_rules.party_kind("建设单位") != quiz_rules.party_kind("县级以上地方人民政府")
     assert not quiz_rules.rule_no_overlap("建设单位", "建设单位和施工单位")
+    assert not quiz_rules.rule_no_overlap("地方人民政府生态环境主管部门", "地方人民政府生态环境等主管部门")
 
 
 def _subtype(it: QuizItem) -> str:

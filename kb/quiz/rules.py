@@ -197,12 +197,14 @@ def rule_mcq_asks_a_choice(fact) -> bool:
 
 
 def rule_no_overlap(key: str, candidate: str) -> bool:
-    """Neither of key and distractor contains the other (建设单位 / 建设单位和施工单位)."""
+    """Neither of key and distractor contains the other (建设单位 / 建设单位和施工单位), also once 等 is dropped
+    (生态环境等主管部门 includes 生态环境主管部门)."""
     a, b = _fold(key), _fold(candidate)
     na, nb = (re.fullmatch(r"[≤≥<>]?(\d+(?:\.\d+)?)[^\d]*", x) for x in (a, b))
     if na and nb:
         return float(na.group(1)) != float(nb.group(1))
-    return bool(a) and bool(b) and a not in b and b not in a
+    a2, b2 = a.replace("等", ""), b.replace("等", "")
+    return bool(a) and bool(b) and a not in b and b not in a and a2 not in b2 and b2 not in a2
 
 
 def content_words(key: str) -> list[str]:
