@@ -15,7 +15,6 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -23,14 +22,11 @@ import time
 import urllib.request
 from pathlib import Path
 
+from eval.load_test import free_port
+
 REPO = Path(__file__).resolve().parent.parent
 QUESTION = "秸秆收集利用率要在哪年达到多少？"
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _page_up(port: int) -> bool:
@@ -45,7 +41,7 @@ def first_run(src: Path, root: Path, timeout: float = 1200) -> dict:
     """Clone, `make app`, and time each milestone up to the first answer."""
     clone, data = root / "clone", root / "data"
     subprocess.run(["git", "clone", "-q", str(src), str(clone)], check=True)
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("KB_")}
     env.update(KB_DATA_DIR=str(data), KB_PORT=str(port), PYTHONUTF8="1")
     out: dict = {"load_start": os.getloadavg()[0], "port": port}

@@ -18,7 +18,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -26,6 +25,8 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+
+from eval.load_test import free_port
 
 REPO = Path(__file__).resolve().parent.parent
 QUESTION = "秸秆收集利用率要在哪年达到多少？"
@@ -61,17 +62,12 @@ def repeat(n: int, cmd: list[str], src: Path, data: Path) -> dict:
             "load": statistics.mean(r["load"] for r in runs), "stderr": runs[-1]["stderr"]}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 def app_ready(src: Path, data: Path, timeout: float = 600) -> dict:
     """Seconds from `python app.py` to the page answering HTTP 200 and the knowledge base ready; RSS serving."""
     import psutil
 
-    port = _free_port()
+    port = free_port()
     load = os.getloadavg()[0]
     t0 = time.perf_counter()
     p = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=src, env=_env(src, data),
