@@ -12,7 +12,6 @@ Regenerate after changing the corpus, the chunker or the model: ``python -m inde
 from __future__ import annotations
 
 import functools
-import json
 import sys
 import tempfile
 import zipfile
@@ -47,17 +46,17 @@ def shipped_vectors(model_id: str, path: Path = PATH) -> dict[str, np.ndarray]:
 
 def write_shipped_vectors(gen_dir: Path, path: Path = PATH) -> int:
     """Write a built generation's vectors, keys and model id as the shipped vectors; returns how many."""
-    keys = json.loads((gen_dir / "vector_keys.json").read_text(encoding="utf-8"))
-    model_id = json.loads((gen_dir / "meta.json").read_text(encoding="utf-8"))["model_id"]
-    vectors = np.load(gen_dir / "vectors.npy")
-    order = sorted(range(len(keys)), key=keys.__getitem__)  # stable bytes for an unchanged corpus
-    unique = {keys[i]: i for i in order}
+    from indexing.store import read_meta, read_vector_cache
+
+    model_id = read_meta(gen_dir).model_id
+    known = read_vector_cache(gen_dir, model_id)
+    keys = sorted(known)  # stable bytes for an unchanged corpus
     tmp = path.with_suffix(".tmp.npz")
-    np.savez_compressed(tmp, model_id=np.array(model_id), keys=np.array(list(unique)),
-                        vectors=vectors[list(unique.values())].astype(np.float32))
+    np.savez_compressed(tmp, model_id=np.array(model_id), keys=np.array(keys),
+                        vectors=np.stack([known[k] for k in keys]).astype(np.float32))
     tmp.replace(path)
     _read.cache_clear()
-    return len(unique)
+    return len(keys)
 
 
 def main() -> int:
