@@ -45,18 +45,20 @@ def repeal_status(dates: str) -> str:
     return f"{m.group(1)}废止" if m else ""
 
 
+def repeals(corpus_dir: Path) -> tuple[dict[str, str], dict[str, str]]:
+    """From one reading of the manifest: doc_id -> repeal status ("2022-06-05废止") of every repealed document, and
+    doc_id -> title of the document that replaced it, for each repealed document whose ``replaced_by`` column names
+    one the manifest lists too."""
+    entries = read_manifest(corpus_dir).values()
+    statuses = {e.doc_id: s for e in entries if (s := repeal_status(e.dates))}
+    titles = {e.doc_id: e.title for e in entries}
+    return statuses, {e.doc_id: titles[e.replaced_by] for e in entries
+                      if e.doc_id in statuses and e.replaced_by in titles}
+
+
 def doc_statuses(corpus_dir: Path) -> dict[str, str]:
     """doc_id -> repeal status ("2022-06-05废止") of every repealed document the manifest lists."""
-    return {e.doc_id: s for e in read_manifest(corpus_dir).values() if (s := repeal_status(e.dates))}
-
-
-def replacements(corpus_dir: Path) -> dict[str, str]:
-    """doc_id -> title of the document that replaced it, for each repealed document whose manifest line names one
-    (its ``replaced_by`` column) that the manifest lists too."""
-    entries = read_manifest(corpus_dir).values()
-    titles = {e.doc_id: e.title for e in entries}
-    return {e.doc_id: titles[e.replaced_by] for e in entries
-            if e.replaced_by in titles and repeal_status(e.dates)}
+    return repeals(corpus_dir)[0]
 
 
 def read_manifest(corpus_dir: Path) -> dict[str, ManifestEntry]:

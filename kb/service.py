@@ -307,9 +307,9 @@ class KnowledgeBase:
         """doc_id -> "YYYY-MM-DD废止" of the repealed documents the corpus manifest lists, and doc_id -> the title
         of the document that replaced each (read once)."""
         if self._statuses is None:
-            from indexing.manifest import doc_statuses, replacements
+            from indexing.manifest import repeals
 
-            self._statuses = (doc_statuses(self.settings.corpus_dir), replacements(self.settings.corpus_dir))
+            self._statuses = repeals(self.settings.corpus_dir)
         return self._statuses
 
     def _mark_repealed(self, ans: Answer) -> None:

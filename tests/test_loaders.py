@@ -302,11 +302,11 @@ def test_guess_kind_reads_the_text_when_the_title_says_nothing(title: str, text:
 
 
 def test_the_manifest_names_what_replaced_a_repealed_law(tmp_path: Path) -> None:
-    from indexing.manifest import replacements
+    from indexing.manifest import repeals
 
-    assert replacements(PACKAGE_CORPUS) == {"env-noise-pollution-law-2018": "中华人民共和国噪声污染防治法"}
+    assert repeals(PACKAGE_CORPUS)[1] == {"env-noise-pollution-law-2018": "中华人民共和国噪声污染防治法"}
     header = "doc_id\tfile\ttitle\tkind\tdoc_number\tissuer\tdates\tsource\treplaced_by"
     rows = ["old\ta.md\t旧法\tlaw\t\t\t2020-01-01废止\t\tnew", "new\tb.md\t新法\tlaw\t\t\t\t\t",
             "gone\tc.md\t某法\tlaw\t\t\t2020-01-01废止\t\tnowhere", "live\td.md\t现行法\tlaw\t\t\t\t\tnew"]
     (tmp_path / "MANIFEST.tsv").write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
-    assert replacements(tmp_path) == {"old": "新法"}  # an unknown doc_id, or a law in force, names nothing
+    assert repeals(tmp_path)[1] == {"old": "新法"}  # an unknown doc_id, or a law in force, names nothing
