@@ -297,8 +297,6 @@ def rule_near_miss(fact, swap: str) -> bool:
     """A false statement's swap is of the key's kind and does not name more parties than the key."""
     if not rule_same_kind(fact, swap) or not rule_no_overlap(fact.value, swap):
         return False
-    if fact.fact_type == "permit" and fact.subtype == "document":
-        return any(fact.value in fam and swap in fam for fam in vocab()["filed_document_families"])
     if fact.fact_type == "deadline":
         years = re.findall(r"(?:19|20)\d\d", swap)
         if fact.doc_kind == "plan" and years and int(years[0]) < PLAN_ISSUE_YEAR:
@@ -309,7 +307,7 @@ def rule_near_miss(fact, swap: str) -> bool:
             return False  # a proviso's modal (但是，不得免除…) swapped reads as a contradiction, not a near miss
         if statement.startswith(fact.value):
             return False  # 禁止任何单位… has no subject: "经批准后可以任何单位…" is no sentence
-    if fact.fact_type in ("party", "permit"):
+    if fact.fact_type == "party" or (fact.fact_type == "permit" and fact.subtype == "who"):
         if party_kind(fact.value) == "gov" and set(content_words(swap)) - set(content_words(fact.value)):
             return False  # 沙化土地所在地区的县级人民政府 for 省级以上人民政府: a qualifier that gives it away
         return ("、" in swap or "和" in swap) <= ("、" in fact.value or "和" in fact.value)
