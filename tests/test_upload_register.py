@@ -12,7 +12,7 @@ from datetime import date
 from pathlib import Path
 
 from icalendar import Calendar
-from test_hardening import copy_small, run_kb
+from test_hardening import _text_pdf, copy_small, run_kb
 
 from indexing.loaders import load_document
 
@@ -27,28 +27,13 @@ LINES = [
 ]
 
 
-def pdf_bytes(folder: Path) -> bytes:
-    """The PDF regulation below as bytes (written once in ``folder``)."""
-    path = folder / "yangchen.pdf"
-    _pdf(path)
-    return path.read_bytes()
+def pdf_bytes() -> bytes:
+    """The lines above wrapped at 30 characters, like a printed page, in a PDF with a Chinese text layer."""
+    return _text_pdf("\n".join(part for line in LINES for part in textwrap.wrap(line, 30)))
 
 
 def _pdf(path: Path) -> None:
-    """The lines above in reportlab's built-in Chinese font, wrapped at 30 characters like a printed page."""
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-    from reportlab.pdfgen import canvas
-
-    pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
-    c = canvas.Canvas(str(path))
-    c.setFont("STSong-Light", 12)
-    y = 780
-    for line in LINES:
-        for part in textwrap.wrap(line, 30):
-            c.drawString(60, y, part)
-            y -= 18
-    c.save()
+    path.write_bytes(pdf_bytes())
 
 
 def test_a_pdf_regulation_reaches_the_register_and_the_calendar(small_index: Path, tmp_path: Path) -> None:

@@ -554,7 +554,7 @@ def test_phone_width_is_usable(app_server, phone_session: PageSession) -> None:
 
 
 @browser_test
-def test_admin_login_upload_reindex(admin_server, page_session: PageSession, tmp_path: Path) -> None:
+def test_admin_login_upload_reindex(admin_server, page_session: PageSession) -> None:
     """Upload a text file, a PDF regulation (no manifest line) and a fake PDF; re-index; the PDF's dated duty is in
     the register tab."""
     page = page_session.page
@@ -576,7 +576,7 @@ def test_admin_login_upload_reindex(admin_server, page_session: PageSession, tmp
         files=[
             {"name": "../../etc/passwd.md", "mimeType": "text/markdown", "buffer": body},
             {"name": "fake.pdf", "mimeType": "application/pdf", "buffer": b"not a pdf at all"},
-            {"name": "扬尘治理.pdf", "mimeType": "application/pdf", "buffer": pdf_bytes(tmp_path)},
+            {"name": "扬尘治理.pdf", "mimeType": "application/pdf", "buffer": pdf_bytes()},
         ]
     )
     page.wait_for_timeout(1500)
