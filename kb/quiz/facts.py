@@ -32,7 +32,6 @@ from kb.quiz.model import (
 from kb.quiz.rules import (
     deadline_years,
     pick_distractors,
-    rule_near_miss,
     rule_no_overlap,
     rule_plausible_number,
     rule_same_kind,
@@ -317,8 +316,8 @@ def distractors(fact: Fact, pools: DistractorPools, rng: random.Random, k: int =
         parties = [(p, d) for p, d, kd in pools.parties if kd == "law"]
         return law_distractors(fact, pools.law, parties, rng, k, near_miss)
     if fact.fact_type == "deadline":
-        wrong = _deadline_distractors(fact, rng, k if not near_miss else N_DISTRACTORS)
-        return [w for w in wrong if rule_near_miss(fact, w)][:k] if near_miss else wrong
+        years = _deadline_distractors(fact, rng, N_DISTRACTORS if near_miss else k)
+        return pick_distractors(fact, years, k, lambda *_: True, near_miss)
     if fact.fact_type == "number":
         cands = [(_display(fact, v), _distance(fact, v)) for v in pools.numbers.get(_unit_key(fact.unit), [])]
     else:
