@@ -27,7 +27,7 @@ from eval.uservoice import UNANSWERABLE, load_set, score
 from kb.ask.answerability import MODEL_PATH, AnswerabilityModel
 
 ALL_FEATURES = ("support", "lexical", "missing", "route_fact", "margin", "coverage_hits", "coverage_best", "best_rank",
-                "n_terms", "dense_top", "bm25_top", "bigram_top")
+                "n_terms", "dense_top", "bm25_top", "bigram_top", "violated")
 # The composer's lexical confidence (support scaled down per missing anchor) and its support. Cross-validated on
 # train these two do better than all twelve features (utility 0.669 against 0.650; eval/RESULTS.md).
 FEATURES = ("lexical", "support")

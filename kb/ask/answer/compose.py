@@ -14,7 +14,9 @@ from kb.ask.answer.reading import QuestionReading, read_question
 from kb.ask.answer.routes import ASKS_ARTICLE, ASKS_AUTHORITY, ROUTES, route_cues
 from kb.ask.answer.score import score_sentences
 from kb.ask.answer.sentences import TRAILING_PUNCT, introduces, is_heading, passage_header, split_sentences
+from kb.ask.answer.slots import read_slots
 from kb.ask.answer.types import Answer, Sentence
+from kb.ask.answer.verify import prefer_verified
 from kb.ask.query import fold_for_match, normalize_query
 
 ABSTAIN_MESSAGE = "未在文件中找到明确答案。"
@@ -78,6 +80,7 @@ def compose(
     config: ComposerConfig | None = None,
     signals: Mapping[str, float] | None = None,
     repealed: frozenset[str] = frozenset(),
+    focus: str | None = None,
 ) -> Answer:
     """Answer a question from ranked retrieval hits by quoting the best sentence(s), with citations.
 
@@ -87,6 +90,8 @@ def compose(
     ``config`` holds the weights and thresholds (default ``DEFAULT_CONFIG``); ``signals`` are the retriever's
     raw scores of the question (``Searcher.search_with_signals``), read by the answerability model. ``repealed``
     names the repealed documents, whose sentences rank below the law in force unless the question names them.
+    ``focus`` is a follow-up's own text when ``question`` was resolved against the previous one: its words weigh
+    ``config.focus_weight`` times more, since they say what the follow-up is about ("湖库的呢？").
     """
     cfg = config or DEFAULT_CONFIG
     t0 = time.perf_counter()
@@ -98,11 +103,13 @@ def compose(
     cues = [chosen_route, *(c for c in cues if c != chosen_route)]
     titles = list(searched_docs) if searched_docs is not None else list(dict.fromkeys(c.title for c, _ in hits))
     spans_by_hit, sentences = _candidates(hits)
-    reading = read_question(nq, chosen_route, sentences, hits, idf, cfg)
+    reading = read_question(nq, chosen_route, sentences, hits, idf, cfg, focus)
     reading.repealed = repealed
     score_sentences(sentences, hits, spans_by_hit, reading, cfg)
     ranked = sorted(sentences, key=lambda s: (-s.score, s.hit, s.start))
-    verdict = judge(nq.text, reading, ranked, hits, cfg, signals)
+    violated = (prefer_verified(nq.text, read_slots(nq.text, chosen_route), ranked, hits, cfg.verify_margin)
+                if cfg.verify_slots else [])
+    verdict = judge(nq.text, reading, ranked, hits, cfg, signals, violated)
     ranking = _Ranking(question=question, route=chosen_route, hits=hits, spans_by_hit=spans_by_hit, titles=titles,
                        reading=reading, ranked=ranked, verdict=verdict, started=t0)
     if verdict.abstain:
@@ -132,7 +139,10 @@ def _candidates(hits: list[tuple[Chunk, float]]) -> tuple[list[list[tuple[int, i
 def _abstention(r: _Ranking, k: int, cfg: ComposerConfig) -> Answer:
     """No answer: the nearest passages, and for a near miss what the documents lack and what they do say."""
     best = r.ranked[0] if r.ranked else None
-    neighbour = best if best is not None and best.lex >= cfg.neighbour_min_support else None
+    # A best sentence that lacks only what the question asks of it (a unit, a subject, a grade) is a near miss even
+    # when it shares fewer of the question's words.
+    floor = cfg.neighbour_min_support * (cfg.violated_neighbour_factor if r.verdict.violated else 1.0)
+    neighbour = best if best is not None and best.lex >= floor else None
     order = [h for h in range(min(k, len(r.hits))) if neighbour is None or h != neighbour.hit]
     text = ABSTAIN_MESSAGE
     if neighbour is not None:  # a near miss: say what the documents lack, and what they do say

@@ -131,11 +131,13 @@ class Verdict:
     missing: list[str]
     features: dict[str, float]
     abstain: bool
+    violated: tuple[str, ...] = ()  # what of the asked slots the best sentence lacks (kb.ask.answer.verify)
 
 
 def judge(question: str, q: QuestionReading, ranked: list[Sentence], hits: list[tuple[Chunk, float]],
-          cfg: ComposerConfig, signals: Mapping[str, float] | None) -> Verdict:
-    """The verdict on the best of the ``ranked`` sentences for the normalised ``question``."""
+          cfg: ComposerConfig, signals: Mapping[str, float] | None, violated: Sequence[str] = ()) -> Verdict:
+    """The verdict on the best of the ``ranked`` sentences for the normalised ``question``; ``violated`` names what
+    of the asked slots the best one lacks (kb.ask.answer.verify), counted as missing anchors."""
     best = ranked[0] if ranked else None
     passages = [fold_for_match(f"{c.title}\n{c.section}\n{c.text}") for c, _ in hits]
     missing = (missing_anchors(question, q.terms, best, passages, fold_for_match(passage_header(hits[best.hit][0])))
@@ -143,15 +145,18 @@ def judge(question: str, q: QuestionReading, ranked: list[Sentence], hits: list[
     changes = [a for a in q.asked if a in CHANGES]
     if best and changes and "\t" not in best.folded and not any(a in best.folded for a in changes):
         missing.append(changes[0])  # "下降多少" answered by a sentence that states no change
+    missing += [v for v in violated if v not in missing]
     phrasing = phrasing_weight(q.terms, q.weights, passages, setting_words(question))
     total = q.total
     support = min(1.0, best.lex * total / (total - phrasing)) if best and total > phrasing else 0.0
     lexical = support * cfg.anchor_miss_factor ** len(missing)
     features = answer_features(best, ranked, hits, q.feature, q.terms, q.weights, passages, support, lexical,
                                missing, signals) if best else {}
+    if best:
+        features["violated"] = float(len(violated))
     model = cfg.answerability
     confidence = model.probability(features) if model and best else lexical
     # No question word is found whole in any passage: whatever matched, matched in part ("个人" of 个人所得税).
     nothing_found = best is not None and features.get("coverage_hits", 1.0) == 0.0
     return Verdict(confidence=confidence, missing=missing, features=features,
-                   abstain=best is None or nothing_found or confidence < cfg.threshold)
+                   abstain=best is None or nothing_found or confidence < cfg.threshold, violated=tuple(violated))

@@ -44,6 +44,15 @@ class ComposerConfig:
     # An abstention quotes the closest sentence as what the documents do say when at least this share of the
     # question's words is in it (a near miss); below it the question is out of scope and nothing is quoted.
     neighbour_min_support: float = 0.3
+    violated_neighbour_factor: float = 0.5  # the share above, scaled, when the best sentence fails verification only
+    # Typed slots (kb/ask/answer/slots.py): an answer must hold the kind of fact asked for, in the asked unit and of
+    # the asked subject. A candidate that does, scoring within ``verify_margin`` of a best one that does not, is
+    # quoted instead; a violation left counts as a missing anchor (``anchor_miss_factor``).
+    # A follow-up read with the previous question ("河流断面水质优良比例…，湖库的呢？") is about its own words: they
+    # weigh this many times more than the previous question's.
+    focus_weight: float = 2.0
+    verify_slots: bool = True
+    verify_margin: float = 0.2
     # A calibrated model of "this answer is right" (kb/ask/answerability.json, fitted by eval/fit_answerability.py):
     # when set, its probability is the confidence and its threshold decides abstention.
     answerability: AnswerabilityModel | None = None

@@ -1,0 +1,86 @@
+"""Typed slots and verification (kb.ask.answer.slots, kb.ask.answer.verify): what a question asks for, and whether a
+candidate holds it in the asked unit, of the asked subject and for the asked member of a contrast set. Passages are
+verbatim corpus text wrapped in Chunk objects, as in test_answer."""
+
+from __future__ import annotations
+
+from test_answer import _chunk, _line
+
+from kb.ask.answer import compose
+from kb.ask.answer.sentences import split_sentences
+from kb.ask.answer.slots import read_slots
+from kb.ask.answer.types import Sentence
+from kb.ask.answer.verify import has_amount_in, violations
+from kb.ask.query import fold_for_match
+from kb.service import KnowledgeBase
+
+SOLID = "laws/solid-waste-law-2020.md"
+WATER = "laws/water-pollution-law-2017.md"
+GARBAGE = _chunk(SOLID, _line(SOLID, "违反本法规定，未在指定的地点分类投放生活垃圾的"), "第六章 法律责任",
+                 "第一百一十一条")
+FISHING = _chunk(WATER, _line(WATER, "在饮用水水源一级保护区内从事网箱养殖"), "第七章 法律责任", "第九十一条")
+
+
+def _sentence(chunk, needle: str) -> Sentence:
+    """The sentence of a chunk that holds ``needle``, as the composer's candidate."""
+    s, e = next((s, e) for s, e in split_sentences(chunk.text) if needle in chunk.text[s:e])
+    return Sentence(hit=0, start=s, end=e, folded=fold_for_match(chunk.text[s:e]), context="")
+
+
+def test_slots_read_the_asked_unit_subject_and_contrast() -> None:
+    slots = read_slots("个人在饮用水源二级保护区里钓鱼要罚多少钱？", "target")
+    assert slots.kind == "amount" and slots.unit.name == "金额" and slots.subject.name == "个人"
+    assert slots.contrasts == (("二级保护区", ("一级保护区", "准保护区")),)
+    assert read_slots("被拘留几天？", "target").unit.name == "拘留"
+    assert read_slots("没做环评就开工，最多会被罚多少？", "target").unit.name == "罚款"
+    assert read_slots("多久报一次？", "deadline").unit.name == "期间"
+    assert read_slots("燃煤电厂超低排放哪一年做到？", "deadline").kind == "date"
+    assert read_slots("高考那几天能不能限制吵闹的活动？", "general").unit is None
+    assert read_slots("规划环评审查小组中专家人数至少要占多少？", "target").kind == "amount"
+    assert read_slots("规划讲了什么？", "general").kind is None
+
+
+def test_an_amount_needs_the_asked_unit() -> None:
+    assert has_amount_in("处二万元以上十万元以下的罚款", ("元", "倍"))
+    assert has_amount_in("处所收费用1倍以上3倍以下的罚款", ("元", "倍"))
+    assert has_amount_in("处建设项目总投资额百分之一以上百分之五以下的罚款", ("元", "百分之"))
+    assert not has_amount_in("重点行业重金属排放强度较2013年下降10%", ("吨",))
+    assert not has_amount_in("到2020年完成治理", ("日", "天", "月", "年"))  # a year is not a period
+    assert has_amount_in("环境保护税按月计算，按季申报缴纳", ("日",), words=("按季",))
+
+
+def test_the_fine_of_a_unit_does_not_answer_a_question_about_an_individual() -> None:
+    sent = _sentence(GARBAGE, "对单位处五万元以上五十万元以下的罚款")
+    q = "小区里不按规定分类扔垃圾，个人要罚多少钱？"
+    assert violations(q, read_slots(q, "target"), sent, GARBAGE) == ["个人"]
+    q = "单位不按规定分类投放垃圾，罚多少？"
+    assert violations(q, read_slots(q, "target"), sent, GARBAGE) == []
+
+
+def test_the_first_grade_zone_does_not_answer_for_the_second() -> None:
+    sent = _sentence(FISHING, "个人在饮用水水源一级保护区内")
+    q = "在饮用水源二级保护区里钓鱼，个人要罚多少钱？"
+    assert "二级保护区" in violations(q, read_slots(q, "target"), sent, FISHING)
+    q = "在饮用水源一级保护区里钓鱼，个人要罚多少钱？"
+    assert violations(q, read_slots(q, "target"), sent, FISHING) == []
+
+
+def test_a_near_miss_is_refused_and_names_what_is_missing() -> None:
+    ans = compose("在饮用水源二级保护区里钓鱼，个人要罚多少钱？", [(FISHING, 1.0)])
+    assert ans.abstained
+    assert "二级保护区" in ans.answer and "文件中与此最接近的内容是" in ans.answer
+    ans = compose("在饮用水源一级保护区里钓鱼，个人要罚多少钱？", [(FISHING, 1.0)])
+    assert not ans.abstained and "五百元以下" in ans.answer
+
+
+def test_a_verified_candidate_is_quoted_before_a_closer_one_without_the_fact() -> None:
+    """The garbage article's first sentence matches more words; the fine is in the one after it."""
+    q = "不在指定地点分类投放生活垃圾，单位罚款是多少？"
+    ans = compose(q, [(GARBAGE, 1.0)])
+    assert not ans.abstained and "五万元以上五十万元以下" in ans.answer
+
+
+def test_a_follow_up_is_answered_about_its_own_words(knowledge_base: KnowledgeBase) -> None:
+    """"湖库的呢？" after a question on river sections: the lakes' target, not the rivers' again."""
+    ans = knowledge_base.ask("湖库的呢？", history=["河流断面水质优良比例2020年目标是多少？"])
+    assert not ans.abstained and "71" in ans.answer and "94%" not in ans.answer.split("。")[0]
