@@ -34,6 +34,11 @@ class Query:
     parts: list[str] = field(default_factory=list)
     history: list[str] = field(default_factory=list)
 
+    @property
+    def focus(self) -> str | None:
+        """A follow-up's own words when it was read with the previous question: what the answer must be about."""
+        return self.original if self.resolved != self.original else None
+
 
 class AskOptions(TypedDict, total=False):
     """The options of `KnowledgeBase.ask` and `ask_stream`: ``k`` passages cited (default 5), ``filters``, ``history``
@@ -262,8 +267,9 @@ class KnowledgeBase:
         resolved = resolve(question, history or []).text
         return Query(original=question, resolved=resolved, parts=split_parts(resolved), history=list(history or []))
 
-    def _answer_part(self, text: str, k: int, filters: Filters | None):
-        """Answer one question (one part): the register for aggregate questions, else retrieval and composition."""
+    def _answer_part(self, text: str, k: int, filters: Filters | None, focus: str | None = None):
+        """Answer one question (one part): the register for aggregate questions, else retrieval and composition;
+        ``focus`` is a follow-up's own text, whose words weigh more in choosing the sentence."""
         from kb.ask.aggregate import answer_aggregate
         from kb.ask.answer import compose, compose_from_obligations, route
         from kb.ask.query import normalize_query
@@ -279,7 +285,7 @@ class KnowledgeBase:
                                                           expansions=nq.expansions)
         retrieve_ms = (time.perf_counter() - t1) * 1000
         ans = compose(text, hits, k=k, route=r, searched_docs=self.searched_titles, config=self.config,
-                      signals=signals, repealed=frozenset(self._doc_statuses()[0]))
+                      signals=signals, repealed=frozenset(self._doc_statuses()[0]), focus=focus)
         ans.timings_ms["retrieve"] = round(retrieve_ms, 1)
         return ans
 
@@ -294,7 +300,7 @@ class KnowledgeBase:
         if problem:
             return Answer(question=question, answer=problem, abstained=True, route="invalid", citations=[])
         query = self.read(question, history)
-        answers = [self._answer_part(part, k, filters) for part in query.parts]
+        answers = [self._answer_part(part, k, filters, query.focus) for part in query.parts]
         ans = answers[0] if len(answers) == 1 else combine(query.resolved, answers, k=k)
         self._mark_repealed(ans)
         ans.question = question

@@ -24,7 +24,7 @@ from kb.ask.answer.terms import (
     question_terms,
 )
 from kb.ask.answer.types import Sentence, Term
-from kb.ask.query import NormalizedQuery, fold_for_match
+from kb.ask.query import NormalizedQuery, fold_for_match, normalize_query
 
 
 @dataclass
@@ -61,12 +61,16 @@ def idf_weights(terms: list[Term], sentences: list[Sentence], idf: Mapping[str, 
 
 
 def read_question(nq: NormalizedQuery, route: str, sentences: list[Sentence], hits: list[tuple[Chunk, float]],
-                  idf: Mapping[str, float] | None, cfg: ComposerConfig) -> QuestionReading:
-    """Read a normalised question of ``route`` against its candidate sentences."""
+                  idf: Mapping[str, float] | None, cfg: ComposerConfig, focus: str | None = None) -> QuestionReading:
+    """Read a normalised question of ``route`` against its candidate sentences; the words of ``focus`` (a
+    follow-up's own text) weigh ``cfg.focus_weight`` times more."""
     question_words = tokenize.cut_words(nq.text)  # jieba once, for the terms and for the asked-of words
     folded_q = fold_for_match(nq.text)
     terms = question_terms(nq, question_words, sentences, indicators=route == "target")
     weights = idf_weights(terms, sentences, idf)
+    if focus:
+        own = fold_for_match(normalize_query(focus).text)
+        weights = [w * cfg.focus_weight if t.forms[0] in own else w for t, w in zip(terms, weights, strict=True)]
     pairs = [a.forms[0] + b.forms[0] for a, b in itertools.pairwise(terms) if a.forms[0] + b.forms[0] in folded_q]
     feature = definition_feature(terms) if route == "definition" and terms else FEATURES.get(route)
     if route == "general" and PERMISSION_CUE.search(nq.text):
