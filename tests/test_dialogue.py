@@ -46,6 +46,16 @@ def test_a_question_asking_two_things_is_split_and_the_second_part_keeps_the_top
     assert split_parts("请注意。秸秆收集利用率是多少？") == ["请注意。秸秆收集利用率是多少？"]
 
 
+def test_a_question_asking_the_same_of_two_things_is_split_per_thing() -> None:
+    assert split_parts("环评法里，报告书和报告表的审批时限分别是多少天？") == [
+        "环评法里，报告书的审批时限是多少天？", "环评法里，报告表的审批时限是多少天？"]
+    assert split_parts("非化石能源占比和秸秆收集利用率，2020年分别要到多少？") == [
+        "非化石能源占比，2020年要到多少？", "秸秆收集利用率，2020年要到多少？"]
+    assert split_parts("企业造成一般或较大水污染事故、重大或特大水污染事故，分别按直接损失的多少计罚？")[1] == (
+        "企业造成重大或特大水污染事故，按直接损失的多少计罚？")
+    assert split_parts("2030年前各省碳达峰的排放上限分别是多少？") == ["2030年前各省碳达峰的排放上限分别是多少？"]
+
+
 def test_follow_up_is_answered_from_the_resolved_question(knowledge_base: KnowledgeBase) -> None:
     """Before, the composer got the raw follow-up ("那乌鲁木齐呢？") and could not see what was asked of the place."""
     ans = knowledge_base.ask("那乌鲁木齐呢？", history=["喀什市的黑臭水体哪年要治理完？"])

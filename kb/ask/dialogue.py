@@ -103,16 +103,58 @@ def resolve(question: str, history: list[str] | None) -> Resolution:
     return Resolution(f"{strip_asks(previous)}，{question.strip()}", merged=True)
 
 
+_RESPECTIVELY = re.compile(r"(和|与|、|及)")
+_ITEM_END = re.compile(r"[的，,（(。？?]|分别")
+
+
+_BOUND = frozenset("的在和与及对按把被将从为是，,。？?（）()、")
+
+
+def _first_item(before: str, length: int) -> str:
+    """The first of two joined items: the jieba words just before the conjunction, as long as the second item, with
+    a lone character before them that belongs to them ("非" of 非化石能源占比)."""
+    words = tokenize.cut_words(before)
+    taken: list[str] = []
+    while words and sum(map(len, taken)) < length and words[-1] not in _BOUND:
+        taken.insert(0, words.pop())
+    if taken and words and len(words[-1]) == 1 and words[-1] not in _BOUND:
+        taken.insert(0, words.pop())
+    return "".join(taken)
+
+
+def split_respectively(question: str) -> list[str]:
+    """"报告书和报告表的审批时限分别是多少天？" asks the same of two things: one question for each ("报告书的审批时限是
+    多少天？", "报告表的…"). The second item runs from the conjunction to the next 的, comma or 分别; the first is as
+    long a run of jieba words before it. Anything else comes back as one question."""
+    if "分别" not in question:
+        return [question]
+    head = question[:question.index("分别")]
+    for m in reversed(list(_RESPECTIVELY.finditer(head))):
+        end = _ITEM_END.search(question, m.end())
+        second = question[m.end():end.start()] if end else ""
+        if not 2 <= len(second) <= 16:
+            continue
+        first = _first_item(question[:m.start()], len(second))
+        if not first:
+            continue
+        joined = first + m.group(1) + second
+        rest = question.replace("分别", "", 1)
+        return [rest.replace(joined, first, 1), rest.replace(joined, second, 1)]
+    return [question]
+
+
 def split_parts(question: str) -> list[str]:
-    """The parts of a question that asks several things ("…几点到几点？总共几个小时？"), each read on its own.
+    """The parts of a question that asks several things ("…几点到几点？总共几个小时？", "报告书和报告表分别…"), each
+    read on its own.
 
     Only sentences that each ask something count as parts; a later part is read with the first part's topic
-    unless it is a full question of its own. A single question comes back as one part.
+    unless it is a full question of its own. A single question comes back as one part, or as one per thing it asks
+    the same of ("分别", see ``split_respectively``).
     """
     pieces = [p for p in _PART_SPLIT.split(question.strip()) if p.strip("？? ")]
     asking = [p for p in pieces if _ASK_RE.search(p)]
     if len(pieces) < 2 or len(asking) != len(pieces):
-        return [question]
+        return split_respectively(question)
     first = pieces[0]
     parts = [first]
     for p in pieces[1:]:
