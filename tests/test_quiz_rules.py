@@ -452,3 +452,22 @@ def test_no_false_statement_dates_a_plan_task_before_the_plan(quizzes) -> None:
     swaps = [it.distractors[0] for q in quizzes for it in q
              if it.kind == "judge" and it.fact_type == "deadline" and it.citation.doc_id == PLAN and it.distractors]
     assert swaps and all(int(re.search(r"20\d\d", s).group(0)) >= quiz_rules.PLAN_ISSUE_YEAR for s in swaps), swaps
+
+
+def test_rule_not_in_article(register, quizzes) -> None:
+    """A body the cited article names in another paragraph is no sure wrong option: none is offered."""
+    from kb.quiz.law import article_texts
+
+    fact = _fact("县级以上地方人民政府", "第二十三条 管理自然保护区所需经费，由自然保护区所在地的县级以上地方人民政府安排。",
+                 doc_kind="law", context="国家对国家级自然保护区的管理，给予适当的资金补助。")
+    assert quiz_rules.rule_not_in_article(fact, "国务院林业主管部门")
+    fact.context += "\n国务院林业主管部门负责…"
+    assert not quiz_rules.rule_not_in_article(fact, "国务院林业主管部门")
+    articles = article_texts(register)
+    checked = 0
+    for it in (it for q in quizzes for it in q if _is_law(it) and it.citation.article):
+        context = articles.get((it.citation.doc_id, it.citation.article), "")
+        for wrong in it.distractors:
+            checked += 1
+            assert wrong not in context, (it.stem, wrong)
+    assert checked >= 20

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from indexing.types import Obligation
-from kb.quiz.law import law_distractors, law_pools, law_quiz_facts
+from kb.quiz.law import article_texts, law_distractors, law_pools, law_quiz_facts
 from kb.quiz.model import (
     _NUM_RE,
     _YEAR_RE,
@@ -33,6 +33,7 @@ from kb.quiz.rules import (
     deadline_years,
     pick_distractors,
     rule_no_overlap,
+    rule_not_in_article,
     rule_plausible_number,
     rule_same_kind,
     vocab,
@@ -191,11 +192,14 @@ def quiz_facts(register, period: str | None = None, include_repealed: bool = Fal
             facts.extend(_record_facts(r, bad_spans, bad_keys))
     facts.extend(_table_facts(register, bad_spans, bad_keys))
     facts.extend(law_quiz_facts(register, include_repealed))
+    articles = article_texts(register)
     seen: set[tuple] = set()
     out = []
     for f in facts:
         if f.doc_kind == "plan" and not f.period:
             f.period = "13th"
+        if f.doc_kind == "law" and f.citation.article:
+            f.context = articles.get((f.citation.doc_id, f.citation.article), "")
         if any(k in seen for k in f.keys) or not worth_asking(f, period):
             continue
         seen.update(f.keys)
@@ -270,7 +274,7 @@ def _valid(fact: Fact, candidate: str, chosen: Sequence[str]) -> bool:
     """A distractor is wrong for sure: not the answer after normalisation, not in the passage, not chosen."""
     if not candidate or same_value(fact.fact_type, candidate, fact.value):
         return False
-    if _in_passage(candidate, fact.citation.passage):
+    if _in_passage(candidate, fact.citation.passage) or not rule_not_in_article(fact, candidate):
         return False
     if fact.fact_type == "number" and not rule_plausible_number(fact.value, candidate):
         return False

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from kb.quiz.grading import arabic, canonical, cn_number
 from kb.quiz.model import Fact, QuizCitation, norm_text, same_value
-from kb.quiz.rules import pick_distractors, rule_no_overlap, rule_same_kind, vocab
+from kb.quiz.rules import pick_distractors, rule_no_overlap, rule_not_in_article, rule_same_kind, vocab
 
 NEAREST = 6
 
@@ -34,6 +34,15 @@ def law_quiz_facts(register, include_repealed: bool = False) -> list[Fact]:
                         keys=(key,), unit=lf.subtype if lf.fact_type == "period" else "", statement=lf.statement,
                         subtype=lf.subtype))
     return out
+
+
+def article_texts(register) -> dict[tuple[str, str], str]:
+    """(doc_id, article) -> every passage of that article the register holds (its obligations and law facts)."""
+    parts: dict[tuple[str, str], dict[str, None]] = {}
+    for r in [*register.records, *(getattr(register, "law_facts", []) or [])]:
+        if getattr(r, "article", None):
+            parts.setdefault((r.doc_id, r.article), {})[r.passage] = None
+    return {key: "\n".join(passages) for key, passages in parts.items()}
 
 
 def law_pools(register) -> dict[str, list]:
@@ -99,7 +108,7 @@ def _ok(fact: Fact, cand: str, chosen: Sequence[str]) -> bool:
         return False
     if canonical(fact.fact_type, cand) == canonical(fact.fact_type, fact.value):
         return False
-    if not (rule_same_kind(fact, cand) and rule_no_overlap(fact.value, cand)):
+    if not (rule_same_kind(fact, cand) and rule_no_overlap(fact.value, cand) and rule_not_in_article(fact, cand)):
         return False
     if fact.fact_type == "permit" and fact.subtype == "who" and same_value("party", cand, fact.value):
         return False

@@ -124,6 +124,7 @@ class Fact:
     statement: str = ""  # law facts: the sentence asked on (the value in it), when not the passage itself
     subtype: str = ""  # law facts: amount | order | per-day, the unit of a period, the modal of a ban, who | document
     period: str = ""  # plan facts: "13th", or "12th" for the review table 专栏1
+    context: str = ""  # law facts: the other passages of the cited article the register holds (its other paragraphs)
 
     @property
     def difficulty(self) -> str:

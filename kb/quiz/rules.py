@@ -175,6 +175,12 @@ def rule_same_kind(fact, candidate: str) -> bool:
 PLAUSIBLE_RATIO = 3.0  # a number distractor is within this factor of the key (18.8% is no option for 5.6%)
 
 
+def rule_not_in_article(fact, candidate: str) -> bool:
+    """A distractor the cited article names in another paragraph (``fact.context``) is no sure wrong answer: that
+    paragraph may make it right (a law empowers several departments, each in its own paragraph of one article)."""
+    return not (fact.context and _fold(candidate) in _fold(fact.context))
+
+
 def rule_plausible_number(key: str, candidate: str) -> bool:
     """A number distractor is of the key's order: at most PLAUSIBLE_RATIO times larger or smaller."""
     a, b = (re.search(r"\d+(?:\.\d+)?", _fold(x)) for x in (key, candidate))
