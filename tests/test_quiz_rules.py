@@ -458,8 +458,9 @@ def test_rule_not_in_article(register, quizzes) -> None:
     """A body the cited article names in another paragraph is no sure wrong option: none is offered."""
     from kb.quiz.law import article_texts
 
-    fact = _fact("县级以上地方人民政府", "第二十三条 管理自然保护区所需经费，由自然保护区所在地的县级以上地方人民政府安排。",
-                 doc_kind="law", context="国家对国家级自然保护区的管理，给予适当的资金补助。")
+    passage = "第二十三条 管理自然保护区所需经费，由自然保护区所在地的县级以上地方人民政府安排。"
+    other = "国家对国家级自然保护区的管理，给予适当的资金补助。"
+    fact = _fact("县级以上地方人民政府", passage, doc_kind="law", context=other)
     assert quiz_rules.rule_not_in_article(fact, "国务院林业主管部门")
     fact.context += "\n国务院林业主管部门负责…"
     assert not quiz_rules.rule_not_in_article(fact, "国务院林业主管部门")
@@ -471,3 +472,25 @@ def test_rule_not_in_article(register, quizzes) -> None:
             checked += 1
             assert wrong not in context, (it.stem, wrong)
     assert checked >= 20
+
+
+def test_rule_years_in_order() -> None:
+    """A false statement keeps the milestones of its sentence in order (no 终期考核 before the 中期评估)."""
+    passage = "在2018年底，组织对规划执行情况进行中期评估，2020年底对规划执行情况进行终期考核。2017年底前完成另一项。"
+    fact = _fact("2020年底", passage, fact_type="deadline", year="2020")
+    assert not quiz_rules.rule_years_in_order(fact, 2017)
+    assert quiz_rules.rule_years_in_order(fact, 2019)
+    assert not quiz_rules.rule_near_miss(fact, "2017年底")
+    first = _fact("2018年底", passage, fact_type="deadline", year="2018")
+    assert not quiz_rules.rule_years_in_order(first, 2021) and quiz_rules.rule_years_in_order(first, 2017)
+
+
+def test_rule_blank_party_unique() -> None:
+    """A body is no fill-in when another paragraph of its article names another body (核安全法第六十六条: the operator
+    in one paragraph, the provincial government in the next, each to consult the public)."""
+    passage = "核设施营运单位应当就涉及公众利益的重大核安全事项通过问卷调查、听证会等形式征求利益相关方的意见。"
+    other = "核设施所在地省、自治区、直辖市人民政府应当就影响公众利益的重大核安全事项举行听证会。"
+    assert not quiz_rules.rule_blank_party_unique(_fact("核设施营运单位", passage, doc_kind="law", context=other))
+    assert quiz_rules.rule_blank_party_unique(_fact("核设施营运单位", passage, doc_kind="law"))
+    same = "核设施营运单位应当如实反馈。"  # the same body again is no second answer
+    assert quiz_rules.rule_blank_party_unique(_fact("核设施营运单位", passage, doc_kind="law", context=same))

@@ -44,6 +44,7 @@ from kb.quiz.rules import (
     rule_blank_asks_substance,
     rule_blank_key_short,
     rule_blank_not_end_year,
+    rule_blank_party_unique,
     rule_document_not_given_away,
     rule_key_not_in_stem,
     rule_mcq_asks_a_choice,
@@ -149,7 +150,7 @@ def make_item(fact: Fact, kind: str, pools: DistractorPools, rng: random.Random)
                         answer_letter=letter, explanation=expl, distractors=wrong, **base)
     if kind == "blank":
         if not (rule_blank_key_short(fact.value) and rule_blank_not_end_year(fact)
-                and rule_blank_asks_substance(fact)):
+                and rule_blank_asks_substance(fact) and rule_blank_party_unique(fact)):
             return None
         stem = _stem(fact, kind)
         expl = _explanation(fact, f"答案：{fact.value}。")

@@ -273,6 +273,19 @@ def rule_blank_asks_substance(fact) -> bool:
 BALANCE = 1.6  # how much longer (or shorter) than every distractor an mcq key may be
 
 
+_BODY = re.compile(r"[\u4e00-\u9fff]{2,20}?(?:部门|人民政府|国务院|机关|机构|单位|企业)")
+
+
+def rule_blank_party_unique(fact) -> bool:
+    """A body is a fill-in only when the cited article's other paragraphs name no other body: one paragraph may give
+    the provincial government the duty another gives the operator (核安全法第六十六条), and then either answer has a
+    basis. An mcq asks it instead, without that body among the options (:func:`rule_not_in_article`)."""
+    if fact.fact_type != "party" and not (fact.fact_type == "permit" and fact.subtype == "who"):
+        return True
+    key = _fold(fact.value)
+    return not any(b not in key and key not in b for b in _BODY.findall(_fold(fact.context)))
+
+
 def rule_options_balanced(key: str, wrong: list[str]) -> bool:
     """The key is at most BALANCE times longer than the longest distractor, and at most BALANCE times shorter than
     the shortest."""
@@ -307,6 +320,8 @@ def rule_near_miss(fact, swap: str) -> bool:
         years = re.findall(r"(?:19|20)\d\d", swap)
         if fact.doc_kind == "plan" and years and int(years[0]) < PLAN_ISSUE_YEAR:
             return False  # "2016年前完成" in a plan issued in 2017 is false on its face
+        if years and not rule_years_in_order(fact, int(years[0])):
+            return False
     if fact.fact_type == "ban":
         statement = _fold(fact.statement)
         if re.search(r"但(?:是)?[，,]?" + re.escape(fact.value), statement):
@@ -318,6 +333,25 @@ def rule_near_miss(fact, swap: str) -> bool:
             return False  # 沙化土地所在地区的县级人民政府 for 省级以上人民政府: a qualifier that gives it away
         return ("、" in swap or "和" in swap) <= ("、" in fact.value or "和" in fact.value)
     return True
+
+
+_SENTENCE_END = re.compile(r"[。；;！？]")
+
+
+def rule_years_in_order(fact, year: int) -> bool:
+    """A swapped year keeps the order of its sentence's milestones: "2018年底中期评估，2020年底终期考核" swapped to a
+    终期考核 in 2017 is false on its face. The swap is no earlier than a year before the key in its sentence and no
+    later than one after it."""
+    passage = _fold(fact.citation.passage)
+    at = passage.find(_fold(fact.value))
+    if at < 0:
+        return True
+    start = max((m.end() for m in _SENTENCE_END.finditer(passage, 0, at)), default=0)
+    end_match = _SENTENCE_END.search(passage, at)
+    end = end_match.start() if end_match else len(passage)
+    before = [int(y) for y in re.findall(r"(?:19|20)\d\d", passage[start:at])]
+    after = [int(y) for y in re.findall(r"(?:19|20)\d\d", passage[at + len(_fold(fact.value)):end])]
+    return all(year >= y for y in before) and all(year <= y for y in after)
 
 
 def pick_distractors(fact, ordered: Iterable[str], k: int, ok: Callable[[Any, str, list[str]], bool],
