@@ -71,24 +71,22 @@ def _sentence_rerank(kb, text: str, hits):
     return [hits[i] for i in order]
 
 
-def answer_part(kb, text: str, variant: str):
-    """One part answered as the service does, with the variant's change."""
+def answer_part(kb, part, variant: str):
+    """One part (a kb.ask.answer.question.QueryPart) answered as the service does, with the variant's change."""
     from kb.ask.aggregate import answer_aggregate
-    from kb.ask.answer import compose, compose_from_obligations, route
-    from kb.ask.query import normalize_query
+    from kb.ask.answer import compose, compose_from_obligations
 
-    nq = normalize_query(text)
-    r = route(nq.text)
+    nq = part.normalized
     records = answer_aggregate(kb.register, nq.text)
     if records:
-        return compose_from_obligations(text, records, route=r)
+        return compose_from_obligations(part.text, records, route=part.route)
     hits, signals = kb.searcher.search_with_signals(nq.text, k=8, expansions=nq.expansions)
     if variant == "prf":
         extra = _prf_words(kb, kb.searcher.tokenize(nq.text), hits)
         hits, signals = kb.searcher.search_with_signals(nq.text, k=8, expansions=[*nq.expansions, *extra])
     elif variant == "sentence-dense":
         hits = _sentence_rerank(kb, nq.text, hits)
-    return compose(text, hits, k=5, route=r, searched_docs=kb.searched_titles, config=kb.config, signals=signals)
+    return compose(part, hits, k=5, searched_docs=kb.searched_titles, config=kb.config, signals=signals)
 
 
 def ask(kb, question: str, history: list[str], variant: str):

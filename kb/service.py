@@ -21,6 +21,7 @@ from kb.live import IndexFollower
 
 if TYPE_CHECKING:
     from kb.ask.answer import Answer
+    from kb.ask.answer.question import QueryPart
 
 log = logging.getLogger(__name__)
 
@@ -31,13 +32,8 @@ class Query:
 
     original: str
     resolved: str
-    parts: list[str] = field(default_factory=list)
+    parts: list[QueryPart] = field(default_factory=list)  # each read once: normalised, routed, its slots
     history: list[str] = field(default_factory=list)
-
-    @property
-    def focus(self) -> str | None:
-        """A follow-up's own words when it was read with the previous question: what the answer must be about."""
-        return self.original if self.resolved != self.original else None
 
 
 class AskOptions(TypedDict, total=False):
@@ -261,31 +257,32 @@ class KnowledgeBase:
         )
 
     def read(self, question: str, history: list[str] | None = None) -> Query:
-        """The question resolved against the chat history and split into the things it asks."""
+        """The question resolved against the chat history and split into the things it asks, each part read once
+        (normalised, routed, its typed slots); a follow-up's own words are each part's focus."""
+        from kb.ask.answer.question import read_part
         from kb.ask.dialogue import resolve, split_parts
 
         resolved = resolve(question, history or []).text
-        return Query(original=question, resolved=resolved, parts=split_parts(resolved), history=list(history or []))
+        focus = question if resolved != question else None
+        return Query(original=question, resolved=resolved,
+                     parts=[read_part(p, focus) for p in split_parts(resolved)], history=list(history or []))
 
-    def _answer_part(self, text: str, k: int, filters: Filters | None, focus: str | None = None):
-        """Answer one question (one part): the register for aggregate questions, else retrieval and composition;
-        ``focus`` is a follow-up's own text, whose words weigh more in choosing the sentence."""
+    def _answer_part(self, part: QueryPart, k: int, filters: Filters | None):
+        """Answer one part: the register for aggregate questions, else retrieval and composition."""
         from kb.ask.aggregate import answer_aggregate
-        from kb.ask.answer import compose, compose_from_obligations, route
-        from kb.ask.query import normalize_query
+        from kb.ask.answer import compose, compose_from_obligations
 
-        nq = normalize_query(text)
-        r = route(nq.text)
+        nq = part.normalized
         filtered = filters is not None and bool(filters.doc_ids or filters.kinds)
         records = None if filtered else answer_aggregate(self.register, nq.text)
         if records:
-            return compose_from_obligations(text, records, route=r)
+            return compose_from_obligations(part.text, records, route=part.route)
         t1 = time.perf_counter()
         hits, signals = self.searcher.search_with_signals(nq.text, k=max(k, 8), filters=filters,
                                                           expansions=nq.expansions)
         retrieve_ms = (time.perf_counter() - t1) * 1000
-        ans = compose(text, hits, k=k, route=r, searched_docs=self.searched_titles, config=self.config,
-                      signals=signals, repealed=frozenset(self._doc_statuses()[0]), focus=focus)
+        ans = compose(part, hits, k=k, searched_docs=self.searched_titles, config=self.config,
+                      signals=signals, repealed=frozenset(self._doc_statuses()[0]))
         ans.timings_ms["retrieve"] = round(retrieve_ms, 1)
         return ans
 
@@ -300,7 +297,7 @@ class KnowledgeBase:
         if problem:
             return Answer(question=question, answer=problem, abstained=True, route="invalid", citations=[])
         query = self.read(question, history)
-        answers = [self._answer_part(part, k, filters, query.focus) for part in query.parts]
+        answers = [self._answer_part(part, k, filters) for part in query.parts]
         ans = answers[0] if len(answers) == 1 else combine(query.resolved, answers, k=k)
         self._mark_repealed(ans)
         ans.question = question

@@ -84,3 +84,17 @@ def test_a_follow_up_is_answered_about_its_own_words(knowledge_base: KnowledgeBa
     """"湖库的呢？" after a question on river sections: the lakes' target, not the rivers' again."""
     ans = knowledge_base.ask("湖库的呢？", history=["河流断面水质优良比例2020年目标是多少？"])
     assert not ans.abstained and "71" in ans.answer and "94%" not in ans.answer.split("。")[0]
+
+
+def test_a_question_is_read_once_and_composed_from_that_reading(knowledge_base: KnowledgeBase) -> None:
+    """The service reads each part once (normalised, routed, slots, focus); compose takes that reading or the text."""
+    from kb.ask.answer.question import read_part
+
+    query = knowledge_base.read("那乌鲁木齐呢？", history=["喀什市的黑臭水体哪年要治理完？"])
+    (part,) = query.parts
+    assert part.text == "乌鲁木齐的黑臭水体哪年要治理完？" and part.focus == "那乌鲁木齐呢？"
+    assert part.route == "deadline" and part.cues[0] == "deadline" and part.slots.kind == "date"
+    assert read_part("个人要罚多少钱？").slots.unit.name == "金额"
+    hits = [(GARBAGE, 1.0), (FISHING, 0.5)]
+    q = "单位不按规定分类投放垃圾，罚多少？"
+    assert compose(read_part(q), hits).answer == compose(q, hits).answer

@@ -9,15 +9,15 @@ from dataclasses import dataclass
 from indexing.types import Chunk, Citation, Obligation
 from kb.ask.answer.confidence import Verdict, judge
 from kb.ask.answer.config import DEFAULT_CONFIG, ComposerConfig
+from kb.ask.answer.question import QueryPart, read_part
 from kb.ask.answer.quote import MAX_QUOTE_CHARS, cut_quote, key_facts, quote_sentence
 from kb.ask.answer.reading import QuestionReading, read_question
-from kb.ask.answer.routes import ASKS_ARTICLE, ASKS_AUTHORITY, ROUTES, route_cues
+from kb.ask.answer.routes import ASKS_ARTICLE, ASKS_AUTHORITY
 from kb.ask.answer.score import score_sentences
 from kb.ask.answer.sentences import TRAILING_PUNCT, introduces, is_heading, passage_header, split_sentences
-from kb.ask.answer.slots import read_slots
 from kb.ask.answer.types import Answer, Sentence
 from kb.ask.answer.verify import prefer_verified
-from kb.ask.query import fold_for_match, normalize_query
+from kb.ask.query import fold_for_match
 
 ABSTAIN_MESSAGE = "未在文件中找到明确答案。"
 MAX_TITLES_SHOWN = 6
@@ -70,7 +70,7 @@ def _titles_line(titles: Sequence[str]) -> str:
 
 
 def compose(
-    question: str,
+    question: str | QueryPart,
     hits: list[tuple[Chunk, float]],
     k: int = 5,
     route: str | None = None,
@@ -84,8 +84,10 @@ def compose(
 ) -> Answer:
     """Answer a question from ranked retrieval hits by quoting the best sentence(s), with citations.
 
-    ``route`` overrides the routing of the question. ``idf`` optionally gives corpus IDF weights of
-    words (otherwise they are computed over the candidate sentences). ``searched_docs`` are the titles
+    ``question`` is the question as read by :func:`kb.ask.answer.question.read_part` (the service reads it once), or
+    its text, read here with ``route`` (which overrides the routing of the question) and ``focus``. ``idf``
+    optionally gives corpus IDF weights of words (otherwise they are computed over the candidate sentences).
+    ``searched_docs`` are the titles
     of the documents searched, named when the composer abstains (default: the titles of the hits).
     ``config`` holds the weights and thresholds (default ``DEFAULT_CONFIG``); ``signals`` are the retriever's
     raw scores of the question (``Searcher.search_with_signals``), read by the answerability model. ``repealed``
@@ -95,26 +97,21 @@ def compose(
     """
     cfg = config or DEFAULT_CONFIG
     t0 = time.perf_counter()
-    nq = normalize_query(question)
-    cues = route_cues(nq.text)
-    chosen_route = route or (cues[0] if cues else "general")
-    if chosen_route not in ROUTES:
-        raise ValueError(f"unknown route: {chosen_route}")
-    cues = [chosen_route, *(c for c in cues if c != chosen_route)]
+    part = read_part(question, focus, route) if isinstance(question, str) else question
+    nq = part.normalized
     titles = list(searched_docs) if searched_docs is not None else list(dict.fromkeys(c.title for c, _ in hits))
     spans_by_hit, sentences = _candidates(hits)
-    reading = read_question(nq, chosen_route, sentences, hits, idf, cfg, focus)
+    reading = read_question(nq, part.route, sentences, hits, idf, cfg, part.focus)
     reading.repealed = repealed
     score_sentences(sentences, hits, spans_by_hit, reading, cfg)
     ranked = sorted(sentences, key=lambda s: (-s.score, s.hit, s.start))
-    violated = (prefer_verified(nq.text, read_slots(nq.text, chosen_route), ranked, hits, cfg.verify_margin)
-                if cfg.verify_slots else [])
+    violated = prefer_verified(nq.text, part.slots, ranked, hits, cfg.verify_margin) if cfg.verify_slots else []
     verdict = judge(nq.text, reading, ranked, hits, cfg, signals, violated)
-    ranking = _Ranking(question=question, route=chosen_route, hits=hits, spans_by_hit=spans_by_hit, titles=titles,
+    ranking = _Ranking(question=part.text, route=part.route, hits=hits, spans_by_hit=spans_by_hit, titles=titles,
                        reading=reading, ranked=ranked, verdict=verdict, started=t0)
     if verdict.abstain:
         return _abstention(ranking, k, cfg)
-    return _quoted_answer(ranking, k, cues, asks_article=bool(ASKS_ARTICLE.search(nq.text)),
+    return _quoted_answer(ranking, k, list(part.cues), asks_article=bool(ASKS_ARTICLE.search(nq.text)),
                           asks_authority=bool(ASKS_AUTHORITY.search(nq.text)), cfg=cfg)
 
 
