@@ -324,7 +324,10 @@ def test_rule_near_miss(register, quizzes) -> None:
     plain = _fact("不得", "x", "ban", "law", subtype="不得", statement="任何单位不得将危险废物提供给无许可证的单位。")
     assert quiz_rules.rule_near_miss(plain, "可以")
     early = _fact("2017年前", "2017年前完成对所有地、州、市的环境保护督察", "deadline")
-    assert not quiz_rules.rule_near_miss(early, "2016年前") and quiz_rules.rule_near_miss(early, "2018年前")
+    # 2016 is before the plan was issued and 2018 is implied by 2017 (round 7): a 2017 task has no fair swap
+    assert not quiz_rules.rule_near_miss(early, "2016年前") and not quiz_rules.rule_near_miss(early, "2018年前")
+    late = _fact("2020年前", "2020年前完成对所有地、州、市的环境保护督察", "deadline")
+    assert quiz_rules.rule_near_miss(late, "2018年前") and not quiz_rules.rule_near_miss(late, "2021年前")
     opening = _fact("禁止", "x", "ban", "law", subtype="禁止", statement="禁止任何单位或者个人向水体倾倒垃圾。")
     assert not quiz_rules.rule_near_miss(opening, "经批准后可以")
 
@@ -494,3 +497,24 @@ def test_rule_blank_party_unique() -> None:
     assert quiz_rules.rule_blank_party_unique(_fact("核设施营运单位", passage, doc_kind="law"))
     same = "核设施营运单位应当如实反馈。"  # the same body again is no second answer
     assert quiz_rules.rule_blank_party_unique(_fact("核设施营运单位", passage, doc_kind="law", context=same))
+
+
+@pytest.mark.parametrize(("value", "statement", "fact_type", "implied", "false"), [
+    ("2017年底前", "2017年底前，加油站地下油罐全部更新为双层罐", "deadline", "2018年底前", "2016年底前"),
+    ("75%", "城镇污水处理厂运行负荷率达到75%以上", "number", "70%", "80%"),
+    ("七十年", "可以享有不超过七十年的土地使用权", "period", "二十年", "九十年"),
+    ("30日", "审批部门应当在30日内作出决定", "period", "60日", "15日"),
+])
+def test_rule_swap_not_implied(value: str, statement: str, fact_type: str, implied: str, false: str) -> None:
+    """Round 7: "2018年底前" is implied by "2017年底前" (and 70% by 75%以上), so it makes no false statement."""
+    fact = _fact(value, statement, fact_type=fact_type, doc_kind="law", statement=statement)
+    assert not quiz_rules.rule_swap_not_implied(fact, implied)
+    assert quiz_rules.rule_swap_not_implied(fact, false)
+
+
+def test_false_deadline_statements_move_the_deadline_earlier(quizzes) -> None:
+    swaps = [(it.fact, it.distractors[0]) for q in quizzes for it in q
+             if it.kind == "judge" and it.fact_type == "deadline" and it.distractors]
+    assert len(swaps) >= 20
+    for key, swap in swaps:
+        assert re.search(r"\d{4}", swap).group(0) < re.search(r"\d{4}", key).group(0), (key, swap)

@@ -157,9 +157,10 @@ def make_item(fact: Fact, kind: str, pools: DistractorPools, rng: random.Random)
         return QuizItem(id=_item_id(fact, kind, stem), kind=kind, stem=stem, options=[], answer=fact.value,
                         answer_letter="", explanation=expl, **base)
     truthful = rng.random() < 0.5
-    wrong = [] if truthful else distractors(fact, pools, rng, k=1, near_miss=True)
-    if not truthful and not wrong:
-        return None  # no fair false statement: another fact is asked, so true and false stay balanced
+    swap = distractors(fact, pools, rng, k=1, near_miss=True)
+    if not swap:
+        return None  # no fair false statement: another fact is asked (asked only as true, true would be the safe guess)
+    wrong = [] if truthful else swap
     shown = fact.value if truthful else wrong[0]
     stem = _stem(fact, kind, shown)
     if truthful:

@@ -49,6 +49,7 @@ from collections.abc import Callable, Iterable
 from functools import lru_cache
 from typing import Any
 
+from kb.quiz.grading import arabic
 from kb.vocab import vocab_path
 
 VOCAB_FILE = vocab_path("quiz_vocab.json")
@@ -322,6 +323,8 @@ def rule_near_miss(fact, swap: str) -> bool:
             return False  # "2016年前完成" in a plan issued in 2017 is false on its face
         if years and not rule_years_in_order(fact, int(years[0])):
             return False
+    if not rule_swap_not_implied(fact, swap):
+        return False
     if fact.fact_type == "ban":
         statement = _fold(fact.statement)
         if re.search(r"但(?:是)?[，,]?" + re.escape(fact.value), statement):
@@ -336,6 +339,37 @@ def rule_near_miss(fact, swap: str) -> bool:
 
 
 _SENTENCE_END = re.compile(r"[。；;！？]")
+_LOWER_BOUND = re.compile(r"以上|不低于|不少于|至少|达到|超过")
+_CAP = re.compile(r"不超过|以下|以内|内|不高于|控制在")
+
+
+def _size(text: str) -> float | None:
+    """The first number of a value (Chinese numerals read), or its year for a deadline."""
+    m = re.search(r"\d+(?:\.\d+)?", arabic(_fold(text)))
+    return float(m.group(0)) if m else None
+
+
+def rule_swap_not_implied(fact, swap: str) -> bool:
+    """A false statement is not implied by the true one: a bound is moved where the text does not reach. A deadline
+    ("2017年底前", "到2020年") is moved earlier (done by 2017 is done by 2018); a floor ("达到75%以上", "不少于三年")
+    is raised; a time limit to act ("30日内") is shortened; a cap on what may be granted ("可以享有不超过七十年") is
+    raised. Values without a bound (a fine's range, a table figure) may move either way."""
+    key, new = _size(fact.value), _size(swap)
+    if key is None or new is None or key == new:
+        return True
+    if fact.fact_type == "deadline":
+        return new < key
+    statement = _fold(fact.statement or fact.citation.passage)
+    value = _fold(fact.value)
+    at = statement.find(value)
+    around = value if at < 0 else statement[max(0, at - 4):at + len(value) + 3]
+    if "以上" in value and "以下" in value:
+        return True
+    if _LOWER_BOUND.search(around):
+        return new > key
+    if _CAP.search(around):
+        return new > key if "可以" in statement[max(0, at - 20):at] else new < key
+    return True
 
 
 def rule_years_in_order(fact, year: int) -> bool:
