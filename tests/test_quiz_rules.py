@@ -379,6 +379,7 @@ def test_plan_items_name_the_period_and_stems_have_full_width_commas(quizzes) ->
     assert quiz.cjk_punct("鼓励引导科学耕作,到2020年,全区") == "鼓励引导科学耕作，到2020年，全区"
     assert quiz.cjk_punct("水质优良比例(达到或优于Ⅲ类)达到94%") == "水质优良比例（达到或优于Ⅲ类）达到94%"
     assert quiz.cjk_punct("劣V类水体、III类以上") == "劣Ⅴ类水体、Ⅲ类以上"
+    assert quiz.cjk_punct("电量保持10-20%的增速，创建1-2个") == "电量保持10～20%的增速，创建1～2个"
     for it in (it for q in quizzes for it in q if "专栏" not in it.stem):
         tail = it.stem[it.stem.index("》") :]
         inner = tail[tail.find("“") + 1 : tail.rfind("”")]

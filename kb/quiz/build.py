@@ -76,9 +76,13 @@ _LATIN_CLASS = re.compile(r"(?<![A-Za-z])(IV|V|III|II|I)(?=类)")
 _ROMAN = {"I": "Ⅰ", "II": "Ⅱ", "III": "Ⅲ", "IV": "Ⅳ", "V": "Ⅴ"}
 
 
+_NUMBER_RANGE = re.compile(r"(?<=\d)-(?=\d)")  # 10-20%, 1-2个: a range is written 10～20%
+
+
 def cjk_punct(text: str) -> str:
     """Half-width commas, semicolons, colons and parentheses in Chinese text (from the PDF) in their full-width
-    form, and water-quality classes in Roman numerals (III类 → Ⅲ类)."""
+    form, a range's hyphen as "～" (10-20% → 10～20%), and water-quality classes in Roman numerals (III类 → Ⅲ类)."""
+    text = _NUMBER_RANGE.sub("～", text)
     text = _LATIN_CLASS.sub(lambda m: _ROMAN[m.group(1)], text)
     text = _HALF_PARENS.sub(r"（\1）", text)
     return _HALF_PUNCT.sub(lambda m: _FULL[m.group(1) or m.group(2)], text)
@@ -118,7 +122,9 @@ def _stem(fact: Fact, kind: str, shown: str | None = None) -> str:
         if kind == "blank":
             return f"{src}，{fact.subject}为{BLANK}。"
         return f"判断正误：{src}，{fact.subject}为{shown}。"
-    sentence = cjk_punct((fact.statement or fact.citation.passage).strip())
+    raw = (fact.statement or fact.citation.passage).strip()
+    before, found, after = raw.partition(fact.value)  # the value stays as written: it is the key
+    sentence = cjk_punct(before) + found + cjk_punct(after) if found else cjk_punct(raw)
     if kind == "mcq":
         return f"根据{where}，{_quoted(_masked(sentence, fact.value))}中横线处应填入的{label}是："
     if kind == "blank":
