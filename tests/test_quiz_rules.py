@@ -519,3 +519,34 @@ def test_false_deadline_statements_move_the_deadline_earlier(quizzes) -> None:
     assert len(swaps) >= 20
     for key, swap in swaps:
         assert re.search(r"\d{4}", swap).group(0) < re.search(r"\d{4}", key).group(0), (key, swap)
+
+
+def test_rule_environment_duty_and_rule_binding() -> None:
+    """Round 8: a penalty the desertification authority imposes, and a plan target a sentence only encourages, are
+    not worth an environmental official's time; a catch-all subject is no key."""
+    desert = ("违反本法规定，进行营利性治沙活动，造成土地沙化加重的，由县级以上地方人民政府负责受理营利性治沙申请的"
+              "行政主管部门责令停止违法行为，可以并处每公顷五千元以上五万元以下的罚款。")
+    assert not quiz_rules.rule_environment_duty(_fact("五千元以上五万元以下", "x", "penalty", "law", statement=desert))
+    ours = "由县级以上人民政府生态环境主管部门责令改正，处二万元以上二十万元以下的罚款。"
+    assert quiz_rules.rule_environment_duty(_fact("二万元以上二十万元以下", "x", "penalty", "law", statement=ours))
+    encouraged = "鼓励开展生态工业示范园区建设，推进园区产业转型升级，到2020年，创建1-2个国家级生态工业园区"
+    assert not quiz_rules.rule_binding(_fact("到2020年", encouraged, "deadline"))
+    task = "2017年底前，完成乌鲁木齐市建成区黑臭水体治理任务。鼓励社会资本参与。"
+    assert quiz_rules.rule_binding(_fact("2017年底前", task, "deadline"))
+    generic = _fact("各级人民政府及其有关部门", "各级人民政府及其有关部门制定、修改国土空间规划", doc_kind="law")
+    assert not quiz_rules.rule_not_catch_all(generic)
+
+
+def test_department_distractors_come_from_the_keys_own_system_first(quizzes) -> None:
+    """Round 8: 公安机关交通管理部门 and 扬尘 departments around 当地生态环境主管部门 left two real options."""
+    assert quiz_rules.other_system("当地生态环境主管部门", "公安机关交通管理部门")
+    assert not quiz_rules.other_system("当地生态环境主管部门", "国务院生态环境主管部门")
+    assert not quiz_rules.other_system("当地生态环境主管部门", "建设单位")  # not a department: kinds decide that
+
+    def env(body: str) -> bool:
+        return "生态环境" in body or "环境保护" in body
+
+    items = [it for q in quizzes for it in q
+             if it.kind == "mcq" and quiz_rules.party_kind(it.fact) == "dept" and env(it.fact)]
+    mostly_own = sum(sum(env(d) for d in it.distractors) >= 2 for it in items)
+    assert len(items) >= 50 and mostly_own / len(items) >= 0.2, (mostly_own, len(items))  # 12 of 102 before

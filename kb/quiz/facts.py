@@ -31,6 +31,7 @@ from kb.quiz.model import (
 )
 from kb.quiz.rules import (
     deadline_years,
+    other_system,
     pick_distractors,
     rule_no_overlap,
     rule_not_in_article,
@@ -328,7 +329,7 @@ def distractors(fact: Fact, pools: DistractorPools, rng: random.Random, k: int =
         # A law's party is offered only among the bodies that law names (another law's body is no alternative a
         # reader would weigh); the plan names few parties, so its own come first and then the laws'.
         own_doc_only = fact.doc_kind != "plan"
-        cands = [(p, (kd != fact.doc_kind) + (d != fact.citation.doc_id) * 0.5)
+        cands = [(p, (kd != fact.doc_kind) + (d != fact.citation.doc_id) * 0.5 + other_system(fact.value, p) * 0.25)
                  for p, d, kd in pools.parties if rule_same_kind(fact, p) and rule_no_overlap(fact.value, p)
                  and (d == fact.citation.doc_id or not own_doc_only)]
     rng.shuffle(cands)

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from kb.quiz.grading import arabic, canonical, cn_number
 from kb.quiz.model import Fact, QuizCitation, norm_text, same_value
-from kb.quiz.rules import pick_distractors, rule_no_overlap, rule_not_in_article, rule_same_kind, vocab
+from kb.quiz.rules import other_system, pick_distractors, rule_no_overlap, rule_not_in_article, rule_same_kind, vocab
 
 NEAREST = 6
 
@@ -99,7 +99,7 @@ def _candidates(fact: Fact, pools: dict[str, list], party_pool: Sequence[tuple[s
         return [(g[0], float(g[0] not in family)) for g in v["filed_documents"]]
     # A body another law names (核安全监督管理部门 in a 自然保护区 item) is no alternative a reader would weigh.
     doc = fact.citation.doc_id
-    return [(p, 0.0) for p, d in [*pools["bodies"], *party_pool] if d == doc]
+    return [(p, float(other_system(fact.value, p))) for p, d in [*pools["bodies"], *party_pool] if d == doc]
 
 
 def _ok(fact: Fact, cand: str, chosen: Sequence[str]) -> bool:
@@ -127,8 +127,8 @@ def law_distractors(fact: Fact, pools: dict[str, list], party_pool: Sequence[tup
     rng.shuffle(cands)
     cands.sort(key=lambda c: c[1])
     ordered = [c for c, _ in cands]
-    if fact.fact_type in ("penalty", "period", "permit"):
-        head = ordered[:NEAREST]
+    if fact.fact_type in ("penalty", "period"):  # the nearest amounts in a random order; bodies and documents
+        head = ordered[:NEAREST]                    # keep theirs (their own system or family first)
         rng.shuffle(head)
         ordered = head + ordered[NEAREST:]
     return pick_distractors(fact, ordered, k, _ok, near_miss)

@@ -111,15 +111,29 @@ def rule_self_contained(fact) -> bool:
 
 
 def rule_environment_duty(fact) -> bool:
-    """No duty owed to or enforced by bodies outside the environmental administration (军队, 海事, 铁路 …)."""
+    """No duty owed to or enforced by bodies outside the environmental administration (军队, 海事, 铁路 …), and no
+    penalty that such a body imposes ("由…林业草原主管部门…处…罚款": not what environmental officials enforce)."""
     text = _fold(fact.statement or fact.citation.passage)
-    return not any(body in text for body in vocab()["outside_bodies"])
+    if any(body in text for body in vocab()["outside_bodies"]):
+        return False
+    enforcers = "|".join(map(re.escape, vocab()["outside_enforcers"]))
+    return not (fact.fact_type == "penalty" and re.search(rf"由[^，。；]*(?:{enforcers})", text))
+
+
+def rule_binding(fact) -> bool:
+    """A plan fact that a sentence only encourages (鼓励, 支持, 倡导, 引导 … before it: "鼓励开展生态工业示范园区建设，
+    …到2020年，创建1-2个") sets no task to ask about."""
+    text = _fold(fact.statement or fact.citation.passage)
+    at = text.find(_fold(fact.value))
+    start = max((m.end() for m in _SENTENCE_END.finditer(text, 0, max(at, 0))), default=0)
+    before = text[start:at] if at >= 0 else text
+    return fact.doc_kind != "plan" or not any(v in before for v in vocab()["advocacy_verbs"])
 
 
 def worth_asking(fact, period: str | None = None) -> bool:
     """Whether every worth-asking rule lets the fact through."""
     return (rule_plan_number_worth(fact) and rule_review_period(fact, period) and rule_not_catch_all(fact)
-            and rule_self_contained(fact) and rule_environment_duty(fact))
+            and rule_self_contained(fact) and rule_environment_duty(fact) and rule_binding(fact))
 
 
 # --- item checks -------------------------------------------------------------------------------------------
@@ -145,6 +159,15 @@ def amount_form(value: str) -> tuple[str, str, bool]:
     """(range | cap, 元 | 倍, written in Arabic digits) of a fine."""
     v = _fold(value)
     return ("range" if "以上" in v else "cap", "倍" if "倍" in v else "元", bool(re.search(r"\d", v)))
+
+
+def other_system(key: str, candidate: str) -> bool:
+    """Whether a department distractor is of another administration than the key's (公安机关交通管理部门 among
+    生态环境主管部门 options): such options are drawn last, after the key's own system at other levels."""
+    def environmental(body: str) -> bool:
+        return "生态环境" in body or "环境保护" in body
+
+    return party_kind(key) == party_kind(candidate) == "dept" and environmental(key) != environmental(candidate)
 
 
 def rule_same_kind(fact, candidate: str) -> bool:
