@@ -550,3 +550,11 @@ def test_department_distractors_come_from_the_keys_own_system_first(quizzes) -> 
              if it.kind == "mcq" and quiz_rules.party_kind(it.fact) == "dept" and env(it.fact)]
     mostly_own = sum(sum(env(d) for d in it.distractors) >= 2 for it in items)
     assert len(items) >= 50 and mostly_own / len(items) >= 0.2, (mostly_own, len(items))  # 12 of 102 before
+
+
+def test_a_list_of_bodies_is_no_distractor_for_one_body() -> None:
+    """Round 9: "住房城乡建设、…等有关部门" among single departments is the odd one out."""
+    fact = _fact("国务院生态环境主管部门", "报国务院生态环境主管部门备案", "permit", "law", subtype="who")
+    assert not quiz_rules.rule_same_kind(fact, "住房城乡建设、市容环境卫生、交通运输、国土资源等有关部门")
+    assert quiz_rules.rule_same_kind(fact, "国务院卫生主管部门")
+    assert quiz_rules.rule_same_kind(fact, "省、自治区、直辖市人民政府生态环境主管部门")  # a level, not a list

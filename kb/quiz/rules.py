@@ -161,6 +161,13 @@ def amount_form(value: str) -> tuple[str, str, bool]:
     return ("range" if "以上" in v else "cap", "倍" if "倍" in v else "元", bool(re.search(r"\d", v)))
 
 
+def _enumerates(body: str) -> bool:
+    """Whether a party names several bodies in a list ("住房城乡建设、市容环境卫生等有关部门"); a level written as a
+    list ("省、自治区、直辖市人民政府") names one body."""
+    one = re.sub(r"省、自治区、直辖市(?:、设区的市)?", "省级", body)
+    return "、" in one or "等" in one
+
+
 def other_system(key: str, candidate: str) -> bool:
     """Whether a department distractor is of another administration than the key's (公安机关交通管理部门 among
     生态环境主管部门 options): such options are drawn last, after the key's own system at other levels."""
@@ -180,6 +187,8 @@ def rule_same_kind(fact, candidate: str) -> bool:
             return False
         if any(body in candidate for body in vocab()["outside_bodies"]):
             return False  # nor is a body outside the environmental administration offered (rule_environment_duty)
+        if _enumerates(candidate) and not _enumerates(key):
+            return False  # "住房城乡建设、市容环境卫生、交通运输等有关部门" among single bodies is the odd one out
         return party_kind(candidate) == party_kind(key) != "other"
     if t == "penalty" and fact.subtype == "amount":
         return amount_form(candidate) == amount_form(key)
