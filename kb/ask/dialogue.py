@@ -103,11 +103,9 @@ def resolve(question: str, history: list[str] | None) -> Resolution:
     return Resolution(f"{strip_asks(previous)}，{question.strip()}", merged=True)
 
 
-_RESPECTIVELY = re.compile(r"(和|与|、|及)")
+_RESPECTIVELY = re.compile(r"(和|与|、|及)")  # joins the things a "分别" question asks the same of
 _ITEM_END = re.compile(r"[的，,（(。？?]|分别")
-
-
-_BOUND = frozenset("的在和与及对按把被将从为是，,。？?（）()、")
+_BOUND = frozenset("的在和与及对按把被将从为是，,。？?（）()、")  # words that end an item going backwards
 
 
 def _first_item(before: str, length: int) -> str:

@@ -87,8 +87,8 @@ def compose(
     ``question`` is the question as read by :func:`kb.ask.answer.question.read_part` (the service reads it once), or
     its text, read here with ``route`` (which overrides the routing of the question) and ``focus``. ``idf``
     optionally gives corpus IDF weights of words (otherwise they are computed over the candidate sentences).
-    ``searched_docs`` are the titles
-    of the documents searched, named when the composer abstains (default: the titles of the hits).
+    ``searched_docs`` are the titles of the documents searched, named when the composer abstains (default: the
+    titles of the hits).
     ``config`` holds the weights and thresholds (default ``DEFAULT_CONFIG``); ``signals`` are the retriever's
     raw scores of the question (``Searcher.search_with_signals``), read by the answerability model. ``repealed``
     names the repealed documents, whose sentences rank below the law in force unless the question names them.

@@ -47,12 +47,12 @@ class ComposerConfig:
     # question more quoting one.
     neighbour_min_support: float = 0.2
     violated_neighbour_factor: float = 0.5  # the share above, scaled, when the best sentence fails verification only
-    # Typed slots (kb/ask/answer/slots.py): an answer must hold the kind of fact asked for, in the asked unit and of
-    # the asked subject. A candidate that does, scoring within ``verify_margin`` of a best one that does not, is
-    # quoted instead; a violation left counts as a missing anchor (``anchor_miss_factor``).
     # A follow-up read with the previous question ("河流断面水质优良比例…，湖库的呢？") is about its own words: they
     # weigh this many times more than the previous question's.
     focus_weight: float = 2.0
+    # Typed slots (kb/ask/answer/slots.py): an answer must hold the kind of fact asked for, in the asked unit and of
+    # the asked subject. A candidate that does, scoring within ``verify_margin`` of a best one that does not, is
+    # quoted instead; a violation left counts as a missing anchor (``anchor_miss_factor``).
     verify_slots: bool = True
     verify_margin: float = 0.2
     # A calibrated model of "this answer is right" (kb/ask/answerability.json, fitted by eval/fit_answerability.py):

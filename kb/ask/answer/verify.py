@@ -48,8 +48,9 @@ def _fact_clauses(text: str, slots: Slots, header: str) -> list[str]:
 
 
 def violations(question: str, slots: Slots, sent: Sentence, chunk: Chunk) -> list[str]:
-    """What the candidate lacks of what the question asks, each named by the question's own words ("罚多少",
-    "什么时候", "个人"); empty when it holds the asked kind of fact in the asked unit, of the asked subject."""
+    """What the candidate lacks of what the question asks: the question's own words for an asked unit ("罚多少"),
+    "多少" or "时间" for an amount or a date, the asked subject ("个人") or contrast member ("二级保护区"); empty
+    when it holds the asked kind of fact in the asked unit, of the asked subject, for the asked member."""
     text = quoted_text(sent, chunk)
     header = passage_header(chunk)
     out: list[str] = []
