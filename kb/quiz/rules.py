@@ -125,8 +125,7 @@ def rule_binding(fact) -> bool:
     …到2020年，创建1-2个") sets no task to ask about."""
     text = _fold(fact.statement or fact.citation.passage)
     at = text.find(_fold(fact.value))
-    start = max((m.end() for m in _SENTENCE_END.finditer(text, 0, max(at, 0))), default=0)
-    before = text[start:at] if at >= 0 else text
+    before = text[_sentence_bounds(text, at)[0]:at] if at >= 0 else text
     return fact.doc_kind != "plan" or not any(v in before for v in vocab()["advocacy_verbs"])
 
 
@@ -161,6 +160,11 @@ def amount_form(value: str) -> tuple[str, str, bool]:
     return ("range" if "以上" in v else "cap", "倍" if "倍" in v else "元", bool(re.search(r"\d", v)))
 
 
+def asks_body(fact) -> bool:
+    """Whether the fact's key is a body: a responsible party, or who approves or receives a filing."""
+    return fact.fact_type == "party" or (fact.fact_type == "permit" and fact.subtype == "who")
+
+
 def _enumerates(body: str) -> bool:
     """Whether a party names several bodies in a list ("住房城乡建设、市容环境卫生等有关部门"); a level written as a
     list ("省、自治区、直辖市人民政府") names one body."""
@@ -180,7 +184,7 @@ def other_system(key: str, candidate: str) -> bool:
 def rule_same_kind(fact, candidate: str) -> bool:
     """A distractor is of the key's kind: party kind, deadline form, amount form, duration unit, numeral style."""
     t, key = fact.fact_type, fact.value
-    if t == "party" or (t == "permit" and fact.subtype == "who"):
+    if asks_body(fact):
         # 环境保护主管部门 (the older laws' name) among 生态环境主管部门 options, or the reverse, gives the key away
         era = [("环境保护" in x, "生态环境" in x) for x in (key, candidate)]
         if any(era[0]) and any(era[1]) and era[0] != era[1]:
@@ -282,7 +286,7 @@ MIN_PARTY_STATEMENT = 14  # characters besides the party: "____应当加强指�
 
 def rule_party_statement_complete(fact) -> bool:
     """A party is asked only in a sentence long enough to say what it must do."""
-    if fact.fact_type != "party" and not (fact.fact_type == "permit" and fact.subtype == "who"):
+    if not asks_body(fact):
         return True
     text = _fold(fact.statement or fact.citation.passage)
     return len(text) - len(_fold(fact.value)) >= MIN_PARTY_STATEMENT
@@ -303,9 +307,6 @@ def rule_blank_asks_substance(fact) -> bool:
     return not (t == "deadline" and re.search(r"\d年前$", _fold(fact.value)))
 
 
-BALANCE = 1.6  # how much longer (or shorter) than every distractor an mcq key may be
-
-
 _BODY = re.compile(r"[\u4e00-\u9fff]{2,20}?(?:部门|人民政府|国务院|机关|机构|单位|企业)")
 
 
@@ -313,10 +314,13 @@ def rule_blank_party_unique(fact) -> bool:
     """A body is a fill-in only when the cited article's other paragraphs name no other body: one paragraph may give
     the provincial government the duty another gives the operator (核安全法第六十六条), and then either answer has a
     basis. An mcq asks it instead, without that body among the options (:func:`rule_not_in_article`)."""
-    if fact.fact_type != "party" and not (fact.fact_type == "permit" and fact.subtype == "who"):
+    if not asks_body(fact):
         return True
     key = _fold(fact.value)
     return not any(b not in key and key not in b for b in _BODY.findall(_fold(fact.context)))
+
+
+BALANCE = 1.6  # how much longer (or shorter) than every distractor an mcq key may be
 
 
 def rule_options_balanced(key: str, wrong: list[str]) -> bool:
@@ -363,7 +367,7 @@ def rule_near_miss(fact, swap: str) -> bool:
             return False  # a proviso's modal (但是，不得免除…) swapped reads as a contradiction, not a near miss
         if statement.startswith(fact.value):
             return False  # 禁止任何单位… has no subject: "经批准后可以任何单位…" is no sentence
-    if fact.fact_type == "party" or (fact.fact_type == "permit" and fact.subtype == "who"):
+    if asks_body(fact):
         if party_kind(fact.value) == "gov" and set(content_words(swap)) - set(content_words(fact.value)):
             return False  # 沙化土地所在地区的县级人民政府 for 省级以上人民政府: a qualifier that gives it away
         return ("、" in swap or "和" in swap) <= ("、" in fact.value or "和" in fact.value)
@@ -371,6 +375,15 @@ def rule_near_miss(fact, swap: str) -> bool:
 
 
 _SENTENCE_END = re.compile(r"[。；;！？]")
+
+
+def _sentence_bounds(text: str, at: int) -> tuple[int, int]:
+    """Start and end of the sentence of ``text`` that holds position ``at``."""
+    start = max((m.end() for m in _SENTENCE_END.finditer(text, 0, max(at, 0))), default=0)
+    end_match = _SENTENCE_END.search(text, max(at, 0))
+    return start, end_match.start() if end_match else len(text)
+
+
 _LOWER_BOUND = re.compile(r"以上|不低于|不少于|至少|达到|超过")
 _CAP = re.compile(r"不超过|以下|以内|内|不高于|控制在")
 
@@ -412,9 +425,7 @@ def rule_years_in_order(fact, year: int) -> bool:
     at = passage.find(_fold(fact.value))
     if at < 0:
         return True
-    start = max((m.end() for m in _SENTENCE_END.finditer(passage, 0, at)), default=0)
-    end_match = _SENTENCE_END.search(passage, at)
-    end = end_match.start() if end_match else len(passage)
+    start, end = _sentence_bounds(passage, at)
     before = [int(y) for y in re.findall(r"(?:19|20)\d\d", passage[start:at])]
     after = [int(y) for y in re.findall(r"(?:19|20)\d\d", passage[at + len(_fold(fact.value)):end])]
     return all(year >= y for y in before) and all(year <= y for y in after)

@@ -31,7 +31,7 @@ def sentence_years(text: str) -> set[int]:
 
 def quoted_with(sent: Sentence, text: str) -> list[str]:
     """The sentence and what is quoted with it (its list's lead-in, or the next sentence holding the fact), folded."""
-    return [sent.folded, *(fold_for_match(text[span[0]:span[1]]) for span in (sent.lead, sent.follow) if span)]
+    return [sent.folded, *(fold_for_match(text[a:b]) for a, b in sent.quoted_spans()[1:])]
 
 
 def score_sentences(sentences: list[Sentence], hits: list[tuple[Chunk, float]],

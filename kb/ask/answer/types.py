@@ -75,3 +75,7 @@ class Sentence:
     score: float = 0.0
     lead: tuple[int, int] | None = None  # an item's list lead-in sentence, quoted before it
     follow: tuple[int, int] | None = None  # the next sentence of its paragraph, when it holds the asked-for fact
+
+    def quoted_spans(self) -> list[tuple[int, int]]:
+        """The sentence's span and the spans quoted with it (its list's lead-in, or the next sentence)."""
+        return [(self.start, self.end), *(span for span in (self.lead, self.follow) if span)]

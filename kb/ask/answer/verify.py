@@ -3,6 +3,7 @@ for, in the asked unit and of the asked subject; and the choice of the best cand
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 
@@ -18,14 +19,16 @@ _TABLE_NUMBER = re.compile(r"\t\s*\d+(?:\.\d+)?\s*(?:\t|$)")
 _FRACTION = re.compile(r"[一二三四五六七八九十]+分之[一二三四五六七八九十]+")  # 二分之一, 四分之三以上
 
 
-def _unit_pattern(units: Sequence[str]) -> re.Pattern[str]:
+@functools.cache
+def _unit_pattern(units: tuple[str, ...]) -> re.Pattern[str]:
+    """An amount in one of ``units``: a number (not a year) followed by the unit (compiled once per unit class)."""
     return re.compile(_NUMBER + "(?:" + "|".join(re.escape(u) for u in sorted(units, key=len, reverse=True)) + ")")
 
 
 def has_amount_in(text: str, units: Sequence[str], header: str = "", words: Sequence[str] = ()) -> bool:
     """Whether a text states an amount in one of ``units`` (a table row's unit may be in its header), or one of the
     ``words`` that answer without a number."""
-    if _unit_pattern(units).search(text) or any(w in text for w in words):
+    if _unit_pattern(tuple(units)).search(text) or any(w in text for w in words):
         return True
     if "百分之" in units and (_PERCENT_WORDS.search(text) or _FRACTION.search(text)):
         return True
@@ -34,9 +37,7 @@ def has_amount_in(text: str, units: Sequence[str], header: str = "", words: Sequ
 
 def quoted_text(sent: Sentence, chunk: Chunk) -> str:
     """The sentence and what is quoted with it (its list's lead-in, or the next sentence holding the fact)."""
-    pieces = [chunk.text[sent.start:sent.end]]
-    pieces += [chunk.text[span[0]:span[1]] for span in (sent.lead, sent.follow) if span]
-    return "\n".join(pieces)
+    return "\n".join(chunk.text[a:b] for a, b in sent.quoted_spans())
 
 
 def _fact_clauses(text: str, slots: Slots, header: str) -> list[str]:
