@@ -15,7 +15,7 @@ from typing import Protocol
 import numpy as np
 from filelock import FileLock, Timeout
 
-from indexing import integrity, store
+from indexing import integrity, sentence_vectors, store
 from indexing.chunker import JiebaChunker
 from indexing.config import Settings
 from indexing.loaders import LoadError, corpus_files, load_document
@@ -135,7 +135,8 @@ def _check_live(
     bad = integrity.damaged_files(live, meta.files, checksums=True) if meta.files else {}
     same = (meta.fingerprint, meta.model_id, meta.chunker_version, meta.bm25) == (
         fingerprint, model_id, chunker_version, store.BM25_PARAMS)
-    healthy = bool(meta.files) and not bad and (live / store.BIGRAM_DIR).is_dir()
+    complete = (live / store.BIGRAM_DIR).is_dir() and (live / sentence_vectors.VECTORS).is_file()
+    healthy = bool(meta.files) and not bad and complete
     return (live.name if same and healthy else None), bad
 
 
@@ -373,7 +374,9 @@ def _build_locked(settings, rebuild, embeddings, chunker, sinks, progress, load_
     try:
         t0 = time.perf_counter()
         embedded = _embed_into(settings, gen_dir, chunks, keys, known, embeddings, progress)
-        t["嵌入"] = embedded.seconds
+        _, sentence_seconds = sentence_vectors.embed_sentences(
+            gen_dir, sentence_vectors.sentence_units(chunks), known, embeddings, progress)
+        t["嵌入"] = embedded.seconds + sentence_seconds
         del known
         progress("写入", 0, 0)
         _write_rest(gen_dir, scanned, keys, sinks)
@@ -394,7 +397,7 @@ def _build_locked(settings, rebuild, embeddings, chunker, sinks, progress, load_
         )
         store.settle(settings, gen_dir)
         meta.files = integrity.file_manifest(gen_dir)
-        t["写入"] = time.perf_counter() - t0 - embedded.seconds
+        t["写入"] = time.perf_counter() - t0 - t["嵌入"]
         meta.stats = dict(t)
         store.write_meta(gen_dir, meta)
         store.swap_in(settings, gen_dir)

@@ -20,7 +20,7 @@ from pathlib import Path
 VOLATILE = ("length.bin", "chroma.sqlite3", "data_level0.bin")
 SKIP = ("meta.json", "meta.json.tmp")
 # The files the vector cache of the next incremental build is read from.
-VECTOR_FILES = ("vectors.npy", "vector_keys.json")
+VECTOR_FILES = ("vectors.npy", "vector_keys.json", "sentence_vectors.npy", "sentence_keys.json")
 
 
 def _sha256(path: Path) -> str:

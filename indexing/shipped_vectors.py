@@ -1,9 +1,10 @@
 """Vectors of the shipped corpus, made by the default model and shipped with it (corpus/vectors.npz).
 
 The default engine is deterministic (a chunk's vector does not depend on the batch it is embedded in), so the
-vectors of the shipped corpus are data like the corpus itself. A build takes a chunk's vector from here when the
-file's model id is the build's and the chunk's key (the hash of exactly what is embedded) is in it; every other
-chunk is embedded as usual. A changed chunker, model or text therefore only misses, it never mixes vectors.
+vectors of the shipped corpus are data like the corpus itself: its chunks' and its sentences' vectors
+(indexing.sentence_vectors). A build takes a vector from here when the file's model id is the build's and the key
+(the hash of exactly what is embedded) is in it; every other chunk and sentence is embedded as usual.
+A changed chunker, model or text therefore only misses, it never mixes vectors.
 ``KB_SHIPPED_VECTORS=0`` turns this off (a truly cold build).
 
 Regenerate after changing the corpus, the chunker or the model: ``python -m indexing.shipped_vectors``.

@@ -31,7 +31,7 @@ from urllib.parse import urlparse
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
-from indexing import integrity, leases
+from indexing import integrity, leases, sentence_vectors
 from indexing.config import Settings
 from indexing.types import Chunk
 
@@ -246,7 +246,8 @@ def write_vector_keys(gen_dir: Path, keys: Sequence[str]) -> None:
 
 
 def read_vector_cache(gen_dir: Path | None, model_id: str) -> dict[str, np.ndarray]:
-    """Vectors of a previous generation made by the same model, keyed by chunk_key; empty if unusable."""
+    """Vectors of a previous generation made by the same model, keyed by chunk_key (its sentences' vectors by
+    sentence_key); empty if unusable."""
     if gen_dir is None:
         return {}
     try:
@@ -258,7 +259,7 @@ def read_vector_cache(gen_dir: Path | None, model_id: str) -> dict[str, np.ndarr
         return {}
     if len(keys) != len(vectors):
         return {}
-    return dict(zip(keys, vectors, strict=True))
+    return {**sentence_vectors.read_sentence_cache(gen_dir), **dict(zip(keys, vectors, strict=True))}
 
 
 def write_bm25(gen_dir: Path, ids: list[np.ndarray], vocab: dict[str, int], name: str = "bm25") -> None:
@@ -356,6 +357,8 @@ class OpenIndex:
     row_of: dict[str, int]
     bigrams: object = None  # bm25s.BM25 over char_bigrams
     vectors: np.ndarray | None = None  # (n_chunks, dim) unit vectors; None in server mode
+    sentence_vectors: np.ndarray | None = None  # (n_sentences, dim), see indexing.sentence_vectors
+    sentence_rows: np.ndarray | None = None  # the chunk row of each sentence
     open_store: Callable[[], object] | None = None
     _store: object = field(default=None, repr=False)
     lexical_only: bool = False  # opened for its BM25 only (made by another model, while a rebuild runs)
@@ -398,6 +401,14 @@ class OpenIndex:
             rows = rows[np.argpartition(-scores[rows], k - 1)[:k]]
         rows = rows[np.argsort(-scores[rows], kind="stable")]
         return [(int(r), float(scores[r])) for r in rows]
+
+    def sentence_dense(self, query_vector: list[float], k: int, mask: np.ndarray | None = None
+                       ) -> list[tuple[int, float]]:
+        """Top-k chunk rows by the cosine of their closest sentence to the query vector; ``mask`` as for `dense`."""
+        if self.lexical_only or self.sentence_vectors is None or self.sentence_rows is None:
+            return []
+        return sentence_vectors.best_rows(self.sentence_vectors, self.sentence_rows,
+                                          np.asarray(query_vector, dtype=np.float32), k, mask)
 
     def _dense_chroma(self, query_vector: list[float], k: int, where: dict | None) -> list[tuple[int, float]]:
         hits = self.store.similarity_search_by_vector_with_relevance_scores(query_vector, k=k, filter=where)
@@ -500,6 +511,8 @@ def open_index(
         raise IndexIncompatible(f"索引的 BM25 参数 {meta.bm25 or '（旧版默认）'} 与当前 {BM25_PARAMS} 不同，需要重建。")
     if not (gen_dir / BIGRAM_DIR).is_dir():
         raise IndexIncompatible("索引缺少字符二元组 BM25（旧版索引），需要重建。")
+    if not (gen_dir / sentence_vectors.VECTORS).is_file():
+        raise IndexIncompatible("索引缺少句向量（旧版索引），需要重建。")
     check_files(gen_dir, meta, checksums)
     vectors = None
     try:
@@ -516,13 +529,14 @@ def open_index(
             store = None
             vectors = np.load(gen_dir / "vectors.npy", mmap_mode="r")
             count = len(vectors) if vectors.ndim == 2 and vectors.shape[1] == meta.dimension else -1
+        sentences, sentence_rows = sentence_vectors.open_sentence_vectors(gen_dir, len(chunks), meta.dimension)
     except Exception as e:
         raise IndexCorrupt(f"索引无法读取（{type(e).__name__}: {e}），需要重建。") from e
     if len(chunks) != meta.n_chunks or count != meta.n_chunks:
         raise IndexCorrupt(f"索引不完整：记录 {len(chunks)}、向量 {count}、应为 {meta.n_chunks}，需要重建。")
     index = OpenIndex(
         gen_dir, meta, chunks, retriever, {c.chunk_id: i for i, c in enumerate(chunks)}, bigrams, vectors,
-        open_store=lambda: vectorstore(settings, gen_dir, embeddings), _store=store,
+        sentences, sentence_rows, open_store=lambda: vectorstore(settings, gen_dir, embeddings), _store=store,
     )
     if store is not None:
         vector_self_check(index, store)

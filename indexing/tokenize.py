@@ -24,6 +24,7 @@ STOPWORDS = frozenset(
 )
 _WORD = re.compile(r"[\w\u4e00-\u9fff]", re.UNICODE)
 _lock = threading.Lock()
+_SENT_END = re.compile(r"[。！？；!?;]+[”’」』]*|\n+")
 
 
 def to_halfwidth(text: str) -> str:
@@ -82,3 +83,26 @@ def cut(text: str) -> list[str]:
 def count_tokens(text: str) -> int:
     """Number of jieba words in a text (the chunk budget unit)."""
     return len(cut_words(text))
+
+
+def split_sentences(text: str) -> list[tuple[int, int]]:
+    """Spans of the sentences of a Chinese text: split after 。！？； (and ASCII !?;) and at line breaks.
+
+    Each span keeps its terminator and excludes surrounding whitespace.
+    """
+    spans: list[tuple[int, int]] = []
+    start = 0
+    for m in _SENT_END.finditer(text):
+        end = m.start() if text[m.start()] == "\n" else m.end()
+        spans.append((start, end))
+        start = m.end()
+    spans.append((start, len(text)))
+    out = []
+    for s, e in spans:
+        while s < e and text[s].isspace():
+            s += 1
+        while e > s and text[e - 1].isspace():
+            e -= 1
+        if e > s:
+            out.append((s, e))
+    return out

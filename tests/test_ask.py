@@ -129,5 +129,5 @@ def test_character_bigrams_find_what_jieba_cuts_differently(knowledge_base: Know
     searcher = knowledge_base.searcher
     assert any(evidence in c.text for c, _ in search_question(searcher, question, 5))
     two = Searcher(searcher.index, searcher.embeddings,
-                   replace(searcher.fusion, w_bm25=0.7, w_bigram=0.0, w_dense=0.3))
+                   replace(searcher.fusion, w_bm25=0.7, w_bigram=0.0, w_dense=0.3, w_sentence=0.0))
     assert not any(evidence in c.text for c, _ in search_question(two, question, 8))

@@ -1,4 +1,5 @@
-"""The shipped corpus's vectors (corpus/vectors.npz): complete, the engine's own, used by a build, never mixed."""
+"""The shipped corpus's vectors (corpus/vectors.npz, chunks and sentences): complete, the engine's own, used by a
+build, never mixed."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from indexing import store
+from indexing import sentence_vectors, store
 from indexing.build import build_index
 from indexing.config import PACKAGE_CORPUS, Settings
 from indexing.shipped_vectors import PATH, shipped_vectors, write_shipped_vectors
@@ -65,6 +66,9 @@ def test_writing_them_round_trips(small_index: Path, tmp_path: Path, embeddings)
     n = write_shipped_vectors(gen, out)
     keys = json.loads((gen / "vector_keys.json").read_text(encoding="utf-8"))
     vectors = np.load(gen / "vectors.npy")
+    sentence_keys = json.loads((gen / sentence_vectors.KEYS).read_text(encoding="utf-8"))
+    sentences = np.load(gen / sentence_vectors.VECTORS)
     got = shipped_vectors(embeddings.model_id, out)
-    assert n == len(set(keys)) == len(got)
+    assert n == len(set(keys) | set(sentence_keys)) == len(got)
     assert all(np.array_equal(got[k], v) for k, v in zip(keys, vectors, strict=True))
+    assert all(np.array_equal(got[k], v) for k, v in zip(sentence_keys, sentences, strict=True))

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from test_answer import _chunk, _line
 
+from indexing.tokenize import split_sentences
 from kb.ask.answer import compose
-from kb.ask.answer.sentences import split_sentences
 from kb.ask.answer.slots import read_slots
 from kb.ask.answer.types import Sentence
 from kb.ask.answer.verify import has_amount_in, violations

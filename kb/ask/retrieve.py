@@ -1,5 +1,5 @@
-"""Hybrid retrieval: jieba BM25, character-bigram BM25 and dense vectors, fused by a convex combination of
-normalised scores (or, optionally, weighted reciprocal rank)."""
+"""Hybrid retrieval: jieba BM25, character-bigram BM25, chunk vectors and sentence vectors, fused by a convex
+combination of normalised scores (or, optionally, weighted reciprocal rank)."""
 
 from __future__ import annotations
 
@@ -19,17 +19,21 @@ class FusionConfig:
     """Fusion method, weights and depths; defaults chosen on the dev set (eval/RESULTS.md, "Fusion sweep").
 
     ``method="convex"``: score = w_bm25 * bm25 / max(bm25) + w_bigram * bigram / max(bigram) + w_dense *
-    min-max-normalised cosine, each over that retriever's top ``depth`` candidates (a candidate missing from one
-    list gets 0 from it). ``method="rrf"``: weighted reciprocal-rank fusion, sum of w / (rrf_k + rank).
+    min-max-normalised cosine + w_sentence * min-max-normalised cosine of the chunk's closest sentence, each over
+    that retriever's top ``depth`` candidates (a candidate missing from one list gets 0 from it).
+    ``method="rrf"``: weighted reciprocal-rank fusion, sum of w / (rrf_k + rank).
     On the dev set convex 0.7/0.3 (jieba BM25/dense) gave Evidence R@5 0.923 against 0.827 for RRF 0.7/0.3 (k=60)
     and 0.863 for BM25 alone (first index); adding the character-bigram BM25 at 0.5/0.25/0.25 took R@5 0.958 ->
     0.982 and paraphrases 0.889 -> 0.956 (bigrams match what jieba cuts differently in a question and a passage).
+    The sentence vectors at 0.25 (indexing.sentence_vectors) took user-voice evidence R@8 0.876 -> 0.912 (train)
+    and 0.884 -> 0.902 (dev) with 0.4 no better; eval/uservoice_notes.md, round 3.
     """
 
     method: str = "convex"
     w_bm25: float = 0.5
     w_bigram: float = 0.25
     w_dense: float = 0.25
+    w_sentence: float = 0.25
     rrf_k: int = 60
     depth: int = 50  # candidates taken from each retriever
 
@@ -139,8 +143,13 @@ class Searcher:
 
     def dense_rank(self, text: str, filters: Filters, depth: int) -> list[tuple[int, float]]:
         """Row ids with cosine similarity, best first."""
-        vector = self.embeddings.embed_query(text)
+        return self._dense(self.embeddings.embed_query(text), filters, depth)
+
+    def _dense(self, vector: list[float], filters: Filters, depth: int) -> list[tuple[int, float]]:
         return self.index.dense(vector, k=depth, where=filters.where(), mask=self._mask(filters))
+
+    def _sentences(self, vector: list[float], filters: Filters, depth: int) -> list[tuple[int, float]]:
+        return self.index.sentence_dense(vector, k=depth, mask=self._mask(filters))
 
     def search_with_signals(
         self,
@@ -151,26 +160,30 @@ class Searcher:
         expansions: Sequence[str] = (),
     ) -> tuple[list[tuple[Chunk, float]], dict[str, float]]:
         """Top-k chunks with fused scores, and the raw top score of each retriever; mode is hybrid, bm25 (jieba),
-        bigram or dense.
+        bigram, dense (chunk vectors) or sentence (sentence vectors).
 
         ``expansions`` (other surface forms of the question's terms, kb.ask.query) join the text for the jieba BM25
-        and the dense query; the bigram BM25 gets the text alone, so added words do not outweigh the question.
+        and the dense queries; the bigram BM25 gets the text alone, so added words do not outweigh the question.
         """
         filters = filters or Filters()
         f = self.fusion
-        if mode not in ("hybrid", "bm25", "bigram", "dense"):
+        if mode not in ("hybrid", "bm25", "bigram", "dense", "sentence"):
             raise ValueError(f"unknown mode: {mode}")
         full = " ".join([text, *expansions])
-        on = {name: mode in ("hybrid", name) for name in ("bm25", "bigram", "dense")}
-        bm25 = self.bm25_scored(self.tokenize(full), filters, f.depth) if on["bm25"] else []
-        bigram = self.bigram_scored(text, filters, f.depth) if on["bigram"] and (mode == "bigram" or f.w_bigram) else []
-        dense = self.dense_rank(full, filters, f.depth) if on["dense"] else []
-        w_bm25, w_bigram, w_dense = (f.w_bm25, f.w_bigram, f.w_dense) if mode == "hybrid" else (1.0, 1.0, 1.0)
+        w = {"bm25": f.w_bm25, "bigram": f.w_bigram, "dense": f.w_dense, "sentence": f.w_sentence}
+        if mode != "hybrid":
+            w = {name: float(name == mode) for name in w}
+        bm25 = self.bm25_scored(self.tokenize(full), filters, f.depth) if w["bm25"] else []
+        bigram = self.bigram_scored(text, filters, f.depth) if w["bigram"] else []
+        vector = self.embeddings.embed_query(full) if w["dense"] or w["sentence"] else None
+        dense = self._dense(vector, filters, f.depth) if vector is not None and w["dense"] else []
+        sentences = self._sentences(vector, filters, f.depth) if vector is not None and w["sentence"] else []
         if f.method == "rrf":
-            fused = rrf([([r for r, _ in bm25], w_bm25), ([r for r, _ in bigram], w_bigram),
-                         ([r for r, _ in dense], w_dense)], f.rrf_k)
+            fused = rrf([([r for r, _ in bm25], w["bm25"]), ([r for r, _ in bigram], w["bigram"]),
+                         ([r for r, _ in dense], w["dense"]), ([r for r, _ in sentences], w["sentence"])], f.rrf_k)
         elif f.method == "convex":
-            fused = convex([(bm25, w_bm25, "max"), (bigram, w_bigram, "max"), (dense, w_dense, "minmax")])
+            fused = convex([(bm25, w["bm25"], "max"), (bigram, w["bigram"], "max"), (dense, w["dense"], "minmax"),
+                            (sentences, w["sentence"], "minmax")])
         else:
             raise ValueError(f"unknown fusion method: {f.method}")
         best = sorted(fused.items(), key=lambda kv: -kv[1])[:k]

@@ -30,10 +30,10 @@ below ``ComposerConfig.threshold`` (the answerability model's, else the lexical 
 returns the nearest passages instead.
 """
 
+from indexing.tokenize import split_sentences
 from kb.ask.answer.compose import ABSTAIN_MESSAGE, compose, compose_from_obligations
 from kb.ask.answer.config import DEFAULT_CONFIG, ComposerConfig
 from kb.ask.answer.routes import ROUTES, route
-from kb.ask.answer.sentences import split_sentences
 from kb.ask.answer.types import Answer
 
 __all__ = [

@@ -6,6 +6,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from indexing.tokenize import split_sentences
 from indexing.types import Chunk, Citation, Obligation
 from kb.ask.answer.confidence import Verdict, judge
 from kb.ask.answer.config import DEFAULT_CONFIG, ComposerConfig
@@ -14,7 +15,7 @@ from kb.ask.answer.quote import MAX_QUOTE_CHARS, cut_quote, key_facts, quote_sen
 from kb.ask.answer.reading import QuestionReading, read_question
 from kb.ask.answer.routes import ASKS_ARTICLE, ASKS_AUTHORITY
 from kb.ask.answer.score import score_sentences
-from kb.ask.answer.sentences import TRAILING_PUNCT, introduces, is_heading, passage_header, split_sentences
+from kb.ask.answer.sentences import TRAILING_PUNCT, introduces, is_heading, passage_header
 from kb.ask.answer.types import Answer, Sentence
 from kb.ask.answer.verify import prefer_verified
 from kb.ask.query import fold_for_match

@@ -10,33 +10,9 @@ from kb.ask.answer.facts import TARGET_RE
 MAX_LIST_CHARS = 300  # budget for a list introduced by "：" and its items
 MAX_LIST_ITEMS = 10
 _ENUM_RE = re.compile(r"^(?:[（(][一二三四五六七八九十\d]+[）)]|[一二三四五六七八九十]+、|\d+[.、．])")
-_SENT_END = re.compile(r"[。！？；!?;]+[”’」』]*|\n+")
 _CLAUSE_END = re.compile(r"[，,]|……")  # "……" joins the pieces of a quote
 TRAILING_PUNCT = "。；;，,、：: \t"
 _SENTENCE_FINAL = "。！？；!?;：:"
-
-
-def split_sentences(text: str) -> list[tuple[int, int]]:
-    """Spans of the sentences of a Chinese text: split after 。！？； (and ASCII !?;) and at line breaks.
-
-    Each span keeps its terminator and excludes surrounding whitespace.
-    """
-    spans: list[tuple[int, int]] = []
-    start = 0
-    for m in _SENT_END.finditer(text):
-        end = m.start() if text[m.start()] == "\n" else m.end()
-        spans.append((start, end))
-        start = m.end()
-    spans.append((start, len(text)))
-    out = []
-    for s, e in spans:
-        while s < e and text[s].isspace():
-            s += 1
-        while e > s and text[e - 1].isspace():
-            e -= 1
-        if e > s:
-            out.append((s, e))
-    return out
 
 
 def is_heading(sentence: str) -> bool:
