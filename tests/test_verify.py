@@ -98,3 +98,11 @@ def test_a_question_is_read_once_and_composed_from_that_reading(knowledge_base: 
     hits = [(GARBAGE, 1.0), (FISHING, 0.5)]
     q = "单位不按规定分类投放垃圾，罚多少？"
     assert compose(read_part(q), hits).answer == compose(q, hits).answer
+
+
+def test_a_named_law_is_answered_from_that_law_or_not_at_all(knowledge_base: KnowledgeBase) -> None:
+    # The 噪声污染防治法 ends at 第九十条; the 大气污染防治法's 第九十八条 answers nothing about noise.
+    ans = knowledge_base.ask("噪声污染防治法第九十八条规定了什么？", use_llm=False)
+    assert ans.abstained and "问题中“噪声污染防治法第九十八条”" in ans.answer
+    ans = knowledge_base.ask("大气污染防治法第九十八条规定了什么？", use_llm=False)
+    assert not ans.abstained and "拒不接受" in ans.answer

@@ -102,7 +102,7 @@ def compose(
     nq = part.normalized
     titles = list(searched_docs) if searched_docs is not None else list(dict.fromkeys(c.title for c, _ in hits))
     spans_by_hit, sentences = _candidates(hits)
-    reading = read_question(nq, part.route, sentences, hits, idf, cfg, part.focus)
+    reading = read_question(nq, part.route, sentences, hits, idf, cfg, part.focus, titles)
     reading.repealed = repealed
     score_sentences(sentences, hits, spans_by_hit, reading, cfg)
     ranked = sorted(sentences, key=lambda s: (-s.score, s.hit, s.start))

@@ -14,7 +14,7 @@ from kb.ask.answer.config import ComposerConfig
 from kb.ask.answer.facts import UNITS, AnyOf
 from kb.ask.answer.reading import QuestionReading
 from kb.ask.answer.sentences import passage_header
-from kb.ask.answer.terms import ASK_PREFIXES, CHANGES, SCOPES, TIME_ANCHOR_RE
+from kb.ask.answer.terms import ASK_PREFIXES, CHANGES, SCOPES, TIME_ANCHOR_RE, spoken_name
 from kb.ask.answer.types import Sentence, Term
 from kb.ask.query import fold_for_match
 
@@ -146,6 +146,8 @@ def judge(question: str, q: QuestionReading, ranked: list[Sentence], hits: list[
     if best and changes and "\t" not in best.folded and not any(a in best.folded for a in changes):
         missing.append(changes[0])  # "下降多少" answered by a sentence that states no change
     missing += [v for v in violated if v not in missing]
+    if cfg.named_doc_anchor and best and q.named and hits[best.hit][0].title not in q.named:
+        missing.append(spoken_name(min(q.named)) + (q.article.group(0) if q.article else ""))
     phrasing = phrasing_weight(q.terms, q.weights, passages, setting_words(question))
     total = q.total
     support = min(1.0, best.lex * total / (total - phrasing)) if best and total > phrasing else 0.0

@@ -27,6 +27,9 @@ class ComposerConfig:
     # A question that names a document ("按环境影响评价法…") is answered from that document (dev set: q087, q116,
     # q128 were answered from another law quoting the same words).
     named_doc_bonus: float = 0.3
+    # ... and an answer from another document lacks what it asks: the document counts as a missing anchor
+    # ("噪声污染防治法第九十五条" is not answered by the 水污染防治法's article 95).
+    named_doc_anchor: bool = True
     # A sentence of a repealed document (2022-06-05废止) gives way to the law in force that replaced it, unless the
     # question names the old document; the old law's sentence is still quoted when nothing else answers.
     repealed_penalty: float = 0.15

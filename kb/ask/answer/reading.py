@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from indexing import tokenize
@@ -61,9 +61,11 @@ def idf_weights(terms: list[Term], sentences: list[Sentence], idf: Mapping[str, 
 
 
 def read_question(nq: NormalizedQuery, route: str, sentences: list[Sentence], hits: list[tuple[Chunk, float]],
-                  idf: Mapping[str, float] | None, cfg: ComposerConfig, focus: str | None = None) -> QuestionReading:
+                  idf: Mapping[str, float] | None, cfg: ComposerConfig, focus: str | None = None,
+                  titles: Sequence[str] = ()) -> QuestionReading:
     """Read a normalised question of ``route`` against its candidate sentences; the words of ``focus`` (a
-    follow-up's own text) weigh ``cfg.focus_weight`` times more."""
+    follow-up's own text) weigh ``cfg.focus_weight`` times more. ``titles`` are the documents searched, whose
+    names the question may use (default: the hits' documents)."""
     question_words = tokenize.cut_words(nq.text)  # jieba once, for the terms and for the asked-of words
     folded_q = fold_for_match(nq.text)
     terms = question_terms(nq, question_words, sentences, indicators=route == "target")
@@ -82,6 +84,6 @@ def read_question(nq: NormalizedQuery, route: str, sentences: list[Sentence], hi
         bonus=cfg.definition_bonus if route == "definition" else cfg.route_bonus, asked=asked,
         near=Near(feature, specific) if specific and feature else None,
         places=[t for t in terms if t.anchor and not TIME_ANCHOR_RE.match(t.forms[0]) and t.forms[0] not in SCOPES],
-        years=set(nq.years), named=named_documents(nq.text, [c.title for c, _ in hits]),
+        years=set(nq.years), named=named_documents(nq.text, list(titles) or [c.title for c, _ in hits]),
         article=ARTICLE_IN_Q.search(nq.text),
     )

@@ -129,7 +129,7 @@ def clause_score(text: str, terms: list[Term], weights: list[float]) -> float:
     return sum(w * credit(t, folded) for t, w in zip(terms, weights, strict=True))
 
 
-def _spoken_name(title: str) -> str:
+def spoken_name(title: str) -> str:
     """How people name a document: "中华人民共和国环境保护税法 附表一：…" -> "环境保护税法"."""
     return re.split(r"[\s（(]", title.removeprefix("中华人民共和国"), maxsplit=1)[0]
 
@@ -139,7 +139,7 @@ def named_documents(question: str, titles: Sequence[str]) -> set[str]:
     (环境噪声污染防治法 is not 噪声污染防治法)."""
     by_name: dict[str, set[str]] = {}
     for t in titles:
-        name = _spoken_name(t)
+        name = spoken_name(t)
         if len(name) >= 3:
             by_name.setdefault(name, set()).add(t)
     found: list[tuple[int, int, str]] = []
