@@ -558,3 +558,34 @@ def test_a_list_of_bodies_is_no_distractor_for_one_body() -> None:
     assert not quiz_rules.rule_same_kind(fact, "住房城乡建设、市容环境卫生、交通运输、国土资源等有关部门")
     assert quiz_rules.rule_same_kind(fact, "国务院卫生主管部门")
     assert quiz_rules.rule_same_kind(fact, "省、自治区、直辖市人民政府生态环境主管部门")  # a level, not a list
+
+
+def test_an_upper_body_is_not_the_only_option_at_its_level(quizzes) -> None:
+    """Round 10: "报____备案" with 国务院生态环境主管部门 the one State Council body among local ones is picked by
+    rank alone; the law's own other State Council departments are offered beside it."""
+    assert quiz_rules.admin_level("国务院卫生行政部门") == "国务院"
+    assert quiz_rules.admin_level("省、自治区、直辖市人民政府生态环境主管部门") == "省级"
+    assert quiz_rules.admin_level("县级以上地方人民政府生态环境主管部门") == "县级"
+    assert quiz_rules.admin_level("排污单位") is None
+    assert quiz_rules.admin_level("省级以上人民政府环境保护主管部门") is None  # a range of levels
+    local = ["当地生态环境主管部门", "县级以上地方人民政府生态环境主管部门", "公安机关交通管理部门"]
+    assert not quiz_rules.rule_level_not_unique("国务院生态环境主管部门", local)
+    assert quiz_rules.rule_level_not_unique("国务院生态环境主管部门", [*local[:2], "国务院交通运输主管部门"])
+    assert quiz_rules.rule_level_not_unique("当地生态环境主管部门", local[1:])  # a local key: nothing to give away
+    upper = [it for q in quizzes for it in q
+             if it.kind == "mcq" and quiz_rules.admin_level(it.fact) in ("国务院", "省级")]
+    assert len(upper) >= 10
+    assert all(quiz_rules.rule_level_not_unique(it.fact, it.distractors) for it in upper), [
+        (it.fact, it.distractors) for it in upper if not quiz_rules.rule_level_not_unique(it.fact, it.distractors)]
+
+
+def test_penalties_of_market_and_transport_authorities_are_not_asked() -> None:
+    """Round 10: 维修技术信息 (交通运输主管部门) and 过度包装 (市场监督管理部门) fines are not what environmental
+    officials enforce."""
+    transport = ("机动车生产、进口企业未按照规定向社会公布其生产、进口机动车车型的维修技术信息的，由省级以上人民政府"
+                 "交通运输主管部门责令改正，处五万元以上五十万元以下的罚款。")
+    fine = _fact("五万元以上五十万元以下", "x", "penalty", "law", statement=transport)
+    assert not quiz_rules.rule_environment_duty(fine)
+    market = ("违反本法规定，生产经营者未遵守限制商品过度包装的强制性标准的，由县级以上地方人民政府市场监督管理部门"
+              "责令改正")
+    assert not quiz_rules.rule_environment_duty(_fact("责令改正", "x", "penalty", "law", statement=market))

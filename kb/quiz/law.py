@@ -45,8 +45,14 @@ def article_texts(register) -> dict[tuple[str, str], str]:
     return {key: "\n".join(passages) for key, passages in parts.items()}
 
 
+# A department of the State Council or of a province, named in full ("国务院卫生行政部门").
+_UPPER_BODY = re.compile(r"(?:国务院|省、自治区、直辖市人民政府)[\u4e00-\u9fff]{2,14}?(?:主管|行政|管理)部门")
+
+
 def law_pools(register) -> dict[str, list]:
-    """Values of each law fact kind in the corpus: fines, and approving bodies with their doc_id."""
+    """Values of each law fact kind in the corpus: fines, and bodies with their doc_id (the approving bodies, and
+    the State Council's and provinces' departments each law's passages name, so that an upper body's options hold
+    others of its level: :func:`kb.quiz.rules.rule_level_not_unique`)."""
     amounts: dict[str, None] = {}
     bodies: dict[tuple[str, str], None] = {}
     for lf in getattr(register, "law_facts", []) or []:
@@ -54,6 +60,9 @@ def law_pools(register) -> dict[str, list]:
             amounts[lf.value] = None
         elif lf.fact_type == "permit" and lf.subtype == "who":
             bodies[(lf.value, lf.doc_id)] = None
+    for (doc_id, _), text in article_texts(register).items():
+        for m in _UPPER_BODY.finditer(text):
+            bodies[(m.group(0), doc_id)] = None
     return {"amounts": sorted(amounts), "bodies": sorted(bodies)}
 
 

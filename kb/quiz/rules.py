@@ -431,14 +431,40 @@ def rule_years_in_order(fact, year: int) -> bool:
     return all(year >= y for y in before) and all(year <= y for y in after)
 
 
+_LEVELS = (("国务院", re.compile(r"^国务院")), ("省级", re.compile(r"^(?:省、自治区、直辖市|省级(?!以上)|自治区)")),
+           ("市级", re.compile(r"^设区的市")), ("县级", re.compile(r"^(?:县级以上地方|地方各级|县级|当地|乡|镇)")))
+_UPPER_LEVELS = ("国务院", "省级")
+
+
+def admin_level(body: str) -> str | None:
+    """The administrative level a body's name starts with (国务院, 省级, 市级, 县级), or None."""
+    name = _fold(body)
+    return next((level for level, pattern in _LEVELS if pattern.match(name)), None)
+
+
+def rule_level_not_unique(key: str, wrong: Iterable[str]) -> bool:
+    """A 国务院 or provincial key is not the only option at its level: among local bodies the one upper body is
+    picked by rank alone ("会同国务院卫生行政部门…公布" asks for a 国务院 department)."""
+    level = admin_level(key)
+    return level not in _UPPER_LEVELS or any(admin_level(w) == level for w in wrong)
+
+
 def pick_distractors(fact, ordered: Iterable[str], k: int, ok: Callable[[Any, str, list[str]], bool],
                      near_miss: bool = False) -> list[str]:
     """The first ``k`` distinct candidates of ``ordered`` that ``ok(fact, candidate, picked)`` accepts; with
-    ``near_miss`` only those fit for a false true/false statement (:func:`rule_near_miss`)."""
+    ``near_miss`` only those fit for a false true/false statement (:func:`rule_near_miss`). A body's last option
+    gives way to one at the key's level when :func:`rule_level_not_unique` fails and such a candidate exists."""
+    ordered = list(ordered)
     chosen: list[str] = []
     for c in ordered:
         if len(chosen) >= k:
             break
         if c not in chosen and ok(fact, c, chosen) and (not near_miss or rule_near_miss(fact, c)):
             chosen.append(c)
+    if near_miss or not chosen or not asks_body(fact) or rule_level_not_unique(fact.value, chosen):
+        return chosen
+    level = admin_level(fact.value)
+    for c in ordered:
+        if c not in chosen and admin_level(c) == level and ok(fact, c, chosen[:-1]):
+            return [*chosen[:-1], c]
     return chosen
