@@ -106,3 +106,14 @@ def test_a_named_law_is_answered_from_that_law_or_not_at_all(knowledge_base: Kno
     assert ans.abstained and "问题中“噪声污染防治法第九十八条”" in ans.answer
     ans = knowledge_base.ask("大气污染防治法第九十八条规定了什么？", use_llm=False)
     assert not ans.abstained and "拒不接受" in ans.answer
+
+
+def test_a_word_jieba_does_not_know_is_no_place_name(knowledge_base: KnowledgeBase) -> None:
+    """jieba's HMM tags the unknown 撒土 (一路撒土) as a place name; only dictionary words count as names, so the
+    question is not refused for a "place" the documents never mention."""
+    from kb.ask.answer.confidence import _proper_names
+
+    assert _proper_names("拉渣土的货车一路撒土，要罚多少钱？") == set()
+    assert _proper_names("上海的垃圾分类怎么罚？") == {"上海"}
+    ans = knowledge_base.ask("拉渣土的货车一路撒土，要罚多少钱？", use_llm=False)
+    assert not ans.abstained and "二千元以上二万元以下" in ans.answer
