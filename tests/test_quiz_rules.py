@@ -350,7 +350,8 @@ def test_no_passage_twice_and_seeds_cover_the_pool(register, quizzes) -> None:
 def test_document_filter_gives_its_own_spread(register) -> None:
     """A filtered quiz is drawn afresh: it does not repeat the unfiltered quiz of the same seed."""
     shared_passages = same_items = 0
-    for seed in range(10):
+    seeds = 30  # ten seeds put the same code anywhere from 1.2 to 1.6 identical items
+    for seed in range(seeds):
         mixed = quiz.generate(register, n=20, seed=seed)
         plan = quiz.generate(register, n=10, seed=seed, doc=PLAN)
         air = quiz.generate(register, n=10, seed=seed, doc=AIR)
@@ -358,9 +359,9 @@ def test_document_filter_gives_its_own_spread(register) -> None:
         assert len({it.fact_type for it in air}) >= 3
         shared_passages += sum(it.citation.passage in {m.citation.passage for m in mixed} for it in plan + air)
         same_items += sum(it.stem in {m.stem for m in mixed} for it in plan + air)
-    print(f"per seed: {shared_passages / 10} shared passages, {same_items / 10} identical items of 20")
+    print(f"per seed: {shared_passages / seeds} shared passages, {same_items / seeds} identical items of 20")
     # (before the issue 5 of 20 items were the same; the stricter item rules leave a smaller plan pool)
-    assert shared_passages / 10 <= 3 and same_items / 10 <= 1.5
+    assert shared_passages / seeds <= 3 and same_items / seeds <= 1.5
 
 
 def test_repealed_documents_are_left_out_unless_asked(register) -> None:
@@ -589,3 +590,14 @@ def test_penalties_of_market_and_transport_authorities_are_not_asked() -> None:
     market = ("违反本法规定，生产经营者未遵守限制商品过度包装的强制性标准的，由县级以上地方人民政府市场监督管理部门"
               "责令改正")
     assert not quiz_rules.rule_environment_duty(_fact("责令改正", "x", "penalty", "law", statement=market))
+
+
+def test_a_measure_awaiting_government_approval_is_not_swapped() -> None:
+    """Round 10: "情节严重的，报经有批准权的人民政府批准，责令停业、关闭" swapped to 责令限期改正 is plainly false."""
+    statement = ("排污单位被依法撤销排污许可证后排放污染物的，由生态环境主管部门责令改正；情节严重的，报经有批准权的"
+                 "人民政府批准，责令停业、关闭。")
+    fact = _fact("停业、关闭", statement, "penalty", "law", statement=statement, subtype="order")
+    assert not quiz_rules.rule_near_miss(fact, "限期改正")
+    plain = "违反本条规定的，由生态环境主管部门责令停业、关闭。"
+    assert quiz_rules.rule_near_miss(_fact("停业、关闭", plain, "penalty", "law", statement=plain, subtype="order"),
+                                     "限期改正")

@@ -15,7 +15,15 @@ from collections.abc import Sequence
 
 from kb.quiz.grading import arabic, canonical, cn_number
 from kb.quiz.model import Fact, QuizCitation, norm_text, same_value
-from kb.quiz.rules import other_system, pick_distractors, rule_no_overlap, rule_not_in_article, rule_same_kind, vocab
+from kb.quiz.rules import (
+    admin_level,
+    other_system,
+    pick_distractors,
+    rule_no_overlap,
+    rule_not_in_article,
+    rule_same_kind,
+    vocab,
+)
 
 NEAREST = 6
 
@@ -50,11 +58,12 @@ _UPPER_BODY = re.compile(r"(?:国务院|省、自治区、直辖市人民政府)
 
 
 def law_pools(register) -> dict[str, list]:
-    """Values of each law fact kind in the corpus: fines, and bodies with their doc_id (the approving bodies, and
-    the State Council's and provinces' departments each law's passages name, so that an upper body's options hold
-    others of its level: :func:`kb.quiz.rules.rule_level_not_unique`)."""
+    """Values of each law fact kind in the corpus: fines, approving bodies with their doc_id, and the State
+    Council's and provinces' departments each law's passages name with their doc_id (options for a key of their
+    level only, so that an upper body is not alone at its level: :func:`kb.quiz.rules.rule_level_not_unique`)."""
     amounts: dict[str, None] = {}
     bodies: dict[tuple[str, str], None] = {}
+    upper: dict[tuple[str, str], None] = {}
     for lf in getattr(register, "law_facts", []) or []:
         if lf.fact_type == "penalty" and lf.subtype == "amount":
             amounts[lf.value] = None
@@ -62,8 +71,8 @@ def law_pools(register) -> dict[str, list]:
             bodies[(lf.value, lf.doc_id)] = None
     for (doc_id, _), text in article_texts(register).items():
         for m in _UPPER_BODY.finditer(text):
-            bodies[(m.group(0), doc_id)] = None
-    return {"amounts": sorted(amounts), "bodies": sorted(bodies)}
+            upper[(m.group(0), doc_id)] = None
+    return {"amounts": sorted(amounts), "bodies": sorted(bodies), "upper_bodies": sorted(upper)}
 
 
 def _top(amount: str) -> float:
@@ -108,7 +117,9 @@ def _candidates(fact: Fact, pools: dict[str, list], party_pool: Sequence[tuple[s
         return [(g[0], float(g[0] not in family)) for g in v["filed_documents"]]
     # A body another law names (核安全监督管理部门 in a 自然保护区 item) is no alternative a reader would weigh.
     doc = fact.citation.doc_id
-    return [(p, float(other_system(fact.value, p))) for p, d in [*pools["bodies"], *party_pool] if d == doc]
+    level = admin_level(fact.value)
+    upper = [(p, d) for p, d in pools["upper_bodies"] if level is not None and admin_level(p) == level]
+    return [(p, float(other_system(fact.value, p))) for p, d in [*pools["bodies"], *party_pool, *upper] if d == doc]
 
 
 def _ok(fact: Fact, cand: str, chosen: Sequence[str]) -> bool:

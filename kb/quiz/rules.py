@@ -361,6 +361,9 @@ def rule_near_miss(fact, swap: str) -> bool:
             return False
     if not rule_swap_not_implied(fact, swap):
         return False
+    if fact.fact_type == "penalty" and fact.subtype == "order" and re.search(
+            r"批准[，,]?(?:责令)?$", _fold(fact.statement).split(_fold(fact.value))[0]):
+        return False  # only 停业、关闭 waits for 报经有批准权的人民政府批准: a lighter measure there is plainly false
     if fact.fact_type == "ban":
         statement = _fold(fact.statement)
         if re.search(r"但(?:是)?[，,]?" + re.escape(fact.value), statement):
