@@ -117,3 +117,11 @@ def test_a_word_jieba_does_not_know_is_no_place_name(knowledge_base: KnowledgeBa
     assert _proper_names("上海的垃圾分类怎么罚？") == {"上海"}
     ans = knowledge_base.ask("拉渣土的货车一路撒土，要罚多少钱？", use_llm=False)
     assert not ans.abstained and "二千元以上二万元以下" in ans.answer
+
+
+def test_a_target_for_one_medium_does_not_answer_another(knowledge_base: KnowledgeBase) -> None:
+    """The plan sets no 2020 figure for groundwater; the rivers' 94% is not one (kb/vocab/media.tsv)."""
+    ans = knowledge_base.ask("全区地下水水质优良比例到2020年要达到多少？", use_llm=False)
+    assert ans.abstained and "94%" not in ans.answer.split("文件中与此最接近的内容是")[0]
+    ans = knowledge_base.ask("河流水质优良断面比例到2020年目标多少？", use_llm=False)
+    assert not ans.abstained and "94%" in ans.answer

@@ -10,6 +10,7 @@ import re
 from collections.abc import Sequence
 
 from indexing import tokenize
+from kb import vocab
 from kb.ask.answer.types import Sentence, Term
 from kb.ask.query import PLACES, POLLUTANTS, NormalizedQuery, fold_for_match
 
@@ -29,6 +30,7 @@ _PLACE_NAMES = frozenset(fold_for_match(p) for p in PLACES if len(p) >= 2 and p 
 # A pollutant or an indicator ("…率") a target question names is an anchor like a place: the figure for 细颗粒物 does
 # not answer a question about 二氧化碳, nor 污泥无害化处理处置率 one about 绿化覆盖率.
 _POLLUTANT_NAMES = frozenset(fold_for_match(p) for p in POLLUTANTS)
+_MEDIA = frozenset(vocab.words("media.tsv"))  # so is a medium: the 河流 figure does not answer a 地下水 question
 _INDICATOR_RE = re.compile(r"^[\u4e00-\u9fff]{2,8}率$")
 _ANCHOR_RE = re.compile(r"^(?:(?:19|20)\d{2}年?|“?十[一二三四五]五”?|.{2,8}(?:省|市|县|州|地区|盟))$")
 TIME_ANCHOR_RE = re.compile(r"^(?:(?:19|20)\d{2}年?|“?十[一二三四五]五”?)$")
@@ -46,7 +48,8 @@ _CJK = re.compile(r"[\u4e00-\u9fff]")
 
 def question_terms(nq: NormalizedQuery, words_of_question: Sequence[str], sentences: list[Sentence],
                    indicators: bool = False) -> list[Term]:
-    """Content words of the question; with ``indicators`` (target questions) an indicator word ("…率") is an anchor.
+    """Content words of the question; with ``indicators`` (target questions) an indicator word ("…率") or a medium
+    (kb/vocab/media.tsv) is an anchor.
 
     jieba splits words it does not know into a word and a lone character (环境/日); such a pair is
     joined back when the joined form occurs in a candidate sentence, and the lone character is
@@ -82,7 +85,7 @@ def question_terms(nq: NormalizedQuery, words_of_question: Sequence[str], senten
         pieces = tuple(p for p in tokenize.cut(w) if len(p) >= 2 and p != w) if len(w) >= 3 else ()
         terms[w] = Term(forms=(w, *alternates.get(w, ())), pieces=pieces,
                         anchor=bool(_ANCHOR_RE.match(w)) or w in _PLACE_NAMES or w in _POLLUTANT_NAMES
-                        or (indicators and bool(_INDICATOR_RE.match(w))))
+                        or (indicators and (bool(_INDICATOR_RE.match(w)) or w in _MEDIA)))
     return list(terms.values())
 
 
