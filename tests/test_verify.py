@@ -125,3 +125,25 @@ def test_a_target_for_one_medium_does_not_answer_another(knowledge_base: Knowled
     assert ans.abstained and "94%" not in ans.answer.split("文件中与此最接近的内容是")[0]
     ans = knowledge_base.ask("河流水质优良断面比例到2020年目标多少？", use_llm=False)
     assert not ans.abstained and "94%" in ans.answer
+
+
+DESERT = "laws/desertification-law-2018.md"
+STATE_LAND = _chunk(DESERT, _line(DESERT, "第三十四条 使用已经沙化的国有土地"), "第五章 保障措施", "第三十四条")
+
+
+def test_state_land_does_not_answer_for_collective_land() -> None:
+    """kb/vocab/contrasts.tsv 土地权属: the 70 years are for 国有 land; the law gives none for 集体所有 land."""
+    sent = _sentence(STATE_LAND, "不超过七十年")
+    q = "集体所有的沙化土地包下来治沙，最长能给多少年使用权？"
+    assert "集体" in violations(q, read_slots(q, "law"), sent, STATE_LAND)
+    q = "国有的沙化土地拿来治沙，使用权最长多少年？"
+    assert violations(q, read_slots(q, "law"), sent, STATE_LAND) == []
+
+
+def test_a_count_asked_needs_a_count_in_its_measure_word() -> None:
+    """kb/vocab/asked_units.tsv 数目: "几条黑臭水体" is not answered by a deadline sentence with no count."""
+    slots = read_slots("乌鲁木齐建成区一共有几条黑臭水体要治？", "target")
+    assert slots.unit is not None and slots.unit.name == "数目"
+    assert not has_amount_in("2017年底前完成乌鲁木齐市建成区黑臭水体治理任务", slots.unit.units, "", slots.unit.words)
+    assert has_amount_in("全区共排查出黑臭水体12条", slots.unit.units, "", slots.unit.words)
+    assert read_slots("有哪几条规定？", "law").unit is None and read_slots("第几条规定的？", "law").unit is None
