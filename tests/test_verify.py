@@ -147,3 +147,12 @@ def test_a_count_asked_needs_a_count_in_its_measure_word() -> None:
     assert not has_amount_in("2017年底前完成乌鲁木齐市建成区黑臭水体治理任务", slots.unit.units, "", slots.unit.words)
     assert has_amount_in("全区共排查出黑臭水体12条", slots.unit.units, "", slots.unit.words)
     assert read_slots("有哪几条规定？", "law").unit is None and read_slots("第几条规定的？", "law").unit is None
+
+
+def test_the_plans_review_of_the_last_period_does_not_answer_for_its_own(knowledge_base: KnowledgeBase) -> None:
+    """"完成沙化土地治理4200万亩" is the 十二五 record (一、… > （一）环境保护工作取得积极进展), not a 十三五 task
+    (kb/vocab/review_sections.tsv)."""
+    ans = knowledge_base.ask("十三五期间全区要治理多少万亩沙化土地？", use_llm=False)
+    assert ans.abstained and "问题中“十三五”" in ans.answer
+    ans = knowledge_base.ask("十二五期间沙化土地治理了多少万亩？", use_llm=False)
+    assert not ans.abstained and "4200万亩" in ans.answer

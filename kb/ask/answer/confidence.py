@@ -10,9 +10,11 @@ from dataclasses import dataclass
 
 from indexing import tokenize
 from indexing.types import Chunk
+from kb import vocab
 from kb.ask.answer.config import ComposerConfig
 from kb.ask.answer.facts import UNITS, AnyOf
 from kb.ask.answer.reading import QuestionReading
+from kb.ask.answer.score import sentence_years
 from kb.ask.answer.sentences import passage_header
 from kb.ask.answer.terms import ASK_PREFIXES, CHANGES, SCOPES, TIME_ANCHOR_RE, spoken_name
 from kb.ask.answer.types import Sentence, Term
@@ -60,6 +62,23 @@ _SETTING_TAGS = frozenset(("s", "m"))
 def setting_words(question: str) -> set[str]:
     """Place words and numerals of a question by jieba's part-of-speech tags (天上, 楼上, 一年), folded."""
     return {fold_for_match(w) for w, flag in _pos_tags(question) if flag in _SETTING_TAGS}
+
+
+_REVIEW = re.compile(vocab.alternation("review_sections.tsv"))
+
+
+def reviews_earlier_period(q: QuestionReading, best: Sentence, chunk: Chunk) -> bool:
+    """Whether the answer is a plan's review of the period before it (a section "…取得积极进展", its sentence naming
+    no year) while the question asks about the plan's own period or later ("十三五期间…", "到2020年…")."""
+    if chunk.kind != "plan" or not q.years or sentence_years(best.folded) or not _REVIEW.search(chunk.section):
+        return False
+    own = sentence_years(fold_for_match(chunk.title))
+    return bool(own) and min(q.years) >= min(own)
+
+
+def _time_anchor(q: QuestionReading) -> str:
+    """The question's own words for the time it asks about ("十三五", "2020年")."""
+    return next((t.forms[0] for t in q.terms if TIME_ANCHOR_RE.match(t.forms[0])), f"{min(q.years)}年")
 
 
 def missing_anchors(question: str, terms: list[Term], best: Sentence, passages: Sequence[str],
@@ -151,6 +170,8 @@ def judge(question: str, q: QuestionReading, ranked: list[Sentence], hits: list[
     missing += [v for v in violated if v not in missing]
     if cfg.named_doc_anchor and best and q.named and hits[best.hit][0].title not in q.named:
         missing.append(spoken_name(min(q.named)) + (q.article.group(0) if q.article else ""))
+    if best and reviews_earlier_period(q, best, hits[best.hit][0]):
+        missing.append(_time_anchor(q))
     phrasing = phrasing_weight(q.terms, q.weights, passages, setting_words(question))
     total = q.total
     support = min(1.0, best.lex * total / (total - phrasing)) if best and total > phrasing else 0.0
