@@ -580,9 +580,9 @@ def test_an_upper_body_is_not_the_only_option_at_its_level(quizzes) -> None:
         (it.fact, it.distractors) for it in upper if not quiz_rules.rule_level_not_unique(it.fact, it.distractors)]
 
 
-def test_penalties_of_market_and_transport_authorities_are_not_asked() -> None:
-    """Round 10: 维修技术信息 (交通运输主管部门) and 过度包装 (市场监督管理部门) fines are not what environmental
-    officials enforce."""
+def test_penalties_of_market_transport_customs_and_nuclear_authorities_are_not_asked() -> None:
+    """Rounds 10-11: 维修技术信息 (交通运输主管部门), 过度包装 (市场监督管理部门), customs and the national nuclear
+    regulator's fines are not what local environmental officials enforce."""
     transport = ("机动车生产、进口企业未按照规定向社会公布其生产、进口机动车车型的维修技术信息的，由省级以上人民政府"
                  "交通运输主管部门责令改正，处五万元以上五十万元以下的罚款。")
     fine = _fact("五万元以上五十万元以下", "x", "penalty", "law", statement=transport)
@@ -590,6 +590,9 @@ def test_penalties_of_market_and_transport_authorities_are_not_asked() -> None:
     market = ("违反本法规定，生产经营者未遵守限制商品过度包装的强制性标准的，由县级以上地方人民政府市场监督管理部门"
               "责令改正")
     assert not quiz_rules.rule_environment_duty(_fact("责令改正", "x", "penalty", "law", statement=market))
+    nuclear = "违反本法规定，有下列情形之一的，由国务院核安全监督管理部门责令改正，处五十万元以上一百万元以下的罚款"
+    assert not quiz_rules.rule_environment_duty(_fact("五十万元以上一百万元以下", "x", "penalty", "law",
+                                                      statement=nuclear))
 
 
 def test_a_measure_awaiting_government_approval_is_not_swapped() -> None:
