@@ -604,3 +604,19 @@ def test_a_measure_awaiting_government_approval_is_not_swapped() -> None:
     plain = "违反本条规定的，由生态环境主管部门责令停业、关闭。"
     assert quiz_rules.rule_near_miss(_fact("停业、关闭", plain, "penalty", "law", statement=plain, subtype="order"),
                                      "限期改正")
+
+
+def test_a_report_is_filed_upward(quizzes) -> None:
+    """Round 11 (items 3, 76) and round 10 (71): "省、自治区、直辖市人民政府…报当地生态环境主管部门备案" is false on its
+    face; a filing body is never offered or swapped below the body that files."""
+    statement = "省、自治区、直辖市人民政府可以制定地方标准，并报国务院生态环境主管部门备案。"
+    fact = _fact("国务院生态环境主管部门", statement, "permit", "law", statement=statement, subtype="who")
+    assert not quiz_rules.rule_files_upward(fact, "当地生态环境主管部门")
+    assert not quiz_rules.rule_files_upward(fact, "省、自治区、直辖市人民政府生态环境主管部门")
+    assert quiz_rules.rule_files_upward(fact, "国务院卫生行政部门")
+    assert not quiz_rules.rule_near_miss(fact, "当地生态环境主管部门")
+    rank = {"国务院": 4, "省级": 3, "市级": 2, "县级": 1}
+    filed = [it for q in quizzes for it in q if it.fact_type == "permit" and re.search("备案|批准", it.stem)
+             and quiz_rules.admin_level(it.stem.split("“", 1)[-1])]
+    assert filed and all(rank[quiz_rules.admin_level(d)] > rank[quiz_rules.admin_level(it.stem.split("“", 1)[-1])]
+                         for it in filed for d in it.distractors if quiz_rules.admin_level(d))

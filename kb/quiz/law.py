@@ -19,6 +19,7 @@ from kb.quiz.rules import (
     admin_level,
     other_system,
     pick_distractors,
+    rule_files_upward,
     rule_no_overlap,
     rule_not_in_article,
     rule_same_kind,
@@ -128,7 +129,8 @@ def _ok(fact: Fact, cand: str, chosen: Sequence[str]) -> bool:
         return False
     if canonical(fact.fact_type, cand) == canonical(fact.fact_type, fact.value):
         return False
-    if not (rule_same_kind(fact, cand) and rule_no_overlap(fact.value, cand) and rule_not_in_article(fact, cand)):
+    if not (rule_same_kind(fact, cand) and rule_no_overlap(fact.value, cand) and rule_not_in_article(fact, cand)
+            and rule_files_upward(fact, cand)):
         return False
     if fact.fact_type == "permit" and fact.subtype == "who" and same_value("party", cand, fact.value):
         return False

@@ -359,7 +359,7 @@ def rule_near_miss(fact, swap: str) -> bool:
             return False  # "2016年前完成" in a plan issued in 2017 is false on its face
         if years and not rule_years_in_order(fact, int(years[0])):
             return False
-    if not rule_swap_not_implied(fact, swap):
+    if not rule_swap_not_implied(fact, swap) or not rule_files_upward(fact, swap):
         return False
     if fact.fact_type == "penalty" and fact.subtype == "order" and re.search(
             r"批准[，,]?(?:责令)?$", _fold(fact.statement).split(_fold(fact.value))[0]):
@@ -443,6 +443,20 @@ def admin_level(body: str) -> str | None:
     """The administrative level a body's name starts with (国务院, 省级, 市级, 县级), or None."""
     name = _fold(body)
     return next((level for level, pattern in _LEVELS if pattern.match(name)), None)
+
+
+_RANK = {"国务院": 4, "省级": 3, "市级": 2, "县级": 1}
+
+
+def rule_files_upward(fact, candidate: str) -> bool:
+    """A body that a report is filed with or approved by (报…备案, 报…批准) sits above the body that files: a
+    province filing with its own or a lower department ("省、自治区、直辖市人民政府…报当地生态环境主管部门备案") is
+    plainly wrong, so no such option or swap."""
+    statement = _fold(fact.statement or fact.citation.passage)
+    if not asks_body(fact) or not re.search(r"备案|批准", statement):
+        return True
+    filer, level = admin_level(statement), admin_level(candidate)
+    return filer is None or level is None or _RANK[level] > _RANK[filer]
 
 
 def rule_level_not_unique(key: str, wrong: Iterable[str]) -> bool:
