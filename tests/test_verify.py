@@ -156,3 +156,9 @@ def test_the_plans_review_of_the_last_period_does_not_answer_for_its_own(knowled
     assert ans.abstained and "问题中“十三五”" in ans.answer
     ans = knowledge_base.ask("十二五期间沙化土地治理了多少万亩？", use_llm=False)
     assert not ans.abstained and "4200万亩" in ans.answer
+
+
+def test_a_plan_question_without_a_year_means_the_plans_own_period(knowledge_base: KnowledgeBase) -> None:
+    """"实施了1836个村庄环境综合整治" is the 十二五 record; "打算整治多少个村" asks the 十三五 plan (3600)."""
+    ans = knowledge_base.ask("这几年全区打算整治多少个村？", use_llm=False)
+    assert not ans.abstained and "3600" in ans.answer and "1836" not in ans.answer

@@ -10,11 +10,10 @@ from dataclasses import dataclass
 
 from indexing import tokenize
 from indexing.types import Chunk
-from kb import vocab
 from kb.ask.answer.config import ComposerConfig
 from kb.ask.answer.facts import UNITS, AnyOf
 from kb.ask.answer.reading import QuestionReading
-from kb.ask.answer.score import sentence_years
+from kb.ask.answer.score import review_years, sentence_years
 from kb.ask.answer.sentences import passage_header
 from kb.ask.answer.terms import ASK_PREFIXES, CHANGES, SCOPES, TIME_ANCHOR_RE, spoken_name
 from kb.ask.answer.types import Sentence, Term
@@ -64,16 +63,11 @@ def setting_words(question: str) -> set[str]:
     return {fold_for_match(w) for w, flag in _pos_tags(question) if flag in _SETTING_TAGS}
 
 
-_REVIEW = re.compile(vocab.alternation("review_sections.tsv"))
-
-
 def reviews_earlier_period(q: QuestionReading, best: Sentence, chunk: Chunk) -> bool:
     """Whether the answer is a plan's review of the period before it (a section "…取得积极进展", its sentence naming
     no year) while the question asks about the plan's own period or later ("十三五期间…", "到2020年…")."""
-    if chunk.kind != "plan" or not q.years or sentence_years(best.folded) or not _REVIEW.search(chunk.section):
-        return False
-    own = sentence_years(fold_for_match(chunk.title))
-    return bool(own) and min(q.years) >= min(own)
+    reviewed = review_years(chunk)
+    return bool(reviewed and q.years) and not sentence_years(best.folded) and min(q.years) > max(reviewed)
 
 
 def _time_anchor(q: QuestionReading) -> str:

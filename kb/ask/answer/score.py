@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from indexing.types import Chunk
+from kb import vocab
 from kb.ask.answer.config import ComposerConfig
 from kb.ask.answer.facts import LEAD_LABELS
 from kb.ask.answer.quote import fact_follow, list_lead
@@ -27,6 +28,18 @@ def sentence_years(text: str) -> set[int]:
             first, last = PLAN_PERIODS[m.group(2)]
             years.update(range(first, last + 1))
     return years
+
+
+_REVIEW = re.compile(vocab.alternation("review_sections.tsv"))
+
+
+def review_years(chunk: Chunk) -> set[int]:
+    """The five years before a plan's own period when the chunk stands in its review of them (a section "…取得积极
+    进展", kb/vocab/review_sections.tsv); else none."""
+    if chunk.kind != "plan" or not _REVIEW.search(chunk.section):
+        return set()
+    own = sentence_years(fold_for_match(chunk.title))
+    return set(range(min(own) - 5, min(own))) if own else set()
 
 
 def quoted_with(sent: Sentence, text: str) -> list[str]:
@@ -77,7 +90,7 @@ def _score(sent: Sentence, chunk: Chunk, spans: list[tuple[int, int]], retrieval
     asked_years = q.years
     if not q.years and chunk.kind == "plan":  # the plan's own period ("十三五") is the time a plan question means
         asked_years = sentence_years(fold_for_match(chunk.title))
-        named_years = named_years or sentence_years(fold_for_match(chunk.section))
+        named_years = named_years or sentence_years(fold_for_match(chunk.section)) or review_years(chunk)
     if asked_years and named_years and not named_years & asked_years:
         sent.score -= cfg.time_conflict_penalty
     if q.near and any(q.near.search(piece[a:b])
