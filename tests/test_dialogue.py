@@ -21,6 +21,19 @@ def test_an_entity_follow_up_swaps_the_entity_into_the_previous_question() -> No
     assert resolve("那2018年呢？", ["2017年底前要完成哪些任务？"]).text == "2018年底前要完成哪些任务？"
 
 
+def test_a_contrast_member_follow_up_swaps_its_rival() -> None:
+    """kb/vocab/contrasts.tsv: "那重点管理的呢？" after 简化管理 asks the same of 重点管理, not of both."""
+    r = resolve("那重点管理的呢？", ["简化管理的排污许可证多少天内审批完？"])
+    assert r.merged and r.text == "重点管理的排污许可证多少天内审批完？"
+    assert resolve("二级保护区呢？", ["在饮用水一级保护区钓鱼罚多少？"]).text == "在饮用水二级保护区钓鱼罚多少？"
+    assert resolve("那重点管理的呢？", ["排污许可证多少天内审批完？"]).text != "排污许可证多少天内审批完？"
+
+
+def test_a_contrast_member_follow_up_is_answered_for_that_member(knowledge_base: KnowledgeBase) -> None:
+    ans = knowledge_base.ask("那重点管理的呢？", history=["简化管理的排污许可证多少天内审批完？"], use_llm=False)
+    assert not ans.abstained and "30日" in ans.answer
+
+
 def test_an_aspect_follow_up_keeps_the_topic_and_asks_the_new_thing() -> None:
     r = resolve("罚多少？", ["饮用水水源一级保护区里能不能网箱养殖？"])
     assert r.merged

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 
 from indexing import tokenize
+from kb.ask.answer.slots import contrast_sets
 from kb.ask.query import ENTITY_PATTERN, PLACES
 
 # Words that ask, point back or hedge: none of them is a topic. The interrogatives are stripped from the previous
@@ -70,14 +71,29 @@ def strip_asks(question: str) -> str:
 
 
 def _swap_entity(question: str, previous: str) -> str | None:
-    """"那乌鲁木齐呢？" after a question naming another place: the previous question with the place swapped."""
+    """"那乌鲁木齐呢？" after a question naming another place: the previous question with the place swapped; so for
+    a member of a contrast set ("那重点管理的呢？" after 简化管理, kb/vocab/contrasts.tsv)."""
     focus = _CONTINUATION.sub("", _TRAILING_ASK.sub("", question.strip())).strip("，, ")
-    if not focus or not ENTITY_PATTERN.fullmatch(focus):
+    if not focus:
         return None
+    if not ENTITY_PATTERN.fullmatch(focus):
+        return _swap_member(focus.removesuffix("的"), previous)
     kind = _entity_kind(focus)
     for hit in ENTITY_PATTERN.finditer(previous):
         if _entity_kind(hit.group()) == kind:
             return previous[: hit.start()] + focus + previous[hit.end():]
+    return None
+
+
+def _swap_member(focus: str, previous: str) -> str | None:
+    """The previous question with its member of ``focus``'s contrast set replaced by ``focus``, if it names one."""
+    for members in contrast_sets():
+        if focus not in members:
+            continue
+        named = [m for m in members if m != focus and m in previous
+                 and not any(m != o and m in o and o in previous for o in members)]
+        if len(named) == 1:
+            return previous.replace(named[0], focus, 1)
     return None
 
 
