@@ -620,3 +620,15 @@ def test_a_report_is_filed_upward(quizzes) -> None:
              and quiz_rules.admin_level(it.stem.split("“", 1)[-1])]
     assert filed and all(rank[quiz_rules.admin_level(d)] > rank[quiz_rules.admin_level(it.stem.split("“", 1)[-1])]
                          for it in filed for d in it.distractors if quiz_rules.admin_level(d))
+
+
+def test_a_document_is_not_asked_where_the_stem_says_what_tells_it_apart() -> None:
+    """Rounds 9 and 11: "实施土壤污染风险评估活动，应当编制____" and "申请取得排污许可证，…提交____" say the key."""
+    risk = _fact("土壤污染风险评估报告", "x", "permit", "law", subtype="document")
+    assert not quiz_rules.rule_document_not_given_away(risk, "实施土壤污染风险评估活动，应当编制____")
+    assert quiz_rules.rule_document_not_given_away(risk, "土地使用权人应当按照规定进行____，并报送评审")
+    form = _fact("排污许可证申请表", "x", "permit", "law", subtype="document")
+    assert not quiz_rules.rule_document_not_given_away(form, "申请取得排污许可证，可以通过全国平台提交____")
+    report = _fact("环境影响报告书", "x", "permit", "law", subtype="document")
+    assert quiz_rules.rule_document_not_given_away(report, "可能造成重大环境影响的，应当编制____")  # the family's
+    assert quiz_rules.distinguishing_words("环境影响报告书", ["环境影响报告书", "环境影响报告表"]) == []

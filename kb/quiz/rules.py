@@ -32,7 +32,8 @@ Item checks (an item failing one is not made):
   around the key inside the plan period, on both sides of it (so in-between years appear, the end year is not the
   odd one out and the key is not always the earliest);
 - ``rule_document_not_given_away``: a filed document is not asked where the stem names it (《排污许可管理条例》
-  for 排污许可证) or its sibling stands next to the blank (____、环境影响报告表);
+  for 排污许可证), says every word that tells it from its family ("实施土壤污染风险评估活动，应当编制____"), or
+  its sibling stands next to the blank (____、环境影响报告表);
 - ``rule_party_statement_complete``: a party is asked only in a sentence that says what it must do (not
   "____应当加强指导、督促");
 - ``rule_near_miss``: a false statement swaps the key for a value of the same kind (same party category and
@@ -49,6 +50,7 @@ from collections.abc import Callable, Iterable
 from functools import lru_cache
 from typing import Any
 
+from indexing.tokenize import cut_words
 from kb.quiz.grading import arabic
 from kb.vocab import vocab_path
 
@@ -278,7 +280,24 @@ def rule_document_not_given_away(fact, stem: str) -> bool:
     if len(key) >= 4 and key[:-1] in s:
         return False
     family = next((f for f in vocab()["filed_document_families"] if fact.value in f), [])
-    return not any(other != fact.value and _fold(other) in s for other in family)
+    if any(other != fact.value and _fold(other) in s for other in family):
+        return False
+    own = distinguishing_words(fact.value, family)
+    return not (own and all(w in s for w in own))
+
+
+_DOC_TYPE = re.compile(r"(?:报告书|报告表|登记表|申请表|报告|文件|计划|预案)$")
+
+
+def distinguishing_words(document: str, family: Iterable[str] = ()) -> list[str]:
+    """The words that tell a document from its family's others, its type word left out ("排污许可证申请表" ->
+    排污许可证, 申请; "土壤污染风险评估报告" beside 土壤污染状况调查报告 -> 风险, 评估): a stem holding all of them
+    says the key."""
+    def words(doc: str) -> list[str]:
+        return [w for w in cut_words(_DOC_TYPE.sub("", _fold(doc))) if len(w) >= 2]
+
+    shared = {w for other in family if other != document for w in words(other)}
+    return [w for w in words(document) if w not in shared]
 
 
 MIN_PARTY_STATEMENT = 14  # characters besides the party: "____应当加强指导、督促" says too little to ask who
