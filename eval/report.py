@@ -94,7 +94,7 @@ def _intro(data: dict) -> list[str]:
         f"Index `{idx['generation']}`: {idx['n_docs']} documents, {idx['n_chunks']} chunks, chunker "
         f"`{idx['chunker']}`, model `{idx['model_id']}`; fusion `{f['method']}` w_bm25={f['w_bm25']} "
         f"w_bigram={f.get('w_bigram', 0)} "
-        f"w_dense={f['w_dense']} (depth {f['depth']}).",
+        f"w_dense={f['w_dense']} w_sentence={f.get('w_sentence', 0)} (depth {f['depth']}).",
         "",
         "Matching (eval/metrics.py): evidence and answers are compared with all whitespace deleted on both sides "
         "(answers also NFKC-folded); an answer is correct only if it holds *every* gold string and is not an "
@@ -234,9 +234,10 @@ def _baselines_section(data: dict) -> list[str]:
           "(jieba's dictionary, punctuation dropped) of our chunks' text; (c) Chatchat-style recursive splitter "
           "750/150 with separators `\\n\\n`, `\\n`, `。|！|？`, `；`, `，` + RRF(dense, BM25) 0.5/0.5, k=60. "
           "Ablations: − structure = same budget, sentences packed across headings, no section path in chunks; "
-          "− user dictionary = BM25 index and query tokens without indexing/userdict.txt; − character bigrams "
-          "= jieba BM25 + dense at 0.7/0.3 (the fusion before the bigram BM25 was added); \"… only\" = one "
-          "retriever of the hybrid."]
+          "− user dictionary = BM25 index and query tokens without indexing/userdict.txt; − sentence vectors = "
+          "the fusion before indexing/sentence_vectors.py (0.5/0.25/0.25); − character bigrams and sentence "
+          "vectors = jieba BM25 + dense at 0.7/0.3 (the fusion before the bigram BM25 was added); \"… only\" = "
+          "one retriever of the hybrid (dense = chunk vectors)."]
     return L
 
 
@@ -337,7 +338,7 @@ def _fusion_sweep_section(data: dict) -> list[str]:
     if not data.get("fusion_sweep"):
         return []
     L = ["", "## Calibration (dev set)", "", "### Fusion sweep", "",
-         "jieba BM25, character-bigram BM25 and dense candidate lists of the live index (depth "
+         "jieba BM25, character-bigram BM25 and dense (chunk vector) candidate lists of the live index (depth "
          f"{data['fusion']['depth']}) fused offline. convex = w·BM25/max + w_bigram·bigram/max + (1−w−w_bigram)·"
          "min-max(cosine); rrf = Σ w/(k+rank). "
          "R@5 odd/even: the same on the odd- and even-numbered questions (a check that a choice is not carried "

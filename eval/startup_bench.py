@@ -169,9 +169,10 @@ def markdown(result: dict) -> list[str]:
         lines.append(f"| cold `kb index`, peak RSS MB | {_cell(new['cold_index']['rss_peak_mb'])} | "
                      f"{_cell(old.get('cold_index', {}).get('rss_peak_mb'))} | |")
     if "cold_index_unshipped" in new:
-        bare = new["cold_index_unshipped"]
+        bare, old_bare = new["cold_index_unshipped"], old.get("cold_index_unshipped", {})
         lines.append(f"| cold `kb index` without the shipped vectors (`KB_SHIPPED_VECTORS=0`), s | "
-                     f"{_cell(bare['wall_s'])} | – | {_cell(bare['load'])} / – |")
+                     f"{_cell(bare['wall_s'])} | {_cell(old_bare.get('wall_s'))} | {_cell(bare['load'])} / "
+                     f"{_cell(old_bare.get('load'))} |")
     first = result.get("first_run")
     if first:
         for label, field in (("fresh clone `make app`: install done, s", "installed_s"),

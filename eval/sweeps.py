@@ -189,8 +189,8 @@ def budget_confirm(settings, kb, cache, memo, questions: Sequence[dict], progres
 
 def ablation_runs(settings, kb, index, cache, memo, ranking_searcher, questions: Sequence[dict],
                   progress: Callable[[str], None]) -> tuple[list[SystemRun], dict[str, int]]:
-    """Ours without structure, the user dictionary, character bigrams, or all retrievers but one; with the chunk
-    count of the variant index the structure ablation needs."""
+    """Ours without structure, the user dictionary, sentence vectors, character bigrams, or all retrievers but one;
+    with the chunk count of the variant index the structure ablation needs."""
     from eval.baselines import BM25Ranker, CachedEmbeddings, PlainChunker, no_userdict_cut
     from kb.ask.retrieve import Searcher
 
@@ -210,13 +210,18 @@ def ablation_runs(settings, kb, index, cache, memo, ranking_searcher, questions:
     runs.append(run_kb("no-userdict", "Ours − user dictionary (BM25 tokens)", swapped_kb(kb, nu_search),
                        ranker_for(Searcher(nu_index, memo, kb.searcher.fusion, tokenize=no_userdict_cut)),
                        questions))
+    progress("ablation: no sentence vectors …")
+    three = dataclasses.replace(kb.searcher.fusion, w_sentence=0.0)
+    runs.append(run_kb("no-sentence", "Ours − sentence vectors (0.5/0.25/0.25)",
+                       swapped_kb(kb, Searcher(index, kb.embeddings, three)),
+                       ranker_for(Searcher(index, memo, three)), questions))
     progress("ablation: no character bigrams …")
-    two = dataclasses.replace(kb.searcher.fusion, w_bm25=0.7, w_bigram=0.0, w_dense=0.3)
-    runs.append(run_kb("no-bigram", "Ours − character bigrams (jieba BM25 + dense, 0.7/0.3)",
+    two = dataclasses.replace(kb.searcher.fusion, w_bm25=0.7, w_bigram=0.0, w_dense=0.3, w_sentence=0.0)
+    runs.append(run_kb("no-bigram", "Ours − character bigrams and sentence vectors (jieba BM25 + dense, 0.7/0.3)",
                        swapped_kb(kb, Searcher(index, kb.embeddings, two)),
                        ranker_for(Searcher(index, memo, two)), questions))
-    for mode, label in (("dense", "Ours, dense only"), ("bm25", "Ours, jieba BM25 only"),
-                        ("bigram", "Ours, character-bigram BM25 only")):
+    for mode, label in (("dense", "Ours, dense only"), ("sentence", "Ours, sentence vectors only"),
+                        ("bm25", "Ours, jieba BM25 only"), ("bigram", "Ours, character-bigram BM25 only")):
         progress(f"ablation: {mode} only …")
         runs.append(run_kb(f"{mode}-only", label, swapped_kb(kb, ModeSearcher(kb.searcher, mode)),
                            ranker_for(ranking_searcher, mode), questions))
