@@ -15,7 +15,7 @@ from kb.quiz import build as quiz
 from kb.quiz import rules as quiz_rules
 from kb.quiz.facts import distractor_pools, quiz_facts
 from kb.quiz.grading import canonical
-from kb.quiz.model import DIFFICULTIES, DIFFICULTY, FALSE_TEXT, Fact, QuizCitation, QuizItem
+from kb.quiz.model import DIFFICULTIES, DIFFICULTY, FALSE_TEXT, TRUE_TEXT, Fact, QuizCitation, QuizItem
 from kb.register.store import Register, build_register, duty_corpus, load_register, register_for, save_register
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -632,3 +632,11 @@ def test_a_document_is_not_asked_where_the_stem_says_what_tells_it_apart() -> No
     report = _fact("环境影响报告书", "x", "permit", "law", subtype="document")
     assert quiz_rules.rule_document_not_given_away(report, "可能造成重大环境影响的，应当编制____")  # the family's
     assert quiz_rules.distinguishing_words("环境影响报告书", ["环境影响报告书", "环境影响报告表"]) == []
+
+
+def test_true_false_keys_are_balanced_in_each_quiz(quizzes) -> None:
+    """Round 12: three quizzes keyed 16 正确 to 8 错误. True/false items now alternate as a quiz goes."""
+    for q in quizzes:
+        judged = [it.answer for it in q if it.kind == "judge"]
+        assert abs(judged.count(TRUE_TEXT) - judged.count(FALSE_TEXT)) <= 1, judged
+    assert sum(it.kind == "judge" for q in quizzes for it in q) >= 5 * len(quizzes)

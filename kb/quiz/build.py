@@ -137,8 +137,10 @@ def _stem(fact: Fact, kind: str, shown: str | None = None) -> str:
     return f"判断正误：根据{where}，{_quoted(stated)}"
 
 
-def make_item(fact: Fact, kind: str, pools: DistractorPools, rng: random.Random) -> QuizItem | None:
-    """One item of ``kind`` on ``fact``, or None when a rule of :mod:`kb.quiz.rules` forbids it."""
+def make_item(fact: Fact, kind: str, pools: DistractorPools, rng: random.Random,
+              truthful: bool | None = None) -> QuizItem | None:
+    """One item of ``kind`` on ``fact``, or None when a rule of :mod:`kb.quiz.rules` forbids it; a true/false item
+    states the fact as it is when ``truthful`` (swapped when False, a coin toss when None)."""
     blank_stem = _stem(fact, "blank")
     if not (rule_key_not_in_stem(fact, blank_stem) and rule_document_not_given_away(fact, blank_stem)
             and rule_party_statement_complete(fact)):
@@ -166,7 +168,8 @@ def make_item(fact: Fact, kind: str, pools: DistractorPools, rng: random.Random)
         expl = _explanation(fact, f"答案：{fact.value}。")
         return QuizItem(id=_item_id(fact, kind, stem), kind=kind, stem=stem, options=[], answer=fact.value,
                         answer_letter="", explanation=expl, **base)
-    truthful = rng.random() < 0.5
+    coin = rng.random() < 0.5  # drawn either way, so that the quiz's other draws do not depend on ``truthful``
+    truthful = coin if truthful is None else truthful
     swap = distractors(fact, pools, rng, k=1, near_miss=True)
     if not swap:
         return None  # no fair false statement: another fact is asked (asked only as true, true would be the safe guess)
@@ -243,8 +246,9 @@ class _Used:
 
 
 def _take(bucket: list[Fact], kind: str, pools: DistractorPools, rng: random.Random, used: _Used,
-          dead: set[str]) -> QuizItem | None:
-    """Make an item of ``kind`` from the first fact of ``bucket`` that can, removing that fact."""
+          dead: set[str], truthful: bool | None = None) -> QuizItem | None:
+    """Make an item of ``kind`` from the first fact of ``bucket`` that can, removing that fact (``truthful`` as for
+    :func:`make_item`)."""
     i = 0
     while i < len(bucket):
         f = bucket[i]
@@ -255,7 +259,7 @@ def _take(bucket: list[Fact], kind: str, pools: DistractorPools, rng: random.Ran
         if fid in dead:
             i += 1
             continue
-        item = make_item(f, kind, pools, rng)
+        item = make_item(f, kind, pools, rng, truthful)
         if item is None:
             dead.add(fid)
             i += 1
@@ -294,6 +298,7 @@ def generate(register, n: int = 10, seed: int = 0, kinds: str | Iterable[str] | 
     dead: dict[str, set[str]] = {k: set() for k in kind_list}  # facts that cannot make a kind
     items: list[QuizItem] = []
     taken: Counter[tuple[str, str]] = Counter()
+    judged: Counter[bool] = Counter()  # true/false items so far, by whether the statement is true
     slot = 0
     stalled = 0
     while len(items) < n and stalled < len(kind_list):
@@ -306,11 +311,15 @@ def generate(register, n: int = 10, seed: int = 0, kinds: str | Iterable[str] | 
         # The slot's own bucket, then its source's least used ones (stable: schedule order), so that a document
         # without some kinds of fact still gets a spread of the others instead of the next in the schedule each time.
         turn[1:] = sorted(turn[1:], key=lambda b: (b[0] != own, taken[b]))
+        # True/false items alternate between 正确 and 错误 as the quiz goes, so its keys are balanced.
+        truthful = None if judged[True] == judged[False] else judged[True] < judged[False]
         made = None
         for b in turn:
-            made = _take(buckets[b], kind, pools, rng, used, dead[kind])
+            made = _take(buckets[b], kind, pools, rng, used, dead[kind], truthful)
             if made is not None:
                 taken[b] += 1
+                if made.kind == "judge":
+                    judged[made.answer == TRUE_TEXT] += 1
                 break
         if made is None:
             stalled += 1
