@@ -640,3 +640,12 @@ def test_true_false_keys_are_balanced_in_each_quiz(quizzes) -> None:
         judged = [it.answer for it in q if it.kind == "judge"]
         assert abs(judged.count(TRUE_TEXT) - judged.count(FALSE_TEXT)) <= 1, judged
     assert sum(it.kind == "judge" for q in quizzes for it in q) >= 5 * len(quizzes)
+
+
+def test_a_penalty_is_the_key_of_one_item_per_quiz(register, quizzes) -> None:
+    """Round 12: 一倍以上三倍以下 was the key of three items of one 10-item 大气污染防治法 quiz."""
+    air = [quiz.generate(register, n=10, seed=s, doc=AIR) for s in range(20)]
+    for q in [*quizzes, *air]:
+        keys = [it.fact for it in q if it.fact_type == "penalty"]
+        assert len(keys) == len(set(keys)), keys
+    assert sum(it.fact_type == "penalty" for q in air for it in q) >= 60  # still most of a penalty-rich law's quiz

@@ -226,47 +226,59 @@ SCHEDULE_END_YEAR = 2020
 
 
 class _Used:
-    """Cited spans and numbers already asked in a quiz: a passage that overlaps one of them, or a number already
-    asked (the plan states many figures twice: in the text and in its table), is not asked again."""
+    """What a quiz has asked. A passage that overlaps an asked one, or a number already asked (the plan states many
+    figures twice: in the text and in its table), is not asked again. A penalty already the key of an item
+    (一倍以上三倍以下 three times in one 10-item quiz, review r12) is asked again only when its bucket has nothing
+    else (a bank of every item repeats the common ones)."""
 
     def __init__(self) -> None:
         self.spans: dict[str, list[tuple[int, int]]] = {}
         self.numbers: set[tuple[str, str]] = set()
+        self.penalties: set[str] = set()
 
     def overlaps(self, f: Fact) -> bool:
+        """Whether the fact's passage or number was asked already."""
         c = f.citation
         if f.fact_type == "number" and (c.doc_id, f.value) in self.numbers:
             return True
         return any(a < c.end and c.start < b for a, b in self.spans.get(c.doc_id, []))
 
+    def repeats(self, f: Fact) -> bool:
+        """Whether the fact is a penalty (a fine or a 责令 measure) already the key of an item."""
+        return f.fact_type == "penalty" and f.value in self.penalties
+
     def add(self, f: Fact) -> None:
+        """Record an asked fact."""
         self.spans.setdefault(f.citation.doc_id, []).append((f.citation.start, f.citation.end))
         if f.fact_type == "number":
             self.numbers.add((f.citation.doc_id, f.value))
+        if f.fact_type == "penalty":
+            self.penalties.add(f.value)
 
 
 def _take(bucket: list[Fact], kind: str, pools: DistractorPools, rng: random.Random, used: _Used,
           dead: set[str], truthful: bool | None = None) -> QuizItem | None:
     """Make an item of ``kind`` from the first fact of ``bucket`` that can, removing that fact (``truthful`` as for
-    :func:`make_item`)."""
-    i = 0
-    while i < len(bucket):
-        f = bucket[i]
-        if used.overlaps(f):
+    :func:`make_item`); a repeated penalty only when no other fact of the bucket can."""
+    for allow_repeat in (False, True):
+        i = 0
+        while i < len(bucket):
+            f = bucket[i]
+            if used.overlaps(f):
+                bucket.pop(i)
+                continue
+            fid = repr(f.keys)
+            if fid in dead or (used.repeats(f) and not allow_repeat):
+                i += 1
+                continue
+            item = make_item(f, kind, pools, rng, truthful)
+            if item is None:
+                dead.add(fid)
+                i += 1
+                continue
             bucket.pop(i)
-            continue
-        fid = repr(f.keys)
-        if fid in dead:
-            i += 1
-            continue
-        item = make_item(f, kind, pools, rng, truthful)
-        if item is None:
-            dead.add(fid)
-            i += 1
-            continue
-        bucket.pop(i)
-        used.add(f)
-        return item
+            used.add(f)
+            return item
     return None
 
 
