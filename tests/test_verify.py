@@ -4,6 +4,7 @@ verbatim corpus text wrapped in Chunk objects, as in test_answer."""
 
 from __future__ import annotations
 
+import pytest
 from test_answer import _chunk, _line
 
 from indexing.tokenize import split_sentences
@@ -57,12 +58,23 @@ def test_the_fine_of_a_unit_does_not_answer_a_question_about_an_individual() -> 
     assert violations(q, read_slots(q, "target"), sent, GARBAGE) == []
 
 
-def test_the_first_grade_zone_does_not_answer_for_the_second() -> None:
-    sent = _sentence(FISHING, "个人在饮用水水源一级保护区内")
-    q = "在饮用水源二级保护区里钓鱼，个人要罚多少钱？"
-    assert "二级保护区" in violations(q, read_slots(q, "target"), sent, FISHING)
-    q = "在饮用水源一级保护区里钓鱼，个人要罚多少钱？"
-    assert violations(q, read_slots(q, "target"), sent, FISHING) == []
+DESERT = "laws/desertification-law-2018.md"
+STATE_LAND = _chunk(DESERT, _line(DESERT, "第三十四条 使用已经沙化的国有土地"), "第五章 保障措施", "第三十四条")
+
+
+@pytest.mark.parametrize(("chunk", "needle", "route", "rival_q", "missing", "own_q"), [
+    # the first-grade zone does not answer for the second
+    (FISHING, "个人在饮用水水源一级保护区内", "target", "在饮用水源二级保护区里钓鱼，个人要罚多少钱？", "二级保护区",
+     "在饮用水源一级保护区里钓鱼，个人要罚多少钱？"),
+    # 土地权属: the 70 years are for 国有 land; the law gives none for 集体所有 land
+    (STATE_LAND, "不超过七十年", "law", "集体所有的沙化土地包下来治沙，最长能给多少年使用权？", "集体",
+     "国有的沙化土地拿来治沙，使用权最长多少年？"),
+])
+def test_a_contrast_member_does_not_answer_for_its_rival(chunk, needle, route, rival_q, missing, own_q) -> None:
+    """kb/vocab/contrasts.tsv: a sentence naming only one member of a set does not answer a question on another."""
+    sent = _sentence(chunk, needle)
+    assert missing in violations(rival_q, read_slots(rival_q, route), sent, chunk)
+    assert violations(own_q, read_slots(own_q, route), sent, chunk) == []
 
 
 def test_a_near_miss_is_refused_and_names_what_is_missing() -> None:
@@ -125,19 +137,6 @@ def test_a_target_for_one_medium_does_not_answer_another(knowledge_base: Knowled
     assert ans.abstained and "94%" not in ans.answer.split("文件中与此最接近的内容是")[0]
     ans = knowledge_base.ask("河流水质优良断面比例到2020年目标多少？", use_llm=False)
     assert not ans.abstained and "94%" in ans.answer
-
-
-DESERT = "laws/desertification-law-2018.md"
-STATE_LAND = _chunk(DESERT, _line(DESERT, "第三十四条 使用已经沙化的国有土地"), "第五章 保障措施", "第三十四条")
-
-
-def test_state_land_does_not_answer_for_collective_land() -> None:
-    """kb/vocab/contrasts.tsv 土地权属: the 70 years are for 国有 land; the law gives none for 集体所有 land."""
-    sent = _sentence(STATE_LAND, "不超过七十年")
-    q = "集体所有的沙化土地包下来治沙，最长能给多少年使用权？"
-    assert "集体" in violations(q, read_slots(q, "law"), sent, STATE_LAND)
-    q = "国有的沙化土地拿来治沙，使用权最长多少年？"
-    assert violations(q, read_slots(q, "law"), sent, STATE_LAND) == []
 
 
 def test_a_count_asked_needs_a_count_in_its_measure_word() -> None:

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 
 from indexing import tokenize
-from kb.ask.answer.slots import contrast_sets
+from kb.ask.answer.slots import contrast_sets, named_members
 from kb.ask.query import ENTITY_PATTERN, PLACES
 
 # Words that ask, point back or hedge: none of them is a topic. The interrogatives are stripped from the previous
@@ -90,8 +90,7 @@ def _swap_member(focus: str, previous: str) -> str | None:
     for members in contrast_sets():
         if focus not in members:
             continue
-        named = [m for m in members if m != focus and m in previous
-                 and not any(m != o and m in o and o in previous for o in members)]
+        named = [m for m in named_members(members, previous) if m != focus]
         if len(named) == 1:
             return previous.replace(named[0], focus, 1)
     return None

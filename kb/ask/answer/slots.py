@@ -64,12 +64,16 @@ def contrast_sets() -> tuple[tuple[str, ...], ...]:
     return tuple(tuple(row["成员"].split("|")) for row in table("contrasts.tsv"))
 
 
+def named_members(members: tuple[str, ...], text: str) -> list[str]:
+    """The members of one contrast set a text names, each the longest one named there (劣Ⅴ类, not the Ⅴ类 in it)."""
+    return [m for m in members if m in text and not any(m != o and m in o and o in text for o in members)]
+
+
 def named_contrasts(question: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
     """The contrast-set members a question names, each with its set's other members (one member per set)."""
     out = []
     for members in contrast_sets():
-        named = [m for m in members if m in question  # the longest member named: 劣Ⅴ类, not the Ⅴ类 in it
-                 and not any(m != o and m in o and o in question for o in members)]
+        named = named_members(members, question)
         if len(named) == 1:
             out.append((named[0], tuple(m for m in members if m != named[0] and named[0] not in m)))
     return tuple(out)
