@@ -1,4 +1,5 @@
-"""Write the items of a quiz review: three 20-item mixed quizzes, 10 plan items and 10 大气污染防治法 items.
+"""Write the items of a quiz review: three 20-item mixed quizzes, 10 plan items and 10 大气污染防治法 items, one batch
+of papers that share no passage.
 
     python -m eval.quiz_review [--seeds 11 23 37] [--out eval/quiz_review_items.jsonl]
 
@@ -21,10 +22,16 @@ AIR = "air-pollution-law-2018"
 
 
 def review_items(register, seeds: list[int]) -> list[dict]:
-    """The review sets for three seeds (the first seed also draws the plan and the air-law sets)."""
-    sets = [(f"mixed-seed{s}", s, quiz.generate(register, n=20, seed=s)) for s in seeds]
-    sets.append((f"plan-seed{seeds[0]}", seeds[0], quiz.generate(register, n=10, seed=seeds[0], doc=PLAN)))
-    sets.append((f"air-law-seed{seeds[0]}", seeds[0], quiz.generate(register, n=10, seed=seeds[0], doc=AIR)))
+    """The review sets for three seeds (the first seed also draws the plan and the air-law sets), made as one batch
+    of papers the way a trainer makes them (``kb quiz --avoid``): no set asks a passage an earlier set asked."""
+    plan: list[tuple[str, int, dict]] = [(f"mixed-seed{s}", s, {"n": 20}) for s in seeds]
+    plan += [(f"plan-seed{seeds[0]}", seeds[0], {"n": 10, "doc": PLAN}),
+             (f"air-law-seed{seeds[0]}", seeds[0], {"n": 10, "doc": AIR})]
+    sets, asked = [], []
+    for name, seed, kw in plan:
+        items = quiz.generate(register, seed=seed, avoid=asked, **kw)
+        asked += items
+        sets.append((name, seed, items))
     rows = []
     for name, seed, items in sets:
         for i, it in enumerate(items, 1):

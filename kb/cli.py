@@ -52,6 +52,8 @@ def _build_parser() -> argparse.ArgumentParser:
                    help="CSV 列名：zh 中文（默认，便于 Excel 阅读）；raw 机器列名（与 JSON 字段同名）")
     s.add_argument("--period", choices=["13th", "12th"], help="12th：只出“十二五”回顾表（专栏1）的题")
     s.add_argument("--include-repealed", action="store_true", help="包括已废止的文件")
+    s.add_argument("--avoid", metavar="FILE", action="append",
+                   help="已出过的试卷（kb quiz --format json 的输出，可多次给出）：不再考其中的条文，用于出 A/B 卷")
     s.add_argument("-o", "--output", metavar="FILE", help="写入文件（UTF-8；CSV 带 BOM）而不是标准输出")
 
     s = sub.add_parser("eval", help="评测并写入 eval/RESULTS.md")

@@ -202,6 +202,20 @@ def cmd_role(args: argparse.Namespace, settings: Settings) -> int:
         sys.stdout.write(to_text(role, items))
     return 0
 
+def _avoided_items(paths: list[str]) -> list | None:
+    """The items of earlier papers (``kb quiz --format json`` files); None, with a message, when one is unreadable."""
+    from kb.quiz.export import from_json
+
+    items: list = []
+    for path in paths:
+        try:
+            items.extend(from_json(Path(path).read_text(encoding="utf-8-sig")))
+        except (OSError, ValueError, TypeError, KeyError, AttributeError) as e:
+            print(f"参数错误：--avoid {path} 不是可读的 kb quiz JSON 试卷（{type(e).__name__}）。", file=sys.stderr)
+            return None
+    return items
+
+
 def cmd_quiz(args: argparse.Namespace, settings: Settings) -> int:
     """`kb quiz`: generate a quiz and print it as md (default), json, csv, gift or aiken."""
     from kb.quiz.build import generate, quiz_documents, quiz_domains
@@ -219,6 +233,9 @@ def cmd_quiz(args: argparse.Namespace, settings: Settings) -> int:
             print("Aiken 格式只支持单选题（--kind mcq）。", file=sys.stderr)
             return 2
         kinds = ["mcq"]
+    avoid = _avoided_items(getattr(args, "avoid", None) or [])
+    if avoid is None:
+        return 2
     register = register_for(settings)
     repealed = bool(getattr(args, "include_repealed", False))
     docs = quiz_documents(register, include_repealed=True)
@@ -226,7 +243,7 @@ def cmd_quiz(args: argparse.Namespace, settings: Settings) -> int:
         doc = check_one("doc", "文档（doc_id，须有可出题的内容）", getattr(args, "doc", None), [d for _, d in docs])
         domain = check_one("domain", "领域", getattr(args, "domain", None), quiz_domains(register))
         items = generate(register, n=n, seed=int(getattr(args, "seed", 0)), kinds=kinds, doc=doc, domain=domain,
-                         period=getattr(args, "period", None), include_repealed=repealed)
+                         period=getattr(args, "period", None), include_repealed=repealed, avoid=avoid)
     except ValueError as e:
         print(f"参数错误：{e}", file=sys.stderr)
         return 2

@@ -470,3 +470,28 @@ def test_cmd_quiz_formats_and_errors(tmp_path, capsys, monkeypatch, register) ->
     assert main(["quiz", "--domain", "不存在的领域"]) == 2
     err = capsys.readouterr().err
     assert "未知的领域：不存在的领域" in err and "大气" in err  # the message lists the valid domains
+
+
+def test_cmd_quiz_avoid_makes_a_second_paper_apart(tmp_path, capsys, monkeypatch, register) -> None:
+    """``kb quiz --avoid A.json`` makes a B paper that asks none of A's passages; a bad file is a clear error."""
+    from kb.cli import main
+
+    gen = tmp_path / "index" / "g-full"
+    gen.mkdir(parents=True)
+    (tmp_path / "index" / "CURRENT").write_text("g-full", encoding="utf-8")
+    save_register(register, gen / "obligations.json")
+    monkeypatch.setenv("KB_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("KB_CORPUS_DIR", str(REPO_ROOT / "corpus"))
+    paper_a = tmp_path / "a.json"
+    assert main(["quiz", "--n", "20", "--seed", "4", "--format", "json", "-o", str(paper_a)]) == 0
+    assert main(["quiz", "--n", "20", "--seed", "4", "--format", "json", "--avoid", str(paper_a)]) == 0
+    a, b = from_json(paper_a.read_text(encoding="utf-8")), from_json(capsys.readouterr().out)
+    assert len(b) == 20
+    spans = {(it.citation.doc_id, it.citation.start) for it in a}
+    assert not any((it.citation.doc_id, it.citation.start) in spans for it in b)
+    bad = tmp_path / "bad.json"
+    bad.write_text("<不是试卷>", encoding="utf-8")
+    assert main(["quiz", "--avoid", str(bad)]) == 2
+    assert main(["quiz", "--avoid", str(tmp_path / "missing.json")]) == 2
+    err = capsys.readouterr().err
+    assert "bad.json 不是可读的 kb quiz JSON 试卷" in err and "missing.json" in err

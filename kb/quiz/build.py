@@ -247,13 +247,14 @@ class _Used:
         """Whether the fact is a penalty (a fine or a 责令 measure) already the key of an item."""
         return f.fact_type == "penalty" and f.value in self.penalties
 
-    def add(self, f: Fact) -> None:
-        """Record an asked fact."""
+    def add(self, f: Fact | QuizItem) -> None:
+        """Record an asked fact, or an item of another quiz (its ``fact`` is the fact's value)."""
+        value = f.fact if isinstance(f, QuizItem) else f.value
         self.spans.setdefault(f.citation.doc_id, []).append((f.citation.start, f.citation.end))
         if f.fact_type == "number":
-            self.numbers.add((f.citation.doc_id, f.value))
+            self.numbers.add((f.citation.doc_id, value))
         if f.fact_type == "penalty":
-            self.penalties.add(f.value)
+            self.penalties.add(value)
 
 
 def _take(bucket: list[Fact], kind: str, pools: DistractorPools, rng: random.Random, used: _Used,
@@ -283,13 +284,15 @@ def _take(bucket: list[Fact], kind: str, pools: DistractorPools, rng: random.Ran
 
 
 def generate(register, n: int = 10, seed: int = 0, kinds: str | Iterable[str] | None = None, doc: str | None = None,
-             domain: str | None = None, period: str | None = None, include_repealed: bool = False) -> list[QuizItem]:
-    """Up to ``n`` items from the register, deterministic for ``seed`` and the filters.
+             domain: str | None = None, period: str | None = None, include_repealed: bool = False,
+             avoid: Iterable[QuizItem] = ()) -> list[QuizItem]:
+    """Up to ``n`` items from the register, deterministic for ``seed``, the filters and ``avoid``.
 
     Kinds take turns (mcq, blank, judge …); the slots follow :data:`SCHEDULE` (plan and law alternating,
     difficulty balanced), a slot whose bucket is empty taking the next one that can give an item. The
     random order depends on the seed *and* the filters, so a document filter gives that document's own
-    spread. A passage is asked at most once per quiz. Distractors come from the whole corpus.
+    spread. A passage is asked at most once per quiz, and never when an item of ``avoid`` (earlier papers of
+    a batch: A卷, B卷 …) asked it. Distractors come from the whole corpus.
     """
     kind_list = _kinds(kinds)
     if n <= 0:
@@ -307,6 +310,8 @@ def generate(register, n: int = 10, seed: int = 0, kinds: str | Iterable[str] | 
             buckets[b] = _spread_end_year(buckets[b])
     offset = rng.randrange(len(SCHEDULE))
     used = _Used()
+    for earlier in avoid:
+        used.add(earlier)
     dead: dict[str, set[str]] = {k: set() for k in kind_list}  # facts that cannot make a kind
     items: list[QuizItem] = []
     taken: Counter[tuple[str, str]] = Counter()

@@ -13,7 +13,9 @@ asked on (``statement``, with the value in it). Four kinds:
   document must be prepared and filed (环境影响报告书 …).
 
 A sentence that depends on the preceding paragraph (前款, 前两款, 依照前款) carries that paragraph as its
-lead-in: the cited span starts there. Sentences longer than the limits are left out.
+lead-in, and a sentence inside a paragraph carries the sentences before it ("原审批部门应当自收到…10日内" is
+about the 重新审核 the sentence before sets up): the cited span starts there. Sentences longer than the limits are
+left out.
 """
 
 from __future__ import annotations
@@ -44,7 +46,8 @@ _PERMIT_WHO = re.compile(
 )
 _DEPENDS = re.compile(r"前款|前两款|前三款|依照前|上述")
 _OFFENCE_LEAD = re.compile(r"^.*?有下列(?:行为|情形)之一的，?")
-_OFFENDER = re.compile(r"^(?:违反本(?:法|条例)规定，)?(?P<who>[^，；]{2,20}?)有下列(?:行为|情形)之一")
+_OFFENDER = re.compile(
+    r"^(?:违反本(?:法|条例)规定，)?(?P<who>[^，；]{2,20}?)(?:违反本(?:法|条例)规定，)?有下列(?:行为|情形)之一")
 _SENT = re.compile(r"[^。]+。?")
 _LEANS_ON = re.compile(r"该类|此类|前述|上述|下列")  # refers to text the statement does not carry
 _FOLLOW_ON = re.compile(r"^(?:造成|情节|拒不|逾期|有前款|其中|对直接负责|并)")
@@ -122,7 +125,8 @@ class _Article:
     def units(self) -> list[tuple[str, str, tuple[int, int], list[tuple[int, int]]]]:
         """(lead-in, sentence, span with lead-in, listed items) of every sentence outside the lists.
 
-        The lead-in is the paragraph before a sentence that refers to it (前款), else "".
+        The lead-in is the paragraph before a sentence that refers to it (前款), or the sentences before it in its
+        own paragraph, else "".
         """
         text = self.doc.text
         out = []
@@ -141,14 +145,14 @@ class _Article:
                     continue
                 if "本条第" in sent:
                     continue  # refers to paragraphs a single lead-in cannot carry
-                lead_start, lead = sa, ""
-                if _DEPENDS.search(sent):
-                    if i == 0 or sa != pa:
+                lead_start = pa  # the sentences before it in its paragraph
+                if _DEPENDS.search(text[pa:sb]):
+                    if i == 0:
                         continue  # depends on something this span cannot carry whole
                     lead_start = self.paras[i - 1][0]
                     if LIST_ITEM.match(text[lead_start:self.paras[i - 1][1]]):
                         continue
-                    lead = text[lead_start:pa].strip()
+                lead = re.sub(r"\s*\n\s*", "", text[lead_start:sa]).strip()
                 has_list = sb == pb and sent.endswith(("：", ":"))
                 out.append((lead, sent, (lead_start, sb), items if has_list else []))
         return out
@@ -193,14 +197,15 @@ def _penalty_clause(sent: str, value: str) -> str:
     if i is None:
         return ""
     seg = segs[i]
-    if i > 0 and ("的，" not in seg[: seg.find(value)] or _FOLLOW_ON.match(seg)):
-        seg = "".join(segs[: i + 1])  # a follow-on clause (造成严重后果的，…) needs the offence before it
+    if i > 0 and not seg.startswith("违反"):
+        # a later clause (造成严重后果的，…; 农业投入品使用者为个人的，可以处…) is about the offence before it
+        seg = "".join(segs[: i + 1])
     if "的，" not in seg[: seg.find(value)] or seg.rstrip("。").endswith(("：", ":")) or _FOLLOW_ON.match(seg):
         return ""  # no offence stated, a list lead-in, or a clause that leans on the sentence before
     return re.sub(r"[；;，]+$", "", seg) + ("" if seg.endswith("。") else "。")
 
 
-def _period_facts(art: _Article, sent: str, span) -> list[LawFact]:
+def _period_facts(art: _Article, lead: str, sent: str, span) -> list[LawFact]:
     out = []
     for m in PERIOD_RE.finditer(sent):
         value = m.group("v")
@@ -209,13 +214,13 @@ def _period_facts(art: _Article, sent: str, span) -> list[LawFact]:
                 re.search(r"\d", value)):
             continue
         unit = re.sub(rf"^{_NUM}+", "", value)
-        f = art.fact("period", value, sent, span, unit)
+        f = art.fact("period", value, lead + sent, span, unit)
         if f:
             out.append(f)
     return out
 
 
-def _ban_facts(art: _Article, sent: str, span) -> list[LawFact]:
+def _ban_facts(art: _Article, lead: str, sent: str, span) -> list[LawFact]:
     bans = BAN_RE.findall(sent)
     if len(bans) != 1 or _PENALTY_CUE.search(sent) or len(sent) < 14:
         return []
@@ -224,17 +229,17 @@ def _ban_facts(art: _Article, sent: str, span) -> list[LawFact]:
         return []  # 禁止的时段: a ban named inside a clause, not the rule the sentence states
     before = sent[: sent.find(modal)]
     subject = re.split(r"[，,]", before)[-1] if modal == "不得" else ""
-    f = art.fact("ban", modal, sent, span, modal, subject)
+    f = art.fact("ban", modal, lead + sent, span, modal, subject)
     return [f] if f else []
 
 
-def _permit_facts(art: _Article, sent: str, span) -> list[LawFact]:
+def _permit_facts(art: _Article, lead: str, sent: str, span) -> list[LawFact]:
     out = []
     for m in _PERMIT_WHO.finditer(sent):
         who = m.group("who")
         if re.search(r"有关|其他|所在地的?$|^其|^本", who) or len(who) > 20:
             continue
-        f = art.fact("permit", who, sent, span, "who", who)
+        f = art.fact("permit", who, lead + sent, span, "who", who)
         if f:
             out.append(f)
     if re.search(r"报批|报送|编制|申请|取得|备案|提交", sent):
@@ -242,7 +247,7 @@ def _permit_facts(art: _Article, sent: str, span) -> list[LawFact]:
             name = group[0]
             if name in sent and not any(o != name and name in o and o in sent
                                         for g in vocab()["filed_documents"] for o in g):
-                f = art.fact("permit", name, sent, span, "document")
+                f = art.fact("permit", name, lead + sent, span, "document")
                 if f:
                     out.append(f)
                 break
@@ -262,10 +267,9 @@ def extract_law_facts(doc: Document, sections: Sequence[Section],
         for lead, sent, span, items in art.units():
             if _PENALTY_CUE.search(sent) or "责令" in sent or "按日连续处罚" in sent:
                 out.extend(_penalty_facts(art, lead, sent, span, items))
-            whole = lead + sent
-            out.extend(_period_facts(art, whole, span))
-            out.extend(_ban_facts(art, whole, span))
-            out.extend(_permit_facts(art, whole, span))
+            out.extend(_period_facts(art, lead, sent, span))
+            out.extend(_ban_facts(art, lead, sent, span))
+            out.extend(_permit_facts(art, lead, sent, span))
     return out
 
 

@@ -10,12 +10,20 @@ Worth asking (a fact is dropped unless every rule lets it through):
 - ``rule_self_contained``: no passage that leans on text it does not carry (前款, 上述, a list item without its
   lead-in, a sentence starting with 其中/同时);
 - ``rule_environment_duty``: no duty that bodies outside the environmental administration enforce or owe (the
-  army, maritime and railway authorities …): an environmental official is not examined on them.
+  army, maritime and railway authorities …), and no civil liability (赔偿损失: a court's matter): an environmental
+  official is not examined on them;
+- ``rule_plan_section_sets_tasks``: no plan fact from the sections on running the plan itself (项目实施, 保障措施:
+  its mid-term review date), and no deadline from its goals section (there "到2020年" is the plan's own period);
+- ``rule_local_time_limit``: no time limit that binds a State Council department (核安全许可 within 二十日 of the
+  technical review): internal procedure of a national authority;
+- ``rule_closed_party``: no party key that is an open list ("住房城乡建设、市容环境卫生…等有关部门"): any other
+  department could be one of the 等.
 
 Item checks (an item failing one is not made):
 
 - ``rule_same_kind``: distractors are of the key's kind (government / department / enterprise / individual;
-  deadline; amount with the key's unit; duration with the key's unit …) and none overlaps the key;
+  deadline; amount with the key's unit; duration with the key's unit …), none overlaps the key, and none carries a
+  situation the key lacks (移出地…: a transfer between provinces);
 - ``rule_key_not_in_stem``: no content word of the key (two characters or more outside the generic words of
   party names) occurs in the stem;
 - ``rule_blank_key_short``: a fill-in key has at most ``MAX_BLANK_CHARS`` characters (longer ones make mcq);
@@ -38,7 +46,8 @@ Item checks (an item failing one is not made):
   "____应当加强指导、督促");
 - ``rule_near_miss``: a false statement swaps the key for a value of the same kind (same party category and
   level family, same unit, same modal family), and never the modal of a proviso (但是，不得…: swapped, it
-  contradicts itself) or one that opens its sentence (禁止任何单位…: swapped, it is no sentence).
+  contradicts itself) or one that opens its sentence (禁止任何单位…: swapped, it is no sentence); a body's swap
+  changes its level or its administration, not both.
 """
 
 from __future__ import annotations
@@ -113,10 +122,11 @@ def rule_self_contained(fact) -> bool:
 
 
 def rule_environment_duty(fact) -> bool:
-    """No duty owed to or enforced by bodies outside the environmental administration (军队, 海事, 铁路 …), and no
-    penalty that such a body imposes ("由…林业草原主管部门…处…罚款": not what environmental officials enforce)."""
+    """No duty owed to or enforced by bodies outside the environmental administration (军队, 海事, 铁路 …), no
+    penalty that such a body imposes ("由…林业草原主管部门…处…罚款": not what environmental officials enforce), and
+    no civil liability ("给购买者造成损失的，销售者应当赔偿损失")."""
     text = _fold(fact.statement or fact.citation.passage)
-    if any(body in text for body in vocab()["outside_bodies"]):
+    if any(body in text for body in vocab()["outside_bodies"]) or any(d in text for d in vocab()["civil_duties"]):
         return False
     enforcers = "|".join(map(re.escape, vocab()["outside_enforcers"]))
     return not (fact.fact_type == "penalty" and re.search(rf"由[^，。；]*(?:{enforcers})", text))
@@ -131,10 +141,36 @@ def rule_binding(fact) -> bool:
     return fact.doc_kind != "plan" or not any(v in before for v in vocab()["advocacy_verbs"])
 
 
+def rule_plan_section_sets_tasks(fact) -> bool:
+    """No plan fact from the sections on running the plan (项目实施, 保障措施), nor a deadline from its goals
+    section, where "到2020年" restates the plan's own period."""
+    if fact.doc_kind != "plan":
+        return True
+    path = fact.citation.section.split(" > ")
+    if any(p in vocab()["plan_procedure_sections"] for p in path):
+        return False
+    return not (fact.fact_type == "deadline" and any(p in vocab()["plan_goal_sections"] for p in path))
+
+
+def rule_local_time_limit(fact) -> bool:
+    """No time limit whose sentence binds a State Council department: its internal procedure."""
+    if fact.fact_type != "period":
+        return True
+    text = _fold(fact.statement or fact.citation.passage)
+    at = text.find(_fold(fact.value))
+    return not text[_sentence_bounds(text, at)[0]:].startswith("国务院")
+
+
+def rule_closed_party(fact) -> bool:
+    """No body key that is an open list of departments (…、…等有关部门): the 等 leaves room for any other."""
+    return not (asks_body(fact) and _enumerates(fact.value) and "等" in fact.value)
+
+
 def worth_asking(fact, period: str | None = None) -> bool:
     """Whether every worth-asking rule lets the fact through."""
     return (rule_plan_number_worth(fact) and rule_review_period(fact, period) and rule_not_catch_all(fact)
-            and rule_self_contained(fact) and rule_environment_duty(fact) and rule_binding(fact))
+            and rule_self_contained(fact) and rule_environment_duty(fact) and rule_binding(fact)
+            and rule_plan_section_sets_tasks(fact) and rule_local_time_limit(fact) and rule_closed_party(fact))
 
 
 # --- item checks -------------------------------------------------------------------------------------------
@@ -195,6 +231,8 @@ def rule_same_kind(fact, candidate: str) -> bool:
             return False  # nor is a body outside the environmental administration offered (rule_environment_duty)
         if _enumerates(candidate) and not _enumerates(key):
             return False  # "住房城乡建设、市容环境卫生、交通运输等有关部门" among single bodies is the odd one out
+        if any(q in candidate and q not in key for q in vocab()["situational_qualifiers"]):
+            return False  # 移出地…生态环境主管部门 belongs to a transfer between provinces, not to this article
         return party_kind(candidate) == party_kind(key) != "other"
     if t == "penalty" and fact.subtype == "amount":
         return amount_form(candidate) == amount_form(key)
@@ -243,13 +281,24 @@ def rule_mcq_asks_a_choice(fact) -> bool:
 
 def rule_no_overlap(key: str, candidate: str) -> bool:
     """Neither of key and distractor contains the other (建设单位 / 建设单位和施工单位), also once 等 is dropped
-    (生态环境等主管部门 includes 生态环境主管部门)."""
+    (生态环境等主管部门 includes 生态环境主管部门), nor, for actors, once their suffix is dropped (机动车维修单位 is
+    one of the 从事…机动车维修等服务活动的经营者)."""
     a, b = _fold(key), _fold(candidate)
     na, nb = (re.fullmatch(r"[≤≥<>]?(\d+(?:\.\d+)?)[^\d]*", x) for x in (a, b))
     if na and nb:
         return float(na.group(1)) != float(nb.group(1))
     a2, b2 = a.replace("等", ""), b.replace("等", "")
-    return bool(a) and bool(b) and a not in b and b not in a and a2 not in b2 and b2 not in a2
+    if not (a and b and a not in b and b not in a and a2 not in b2 and b2 not in a2):
+        return False
+    if {party_kind(a), party_kind(b)} & {"enterprise", "individual"}:
+        # 机动车维修单位 is one of the 从事服装干洗和机动车维修等服务活动的经营者
+        ca, cb = (_ACTOR_SUFFIX.sub("", x) for x in (a, b))
+        return not ((len(ca) >= MIN_CORE and ca in b) or (len(cb) >= MIN_CORE and cb in a))
+    return True
+
+
+_ACTOR_SUFFIX = re.compile(r"(?:单位|企业|经营者|生产者|使用者|销售者|者)$")
+MIN_CORE = 4  # characters of an actor's name without its suffix that make it one of a longer name's kind
 
 
 def content_words(key: str) -> list[str]:
@@ -390,6 +439,8 @@ def rule_near_miss(fact, swap: str) -> bool:
         if statement.startswith(fact.value):
             return False  # 禁止任何单位… has no subject: "经批准后可以任何单位…" is no sentence
     if asks_body(fact):
+        if other_system(fact.value, swap) and admin_level(swap) != admin_level(fact.value):
+            return False  # 国务院农业农村主管部门 for 省级…生态环境主管部门: two changes, false on its face
         if party_kind(fact.value) == "gov" and set(content_words(swap)) - set(content_words(fact.value)):
             return False  # 沙化土地所在地区的县级人民政府 for 省级以上人民政府: a qualifier that gives it away
         return ("、" in swap or "和" in swap) <= ("、" in fact.value or "和" in fact.value)

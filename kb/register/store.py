@@ -22,9 +22,9 @@ from kb.register.domains import domain_of
 from kb.register.extract import extract_obligations
 from kb.register.tables import IndicatorRow, parse_indicator_tables
 
-# 2: law_facts and doc_status (quiz material); 3: also "YYYY年前" read as the end of YYYY. A stored register of
-# another version is rebuilt from the corpus.
-REGISTER_VERSION = 3
+# 2: law_facts and doc_status (quiz material); 3: also "YYYY年前" read as the end of YYYY; 4: a law fact inside a
+# paragraph carries the sentences before it. A stored register of another version is rebuilt from the corpus.
+REGISTER_VERSION = 4
 REGISTER_FILE = "obligations.json"
 # Catalogues (manifest kind "list") state no duties, and their PDFs take most of the corpus loading time
 # (≈15 of 17 s on a busy machine): a register built without an index skips them and comes several times faster.
