@@ -165,9 +165,9 @@ def published_markdown(pub: dict) -> list[str]:
              f"Written by `python -m eval.uservoice --publish` on {pub['date']} (index model `{pub['model_id']}`, "
              f"load average {pub['load_avg']} at the end). Questions written blind in the voices of officials, "
              "trainers and the public (eval/README_uv.md); train and dev were used for tuning, each sealed set "
-             "(uv_test, uv_test2, uv_test3) was run once after the round it closed and only measured since. An "
-             "answer counts when it holds every part; near-miss and out-of-scope questions count when abstained "
-             "on.", ""]
+             f"({', '.join(n for n in pub['sets'] if n.startswith('uv_test'))}) was run once when it was new and "
+             "only measured since. An answer counts when it holds every part; near-miss and out-of-scope "
+             "questions count when abstained on.", ""]
     for name, rep in pub["sets"].items():
         lines += [markdown(name, rep), ""]
     if NOTES.exists():  # what each change bought, written by hand

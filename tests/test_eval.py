@@ -195,11 +195,11 @@ def test_gold_sets_are_verbatim_corpus_evidence(name: str) -> None:
 
 
 def test_user_voice_sets_are_verbatim_corpus_evidence() -> None:
-    """Every user-voice set (train, dev and the three sealed sets) passes eval/check_uv.py: keys, categories, verbatim
+    """Every user-voice set (train, dev and the four sealed sets) passes eval/check_uv.py: keys, categories, verbatim
     evidence and answers, near misses' neighbouring facts, ids unique across the sets."""
     from eval.check_uv import main
 
     sets = sorted((Path(__file__).resolve().parent.parent / "eval").glob("uv_*.jsonl"))
     assert [p.name for p in sets] == [
-        "uv_dev.jsonl", "uv_test.jsonl", "uv_test2.jsonl", "uv_test3.jsonl", "uv_train.jsonl"]
+        "uv_dev.jsonl", "uv_test.jsonl", "uv_test2.jsonl", "uv_test3.jsonl", "uv_test4.jsonl", "uv_train.jsonl"]
     assert main([str(p) for p in sets]) == 0
