@@ -225,36 +225,65 @@ def _spread_end_year(facts: list[Fact]) -> list[Fact]:
 SCHEDULE_END_YEAR = 2020
 
 
+_FIGURE = re.compile(r"\d+(?:\.\d+)?")
+
+
+def _figure(value: str) -> str:
+    """The number a plan figure states, without its unit ("94%" and the table's "94" are one figure); "" for a
+    figure without digits (a water class: Ⅲ类 is in many stems without giving anything away)."""
+    m = _FIGURE.search(value)
+    return m.group(0) if m else ""
+
+
 class _Used:
-    """What a quiz has asked. A passage that overlaps an asked one, or a number already asked (the plan states many
-    figures twice: in the text and in its table), is not asked again. A penalty already the key of an item
-    (一倍以上三倍以下 three times in one 10-item quiz, review r12) is asked again only when its bucket has nothing
-    else (a bank of every item repeats the common ones)."""
+    """What a quiz (or a batch of papers) has asked. A passage that overlaps an asked one, or a figure already asked
+    or shown in a stem (the plan states many figures twice: in the text and in its table; a statement of five figures
+    gives away a blank on one of them, review r13), is not asked again, nor is an item whose stem shows a figure
+    already asked. A penalty already the key of an item (一倍以上三倍以下 three times in one 10-item quiz, review r12)
+    is asked again only when its bucket has nothing else (a bank of every item repeats the common ones)."""
 
     def __init__(self) -> None:
         self.spans: dict[str, list[tuple[int, int]]] = {}
-        self.numbers: set[tuple[str, str]] = set()
+        self.figures: set[tuple[str, str]] = set()
+        self.stems: dict[str, list[str]] = {}
         self.penalties: set[str] = set()
 
     def overlaps(self, f: Fact) -> bool:
-        """Whether the fact's passage or number was asked already."""
+        """Whether the fact's passage or figure was asked already, or its figure stands in an asked stem."""
         c = f.citation
-        if f.fact_type == "number" and (c.doc_id, f.value) in self.numbers:
+        figure = _figure(f.value) if f.fact_type == "number" else ""
+        if figure and ((c.doc_id, figure) in self.figures
+                       or any(_shows(stem, figure) for stem in self.stems.get(c.doc_id, []))):
             return True
         return any(a < c.end and c.start < b for a, b in self.spans.get(c.doc_id, []))
+
+    def gives_away(self, item: QuizItem) -> bool:
+        """Whether the item's stem shows a figure already asked of its document."""
+        doc = item.citation.doc_id
+        return any(d == doc and _shows(item.stem, figure) for d, figure in self.figures)
 
     def repeats(self, f: Fact) -> bool:
         """Whether the fact is a penalty (a fine or a 责令 measure) already the key of an item."""
         return f.fact_type == "penalty" and f.value in self.penalties
 
-    def add(self, f: Fact | QuizItem) -> None:
-        """Record an asked fact, or an item of another quiz (its ``fact`` is the fact's value)."""
-        value = f.fact if isinstance(f, QuizItem) else f.value
-        self.spans.setdefault(f.citation.doc_id, []).append((f.citation.start, f.citation.end))
-        if f.fact_type == "number":
-            self.numbers.add((f.citation.doc_id, value))
+    def add(self, f: Fact | QuizItem, stem: str = "") -> None:
+        """Record an asked fact with its item's stem, or an item of another paper (its ``fact`` is the value)."""
+        if isinstance(f, QuizItem):
+            value, stem = f.fact, f.stem
+        else:
+            value = f.value
+        doc = f.citation.doc_id
+        self.spans.setdefault(doc, []).append((f.citation.start, f.citation.end))
+        self.stems.setdefault(doc, []).append(stem)
+        if f.fact_type == "number" and _figure(value):
+            self.figures.add((doc, _figure(value)))
         if f.fact_type == "penalty":
             self.penalties.add(value)
+
+
+def _shows(stem: str, figure: str) -> bool:
+    """Whether a stem states the figure (as a whole number: 330 is not in 3300)."""
+    return bool(re.search(rf"(?<![\d.]){re.escape(figure)}(?![\d.])", stem))
 
 
 def _take(bucket: list[Fact], kind: str, pools: DistractorPools, rng: random.Random, used: _Used,
@@ -273,12 +302,12 @@ def _take(bucket: list[Fact], kind: str, pools: DistractorPools, rng: random.Ran
                 i += 1
                 continue
             item = make_item(f, kind, pools, rng, truthful)
-            if item is None:
+            if item is None or used.gives_away(item):
                 dead.add(fid)
                 i += 1
                 continue
             bucket.pop(i)
-            used.add(f)
+            used.add(f, item.stem)
             return item
     return None
 

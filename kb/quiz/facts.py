@@ -6,7 +6,7 @@ import math
 import random
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from indexing.types import Obligation
 from kb.quiz.law import article_texts, law_distractors, law_pools, law_quiz_facts
@@ -40,6 +40,7 @@ from kb.quiz.rules import (
     vocab,
     worth_asking,
 )
+from kb.register.spans import LIST_ITEM
 
 # ---------------------------------------------------------------------------------------------------------
 # Facts
@@ -78,8 +79,9 @@ def _conflict_filters(register) -> tuple[set[tuple[str, int, int]], set[tuple[st
     return spans, keys
 
 
-def _record_facts(r: Obligation, bad_spans, bad_keys) -> list[Fact]:
-    """Deadline, number and party facts stated in one text record's passage."""
+def _record_facts(r: Obligation, bad_spans, bad_keys, lead_in: tuple[int, str] | None = None) -> list[Fact]:
+    """Deadline, number and party facts stated in one text record's passage; a law record's party is asked with
+    ``lead_in``, what precedes it in its paragraph (``Register.lead_ins``), and not when that is too long."""
     from kb.register.conflicts import indicator_key
 
     if r.source != "text" or not _text_ok(r.passage):
@@ -110,7 +112,14 @@ def _record_facts(r: Obligation, bad_spans, bad_keys) -> list[Fact]:
     if (r.party_source == "explicit" and _usable_party(party) and _occurrences(party, p) == 1
             and not _truncated_party(party, p)):
         masked = norm_text(_masked(p, party))
-        out.append(Fact("party", party, cit, r.domain, r.ob_id, kind, keys=(("party", masked),)))
+        fact = Fact("party", party, cit, r.domain, r.ob_id, kind, keys=(("party", masked),))
+        if lead_in and kind == "law":
+            start, lead = lead_in
+            fact.citation = replace(cit, passage=lead + p, start=start)
+            fact.statement = lead + p
+        if not fact.statement or (_text_ok(fact.statement) and _occurrences(party, fact.statement) == 1
+                                  and not LIST_ITEM.match(fact.statement)):  # a list item without its lead-in
+            out.append(fact)
     return out
 
 
@@ -187,10 +196,11 @@ def quiz_facts(register, period: str | None = None, include_repealed: bool = Fal
     """
     bad_spans, bad_keys = _conflict_filters(register)
     repealed = set((getattr(register, "doc_status", {}) or {}) if not include_repealed else ())
+    lead_ins = getattr(register, "lead_ins", {}) or {}
     facts: list[Fact] = []
     for r in register.records:
         if r.doc_id not in repealed:
-            facts.extend(_record_facts(r, bad_spans, bad_keys))
+            facts.extend(_record_facts(r, bad_spans, bad_keys, lead_ins.get(r.ob_id)))
     facts.extend(_table_facts(register, bad_spans, bad_keys))
     facts.extend(law_quiz_facts(register, include_repealed))
     articles = article_texts(register)

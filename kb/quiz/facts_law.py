@@ -45,7 +45,7 @@ _PERMIT_WHO = re.compile(
     r"(?:审批|批准|备案|审查|审核|核准|申请|提出申请|报告|登记)"
 )
 _DEPENDS = re.compile(r"前款|前两款|前三款|依照前|上述")
-_OFFENCE_LEAD = re.compile(r"^.*?有下列(?:行为|情形)之一的，?")
+_OFFENCE_LEAD = re.compile(r"^.*?有下列(?:行为|情形)之一的(?P<who>[^，：；]{2,10}(?=，))?，?")  # 之一的单位和个人，
 _OFFENDER = re.compile(
     r"^(?:违反本(?:法|条例)规定，)?(?P<who>[^，；]{2,20}?)(?:违反本(?:法|条例)规定，)?有下列(?:行为|情形)之一")
 _SENT = re.compile(r"[^。]+。?")
@@ -173,9 +173,11 @@ def _penalty_facts(art: _Article, lead: str, sent: str, span, items) -> list[Law
             if i is None:
                 continue
             clause = "".join(parts[: i + 1]).rstrip("；;，")  # the penalties up to this one: 情节严重的 keeps its base
-            who = _OFFENDER.match(sent)
+            who = _OFFENDER.match(sent) or _OFFENCE_LEAD.match(sent)
             for qa, qb in items[:4]:
-                offence = (who.group("who") if who else "") + _clean_item(art.doc.text[qa:qb])
+                item = _clean_item(art.doc.text[qa:qb])
+                subject = (who.group("who") or "") if who else ""
+                offence = item if subject in item else subject + item  # the item may name its offender itself
                 if not offence or value in offence:
                     continue
                 stmt = f"{offence}{'' if offence.endswith('的') else '的'}，{clause}。"

@@ -112,6 +112,8 @@ def _candidates(fact: Fact, pools: dict[str, list], party_pool: Sequence[tuple[s
         opts = v["ban_options"].get(fact.value, [])
         if any(m in fact.statement for m in v["ban_exception_markers"]):
             opts = [o for o in opts if "经批准" not in o]
+        if any(m in fact.statement for m in v["unlawful_acts"]):
+            opts = []  # "经批准后可以超过标准排放" (review r13) is false on its face: no fair false statement
         return [(o, float(i)) for i, o in enumerate(opts)]
     if t == "permit" and sub == "document":
         family = next((f for f in v["filed_document_families"] if fact.value in f), [])

@@ -16,6 +16,8 @@ Worth asking (a fact is dropped unless every rule lets it through):
   its mid-term review date), and no deadline from its goals section (there "到2020年" is the plan's own period);
 - ``rule_local_time_limit``: no time limit that binds a State Council department (核安全许可 within 二十日 of the
   technical review): internal procedure of a national authority;
+- ``rule_specific_key``: no key that stands for a family (环境影响评价文件 covers 报告书; 责令停止违法行为 and 限期改正
+  come with every penalty);
 - ``rule_closed_party``: no party key that is an open list ("住房城乡建设、市容环境卫生…等有关部门"): any other
   department could be one of the 等.
 
@@ -33,12 +35,13 @@ Item checks (an item failing one is not made):
 - ``rule_options_balanced``: the key of an mcq is neither far longer nor far shorter than every distractor (the
   one long, specific option gives itself away);
 - ``rule_mcq_asks_a_choice``: no mcq on a modal word (禁止 is guessed among 限制 / 经批准后可以), nor on a plan
-  deadline whose year has no plan year on one side (2020: the odd one out among earlier years);
+  deadline whose year has no plan year on one side (2020: the odd one out among earlier years; 2017, the year the
+  plan was issued: the odd one out among later ones);
 - ``rule_plausible_number``: a number distractor is within a factor of three of the key; a 责令 measure's
   distractors come from its own family (production, construction, equipment, land);
 - ``rule_deadline_years``: deadline options are distinct years, written in the key's form, taken from the years
-  around the key inside the plan period, on both sides of it (so in-between years appear, the end year is not the
-  odd one out and the key is not always the earliest);
+  around the key from the plan's issue year (2017) to its end, on both sides of it (so in-between years appear,
+  the end year is not the odd one out and the key is not always the earliest);
 - ``rule_document_not_given_away``: a filed document is not asked where the stem names it (《排污许可管理条例》
   for 排污许可证), says every word that tells it from its family ("实施土壤污染风险评估活动，应当编制____"), or
   its sibling stands next to the blank (____、环境影响报告表);
@@ -116,7 +119,7 @@ def rule_not_catch_all(fact) -> bool:
 def rule_self_contained(fact) -> bool:
     """The asked text carries what it refers to: no 前款/上述 without the lead-in, no 其中/同时 opening."""
     text = _fold(fact.statement or fact.citation.passage)
-    if fact.statement:  # law facts carry their lead-in already (kb.quiz.facts_law)
+    if fact.statement and fact.fact_type != "party":  # law facts carry their lead-in already (kb.quiz.facts_law)
         return not text.endswith(("：", ":"))
     return not (_DEPENDENT_START.match(text) or _DEPENDENT_ANY.search(text) or text.endswith(("：", ":")))
 
@@ -161,6 +164,14 @@ def rule_local_time_limit(fact) -> bool:
     return not text[_sentence_bounds(text, at)[0]:].startswith("国务院")
 
 
+def rule_specific_key(fact) -> bool:
+    """No key that stands for a whole family: a document that covers others (环境影响评价文件: 报告书 fits the blank
+    too, review r13) or an order every penalty article gives (责令停止违法行为, 限期改正: the fine is the point)."""
+    if fact.fact_type == "permit" and fact.subtype == "document":
+        return fact.value not in vocab()["umbrella_documents"]
+    return not (fact.fact_type == "penalty" and fact.subtype == "order" and fact.value in vocab()["generic_orders"])
+
+
 def rule_closed_party(fact) -> bool:
     """No body key that is an open list of departments (…、…等有关部门): the 等 leaves room for any other."""
     return not (asks_body(fact) and _enumerates(fact.value) and "等" in fact.value)
@@ -170,7 +181,8 @@ def worth_asking(fact, period: str | None = None) -> bool:
     """Whether every worth-asking rule lets the fact through."""
     return (rule_plan_number_worth(fact) and rule_review_period(fact, period) and rule_not_catch_all(fact)
             and rule_self_contained(fact) and rule_environment_duty(fact) and rule_binding(fact)
-            and rule_plan_section_sets_tasks(fact) and rule_local_time_limit(fact) and rule_closed_party(fact))
+            and rule_plan_section_sets_tasks(fact) and rule_local_time_limit(fact) and rule_closed_party(fact)
+            and rule_specific_key(fact))
 
 
 # --- item checks -------------------------------------------------------------------------------------------
@@ -192,10 +204,12 @@ def party_kind(party: str) -> str:
     return "other"
 
 
-def amount_form(value: str) -> tuple[str, str, bool]:
-    """(range | cap, 元 | 倍, written in Arabic digits) of a fine."""
+def amount_form(value: str) -> tuple[str, str, str]:
+    """(range | cap, 元 | 倍, numerals: chinese | arabic | arabic with 千) of a fine: "5千元以上2万元以下" is written
+    unlike "100元以上5000元以下" (review r13)."""
     v = _fold(value)
-    return ("range" if "以上" in v else "cap", "倍" if "倍" in v else "元", bool(re.search(r"\d", v)))
+    numerals = "arabic with 千" if re.search(r"\d千", v) else "arabic" if re.search(r"\d", v) else "chinese"
+    return ("range" if "以上" in v else "cap", "倍" if "倍" in v else "元", numerals)
 
 
 def asks_body(fact) -> bool:
@@ -208,6 +222,11 @@ def _enumerates(body: str) -> bool:
     list ("省、自治区、直辖市人民政府") names one body."""
     one = re.sub(r"省、自治区、直辖市(?:、设区的市)?", "省级", body)
     return "、" in one or "等" in one
+
+
+def _bare(body: str) -> bool:
+    """Whether a body's name says no level of government (环境保护主管部门, 公安机关交通管理部门)."""
+    return admin_level(body) is None and not re.search(r"人民政府|国务院|以上", _fold(body))
 
 
 def other_system(key: str, candidate: str) -> bool:
@@ -233,6 +252,8 @@ def rule_same_kind(fact, candidate: str) -> bool:
             return False  # "住房城乡建设、市容环境卫生、交通运输等有关部门" among single bodies is the odd one out
         if any(q in candidate and q not in key for q in vocab()["situational_qualifiers"]):
             return False  # 移出地…生态环境主管部门 belongs to a transfer between provinces, not to this article
+        if party_kind(key) == "dept" and _bare(key) and not _bare(candidate):
+            return False  # a bare 环境保护主管部门 among 县级以上地方人民政府… options is the odd one out (review r13)
         return party_kind(candidate) == party_kind(key) != "other"
     if t == "penalty" and fact.subtype == "amount":
         return amount_form(candidate) == amount_form(key)
@@ -270,12 +291,13 @@ def rule_plausible_number(key: str, candidate: str) -> bool:
 def rule_mcq_asks_a_choice(fact) -> bool:
     """An mcq is made only where four options are a real choice: never for a modal word (禁止 among 限制 / 严格控制
     / 经批准后可以 is guessed by common sense; true/false asks it), and for a plan deadline only when the key year
-    has plan years on both sides (a 2020 key among earlier years is the odd one out)."""
+    has plan years on both sides, from the plan's issue year on (a 2020 key among earlier years is the odd one out,
+    and so is a 2017 key among later ones: review r13 met six)."""
     if fact.fact_type == "ban":
         return False
     if fact.fact_type == "deadline" and fact.doc_kind == "plan":
         years = re.findall(r"(?:19|20)\d\d", fact.value)
-        return bool(years) and PLAN_PERIOD[1] < int(years[0]) < PLAN_PERIOD[2]
+        return bool(years) and PLAN_ISSUE_YEAR < int(years[0]) < PLAN_PERIOD[2]
     return True
 
 
@@ -405,15 +427,16 @@ def rule_blank_not_end_year(fact) -> bool:
 
 
 def deadline_years(key_year: int, passage_years: set[int], rng, k: int = 3) -> list[int]:
-    """Distractor years for a deadline: distinct, inside the plan period, nearest first, never the key's year."""
-    _, first, last = PLAN_PERIOD
+    """Distractor years for a deadline: distinct, from the plan's issue year to its end, nearest first, never the
+    key's year (a year before the plan was issued is ruled out by anyone who knows its date: review r13)."""
+    _, _, last = PLAN_PERIOD
+    first = PLAN_ISSUE_YEAR
     lo, hi = min(first + 1, key_year), max(last, key_year)
-    pool = [y for y in range(lo - 1, hi + 2) if y != key_year and y not in passage_years and y >= first]
-    inside = [y for y in pool if y <= last]
-    pool = inside if len(inside) >= k else pool
+    # Only years of the plan period: a 2021 option beside 2017–2019 is the odd one out (fewer than k: no mcq).
+    pool = [y for y in range(lo - 1, hi + 2) if y != key_year and y not in passage_years and first <= y <= last]
     rng.shuffle(pool)
     # Nearest years first, on both sides of the key: always taking later years makes the earliest option the key.
-    pool.sort(key=lambda y: (abs(y - key_year) > 2, y > last))
+    pool.sort(key=lambda y: abs(y - key_year) > 2)
     return sorted(pool[:k])
 
 

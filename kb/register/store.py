@@ -20,11 +20,13 @@ from kb.quiz.facts_law import LawFact, extract_law_facts, law_fact_from_dict
 from kb.register.conflicts import Conflict, find_conflicts
 from kb.register.domains import domain_of
 from kb.register.extract import extract_obligations
+from kb.register.spans import ARTICLE_LABEL
 from kb.register.tables import IndicatorRow, parse_indicator_tables
 
 # 2: law_facts and doc_status (quiz material); 3: also "YYYY年前" read as the end of YYYY; 4: a law fact inside a
-# paragraph carries the sentences before it. A stored register of another version is rebuilt from the corpus.
-REGISTER_VERSION = 4
+# paragraph carries the sentences before it; 5: so does a law record (lead_ins). A stored register of another
+# version is rebuilt from the corpus.
+REGISTER_VERSION = 5
 REGISTER_FILE = "obligations.json"
 # Catalogues (manifest kind "list") state no duties, and their PDFs take most of the corpus loading time
 # (≈15 of 17 s on a busy machine): a register built without an index skips them and comes several times faster.
@@ -44,6 +46,9 @@ class Register:
     version: int = REGISTER_VERSION
     law_facts: list[LawFact] = field(default_factory=list)  # quizzable penalties, periods, bans, permits
     doc_status: dict[str, str] = field(default_factory=dict)  # doc_id -> "2022-06-05废止" for repealed ones
+    # ob_id -> (start, text) of what precedes a law record inside its paragraph (quiz material: the record's
+    # sentence may lean on it, "原审批部门应当…")
+    lead_ins: dict[str, tuple[int, str]] = field(default_factory=dict)
 
 
 class RegisterBuilder:
@@ -55,11 +60,15 @@ class RegisterBuilder:
         self.order: list[str] = []
         self.law_facts: list[LawFact] = []
         self.status: dict[str, str] = {}
+        self.lead_ins: dict[str, tuple[int, str]] = {}
 
     def add(self, doc: Document, sections: list[Section]) -> None:
         """Extract one document's records (and, for the plan, its indicator rows)."""
         self.order.append(doc.doc_id)
-        self.records.extend(extract_obligations(doc, sections))
+        records = extract_obligations(doc, sections)
+        self.records.extend(records)
+        if doc.kind in ("law", "regulation"):
+            self.lead_ins.update(paragraph_lead_ins(doc, records))
         if doc.kind == "plan":
             self.rows.extend(parse_indicator_tables(doc, sections))
         self.law_facts.extend(extract_law_facts(doc, sections, lambda path: domain_of(doc, path)))
@@ -71,7 +80,20 @@ class RegisterBuilder:
         """The register of everything added, with the targets checked for conflicts."""
         return Register(records=self.records, indicators=self.rows, conflicts=find_conflicts(self.records),
                         doc_order=self.order, built_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                        law_facts=self.law_facts, doc_status=self.status)
+                        law_facts=self.law_facts, doc_status=self.status, lead_ins=self.lead_ins)
+
+
+def paragraph_lead_ins(doc: Document, records: Iterable[Obligation]) -> dict[str, tuple[int, str]]:
+    """(start, text) of what precedes each record inside its paragraph, its article label left out; records that
+    open their paragraph have none."""
+    out: dict[str, tuple[int, str]] = {}
+    for r in records:
+        start = doc.text.rfind("\n", 0, r.start) + 1
+        label = ARTICLE_LABEL.match(doc.text[start:r.start])
+        start += label.end() if label else 0
+        if doc.text[start:r.start].strip():
+            out[r.ob_id] = (start, doc.text[start:r.start])
+    return out
 
 
 def build_register(docs_with_sections: Iterable[tuple[Document, list[Section]]]) -> Register:
@@ -111,6 +133,7 @@ def save_register(register: Register, path: str | Path) -> None:
                        "second": c.second.ob_id, "second_value": c.second_value} for c in register.conflicts],
         "law_facts": [asdict(f) for f in register.law_facts],
         "doc_status": register.doc_status,
+        "lead_ins": register.lead_ins,
     }
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
@@ -132,7 +155,8 @@ def load_register(path: str | Path) -> Register:
     return Register(records=records, indicators=rows, conflicts=conflicts, doc_order=data.get("doc_order", []),
                     built_at=data.get("built_at", ""), version=data.get("version", 1),
                     law_facts=[law_fact_from_dict(d) for d in data.get("law_facts", [])],
-                    doc_status=data.get("doc_status", {}))
+                    doc_status=data.get("doc_status", {}),
+                    lead_ins={k: (int(v[0]), str(v[1])) for k, v in data.get("lead_ins", {}).items()})
 
 
 
