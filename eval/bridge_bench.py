@@ -73,20 +73,16 @@ def _sentence_rerank(kb, text: str, hits):
 
 def answer_part(kb, part, variant: str):
     """One part (a kb.ask.answer.question.QueryPart) answered as the service does, with the variant's change."""
-    from kb.ask.aggregate import answer_aggregate
-    from kb.ask.answer import compose, compose_from_obligations
-
-    nq = part.normalized
-    records = answer_aggregate(kb.register, nq.text)
-    if records:
-        return compose_from_obligations(part.text, records, route=part.route)
-    hits, signals = kb.searcher.search_with_signals(nq.text, k=8, expansions=nq.expansions)
+    aggregate = kb.aggregate_part(part)
+    if aggregate is not None:
+        return aggregate
+    hits, signals = kb.search_part(part, k=8)
     if variant == "prf":
-        extra = _prf_words(kb, kb.searcher.tokenize(nq.text), hits)
-        hits, signals = kb.searcher.search_with_signals(nq.text, k=8, expansions=[*nq.expansions, *extra])
+        extra = _prf_words(kb, kb.searcher.tokenize(part.normalized.text), hits)
+        hits, signals = kb.search_part(part, k=8, extra_expansions=extra)
     elif variant == "sentence-dense":
-        hits = _sentence_rerank(kb, nq.text, hits)
-    return compose(part, hits, k=5, searched_docs=kb.searched_titles, config=kb.config, signals=signals)
+        hits = _sentence_rerank(kb, part.normalized.text, hits)
+    return kb.compose_part(part, hits, signals, k=5)
 
 
 def ask(kb, question: str, history: list[str], variant: str):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, TypedDict, Unpack
@@ -267,22 +267,39 @@ class KnowledgeBase:
         return Query(original=question, resolved=resolved,
                      parts=[read_part(p, focus) for p in split_parts(resolved)], history=list(history or []))
 
+    def aggregate_part(self, part: QueryPart, filters: Filters | None = None):
+        """The register's answer to an aggregate part ("哪些任务要在2017年底前完成？"), or None (also when filtered)."""
+        from kb.ask.aggregate import answer_aggregate
+        from kb.ask.answer import compose_from_obligations
+
+        if filters is not None and bool(filters.doc_ids or filters.kinds):
+            return None
+        records = answer_aggregate(self.register, part.normalized.text)
+        return compose_from_obligations(part.text, records, route=part.route) if records else None
+
+    def search_part(self, part: QueryPart, k: int = 8, filters: Filters | None = None,
+                    extra_expansions: Sequence[str] = ()):
+        """The hybrid retriever's hits for one part, with its raw signals (``extra_expansions`` join the query)."""
+        nq = part.normalized
+        return self.searcher.search_with_signals(nq.text, k=k, filters=filters,
+                                                 expansions=[*nq.expansions, *extra_expansions])
+
+    def compose_part(self, part: QueryPart, hits, signals, k: int = 5):
+        """The composer's answer to one part from these hits: quoted sentences with citations, or an abstention."""
+        from kb.ask.answer import compose
+
+        return compose(part, hits, k=k, searched_docs=self.searched_titles, config=self.config,
+                       signals=signals, repealed=frozenset(self._doc_statuses()[0]))
+
     def _answer_part(self, part: QueryPart, k: int, filters: Filters | None):
         """Answer one part: the register for aggregate questions, else retrieval and composition."""
-        from kb.ask.aggregate import answer_aggregate
-        from kb.ask.answer import compose, compose_from_obligations
-
-        nq = part.normalized
-        filtered = filters is not None and bool(filters.doc_ids or filters.kinds)
-        records = None if filtered else answer_aggregate(self.register, nq.text)
-        if records:
-            return compose_from_obligations(part.text, records, route=part.route)
+        aggregate = self.aggregate_part(part, filters)
+        if aggregate is not None:
+            return aggregate
         t1 = time.perf_counter()
-        hits, signals = self.searcher.search_with_signals(nq.text, k=max(k, 8), filters=filters,
-                                                          expansions=nq.expansions)
+        hits, signals = self.search_part(part, k=max(k, 8), filters=filters)
         retrieve_ms = (time.perf_counter() - t1) * 1000
-        ans = compose(part, hits, k=k, searched_docs=self.searched_titles, config=self.config,
-                      signals=signals, repealed=frozenset(self._doc_statuses()[0]))
+        ans = self.compose_part(part, hits, signals, k=k)
         ans.timings_ms["retrieve"] = round(retrieve_ms, 1)
         return ans
 

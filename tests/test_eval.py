@@ -203,3 +203,13 @@ def test_user_voice_sets_are_verbatim_corpus_evidence() -> None:
     assert [p.name for p in sets] == [
         "uv_dev.jsonl", "uv_test.jsonl", "uv_test2.jsonl", "uv_test3.jsonl", "uv_test4.jsonl", "uv_train.jsonl"]
     assert main([str(p) for p in sets]) == 0
+
+
+def test_bridge_bench_baseline_is_the_service_path(knowledge_base) -> None:
+    """eval/bridge_bench.py measures variants of the service's own path: its baseline answers as `ask` does (it used
+    to copy the path, and the copy had lost the repealed-law ranking)."""
+    from eval.bridge_bench import ask
+
+    for question in ["车子冒黑烟会被罚吗？", "夜间施工噪声扰民怎么处罚？", "哪些任务要在2017年底前完成？"]:
+        served = knowledge_base.ask(question, use_llm=False)
+        assert ask(knowledge_base, question, [], "baseline").answer == served.answer

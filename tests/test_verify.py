@@ -125,8 +125,11 @@ def test_a_word_jieba_does_not_know_is_no_place_name(knowledge_base: KnowledgeBa
     question is not refused for a "place" the documents never mention."""
     from kb.ask.answer.confidence import _proper_names
 
-    assert _proper_names("拉渣土的货车一路撒土，要罚多少钱？") == set()
-    assert _proper_names("上海的垃圾分类怎么罚？") == {"上海"}
+    assert _proper_names("拉渣土的货车一路撒土，要罚多少钱？") == []
+    assert _proper_names("上海的垃圾分类怎么罚？") == ["上海"]
+    # in the question's order, so that a refusal names them the same way every time
+    assert _proper_names("上海和广州的垃圾分类怎么罚？") == ["上海", "广州"]
+    assert _proper_names("广州和上海的垃圾分类怎么罚？") == ["广州", "上海"]
     ans = knowledge_base.ask("拉渣土的货车一路撒土，要罚多少钱？", use_llm=False)
     assert not ans.abstained and "二千元以上二万元以下" in ans.answer
 

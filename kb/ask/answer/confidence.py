@@ -45,12 +45,13 @@ def _pos_tags(question: str) -> tuple[tuple[str, str], ...]:
         return tuple((p.word, p.flag) for p in _pos_tokenizer().lcut(question))
 
 
-def _proper_names(question: str) -> set[str]:
-    """Place and transliterated names in a question by jieba's part-of-speech tags (ns, nrt), folded. Only words of
-    jieba's dictionary count: the tag of a word it does not know is the HMM's guess ("一路撒土" gives 撒土/ns)."""
+def _proper_names(question: str) -> list[str]:
+    """Place and transliterated names in a question by jieba's part-of-speech tags (ns, nrt), folded, once each in
+    the question's order (a refusal names them in that order). Only words of jieba's dictionary count: the tag of a
+    word it does not know is the HMM's guess ("一路撒土" gives 撒土/ns)."""
     known = _pos_tokenizer().word_tag_tab
-    return {fold_for_match(w) for w, flag in _pos_tags(question)
-            if flag in ("ns", "nrt") and len(w) >= 2 and w in known}
+    return list(dict.fromkeys(fold_for_match(w) for w, flag in _pos_tags(question)
+                              if flag in ("ns", "nrt") and len(w) >= 2 and w in known))
 
 
 # jieba's tags for place words and numerals (天上, 楼上, 家里; 一年, 四周): a question's setting, not its topic.
