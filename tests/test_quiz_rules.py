@@ -645,10 +645,14 @@ def test_a_document_is_not_asked_where_the_stem_says_what_tells_it_apart() -> No
 
 
 def test_true_false_keys_are_balanced_in_each_quiz(quizzes) -> None:
-    """Round 12: three quizzes keyed 16 正确 to 8 错误. True/false items now alternate as a quiz goes."""
+    """Round 12: three quizzes keyed 16 正确 to 8 错误; round 14: strict alternation (正确, 错误, 正确 …) let every
+    second key be guessed. The counts now stay within two of each other, drawn at random inside that band."""
+    alternating = 0
     for q in quizzes:
         judged = [it.answer for it in q if it.kind == "judge"]
-        assert abs(judged.count(TRUE_TEXT) - judged.count(FALSE_TEXT)) <= 1, judged
+        assert abs(judged.count(TRUE_TEXT) - judged.count(FALSE_TEXT)) <= 2, judged
+        alternating += all(a != b for a, b in pairwise(judged))
+    assert alternating <= len(quizzes) // 10, alternating  # 25 of 100 quizzes strictly alternated before, 3 now
     assert sum(it.kind == "judge" for q in quizzes for it in q) >= 5 * len(quizzes)
 
 
@@ -817,3 +821,55 @@ def test_no_stem_shows_a_figure_another_item_asks(quizzes) -> None:
             others = [o for o in q if o is not it and o.citation.doc_id == it.citation.doc_id]
             assert not any(re.search(rf"(?<![\d.]){re.escape(figure)}(?![\d.])", o.stem) for o in others), it.stem
     assert sum(it.fact_type == "number" for q in quizzes for it in q) >= 150
+
+
+# --- after round 14 ----------------------------------------------------------------------------------------
+
+
+def test_number_and_body_options_a_reader_would_weigh() -> None:
+    """Round 14: "森林覆盖率提高到0%", "负责监督管理扬尘污染防治的主管部门" as the body a plan is filed with."""
+    assert not quiz_rules.rule_plausible_number("5.6%", "0%")
+    assert quiz_rules.rule_plausible_number("5.6%", "4.7%")
+    statement = "…应当制定重污染天气应急预案，向上一级人民政府生态环境主管部门备案，并向社会公布。"
+    key = _fact("上一级人民政府生态环境主管部门", statement, "permit", "law", statement=statement, subtype="who")
+    assert not quiz_rules.rule_same_kind(key, "负责监督管理扬尘污染防治的主管部门")
+    assert quiz_rules.shared_bigrams("物料运输单位", "减少内部物料的堆存、传输、装卸") > quiz_rules.shared_bigrams(
+        "销售者", "减少内部物料的堆存、传输、装卸")
+
+
+def test_bans_on_bounds_and_weak_swaps_are_not_made_false(register) -> None:
+    """Round 14: "原始监测记录保存期限可以少于5年" (false at a glance) and 禁止 → 严格控制 in an open list of measures
+    (not clearly false)."""
+    from kb.quiz.law import law_distractors, law_pools
+
+    pools = law_pools(register)
+    bound = "排污单位应当依法开展自行监测，并保存原始监测记录。原始监测记录保存期限不得少于5年。"
+    fact = _fact("不得", bound, "ban", "law", statement=bound, subtype="不得")
+    assert law_distractors(fact, pools, [], random.Random(0), 1, near_miss=True) == []
+    ban = "在饮用水水源保护区内，禁止设置排污口。"
+    swaps = law_distractors(_fact("禁止", ban, "ban", "law", statement=ban, subtype="禁止"), pools, [],
+                            random.Random(0), 3, near_miss=True)
+    assert swaps == ["经批准后可以"]
+
+
+def test_a_body_of_several_parts_is_no_fill_in() -> None:
+    """Round 14: "燃煤电厂和其他燃煤单位" typed as 燃煤电厂 or 燃煤单位 is half right."""
+    assert not quiz_rules.rule_blank_asks_substance(_fact("燃煤电厂和其他燃煤单位", "x", "party", "law"))
+    assert quiz_rules.rule_blank_asks_substance(_fact("工业生产企业", "x", "party", "law"))
+    assert quiz_rules.rule_blank_asks_substance(_fact("省、自治区、直辖市人民政府生态环境主管部门", "x", "party",
+                                                      "law"))
+
+
+def test_effort_duties_nuclear_operators_and_forestry_figures_are_not_asked(register) -> None:
+    """Round 14: "城市人民政府应当加强并改善城市交通管理" (no content to test), 核设施营运单位 duties (no plant in
+    新疆; round 11 too) and 森林蓄积量 (forestry's indicator)."""
+    effort = "城市人民政府应当加强并改善城市交通管理，优化道路设置，保障人行道和非机动车道的连续、畅通"
+    assert not quiz_rules.rule_concrete_duty(_fact("城市人民政府", effort, "party", "law"))
+    duty = "县级以上地方人民政府应当组织建设城镇污水集中处理设施及配套管网"
+    assert quiz_rules.rule_concrete_duty(_fact("县级以上地方人民政府", duty, "party", "law"))
+    assert not quiz_rules.rule_own_indicator(_fact("4.08亿立方米", "森林蓄积量提高到4.08亿立方米", "number"))
+    assert quiz_rules.rule_own_indicator(_fact("94%", "监测断面水质优良比例不低于94%", "number"))
+    facts = quiz_facts(register)
+    assert not any("核设施营运单位" in (f.statement or f.citation.passage) for f in facts if f.fact_type == "party")
+    assert not any(f.fact_type == "number" and "森林" in f.citation.passage[:f.citation.passage.find(f.value)][-12:]
+                   for f in facts)

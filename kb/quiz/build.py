@@ -223,6 +223,7 @@ def _spread_end_year(facts: list[Fact]) -> list[Fact]:
 
 
 SCHEDULE_END_YEAR = 2020
+JUDGE_BAND = 2  # how far apart the counts of true and false statements may drift within a quiz
 
 
 _FIGURE = re.compile(r"\d+(?:\.\d+)?")
@@ -357,8 +358,9 @@ def generate(register, n: int = 10, seed: int = 0, kinds: str | Iterable[str] | 
         # The slot's own bucket, then its source's least used ones (stable: schedule order), so that a document
         # without some kinds of fact still gets a spread of the others instead of the next in the schedule each time.
         turn[1:] = sorted(turn[1:], key=lambda b: (b[0] != own, taken[b]))
-        # True/false items alternate between 正确 and 错误 as the quiz goes, so its keys are balanced.
-        truthful = None if judged[True] == judged[False] else judged[True] < judged[False]
+        # True/false keys stay within two of each other as the quiz goes, drawn at random inside that band: strict
+        # alternation (正确, 错误, 正确 …) let review r14 guess every second key.
+        truthful = None if abs(judged[True] - judged[False]) < JUDGE_BAND else judged[True] < judged[False]
         made = None
         for b in turn:
             made = _take(buckets[b], kind, pools, rng, used, dead[kind], truthful)

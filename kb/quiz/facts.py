@@ -32,11 +32,13 @@ from kb.quiz.model import (
 from kb.quiz.rules import (
     deadline_years,
     other_system,
+    party_kind,
     pick_distractors,
     rule_no_overlap,
     rule_not_in_article,
     rule_plausible_number,
     rule_same_kind,
+    shared_bigrams,
     vocab,
     worth_asking,
 )
@@ -343,6 +345,9 @@ def distractors(fact: Fact, pools: DistractorPools, rng: random.Random, k: int =
                  for p, d, kd in pools.parties if rule_same_kind(fact, p) and rule_no_overlap(fact.value, p)
                  and (d == fact.citation.doc_id or not own_doc_only)]
     rng.shuffle(cands)
+    if fact.fact_type == "party" and party_kind(fact.value) == "enterprise":  # review r14: 销售者 for 工业生产企业
+        text = norm_text(fact.statement or fact.citation.passage)
+        cands.sort(key=lambda c: -shared_bigrams(c[0], text))
     cands.sort(key=lambda c: c[1])  # stable: ties stay in the seeded order
     pool = [c for c, _ in cands]
     # numbers: draw from the nearest few values so that the distractors are close but not always the same

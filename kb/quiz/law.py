@@ -114,6 +114,9 @@ def _candidates(fact: Fact, pools: dict[str, list], party_pool: Sequence[tuple[s
             opts = [o for o in opts if "经批准" not in o]
         if any(m in fact.statement for m in v["unlawful_acts"]):
             opts = []  # "经批准后可以超过标准排放" (review r13) is false on its face: no fair false statement
+        after = fact.statement[fact.statement.find(fact.value) + len(fact.value):]
+        if re.match(r"(?:少于|多于|超过|低于|高于)", after):
+            opts = []  # "保存期限可以少于5年" (review r14) reads false at once; the period item asks the number
         return [(o, float(i)) for i, o in enumerate(opts)]
     if t == "permit" and sub == "document":
         family = next((f for f in v["filed_document_families"] if fact.value in f), [])

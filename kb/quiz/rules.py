@@ -18,6 +18,9 @@ Worth asking (a fact is dropped unless every rule lets it through):
   technical review): internal procedure of a national authority;
 - ``rule_specific_key``: no key that stands for a family (环境影响评价文件 covers 报告书; 责令停止违法行为 and 限期改正
   come with every penalty);
+- ``rule_concrete_duty``: a party only for a duty with content (not "应当加强…"), and none that only the national
+  regulator supervises (核设施营运单位);
+- ``rule_own_indicator``: no plan figure of another administration's indicator (森林覆盖率);
 - ``rule_closed_party``: no party key that is an open list ("住房城乡建设、市容环境卫生…等有关部门"): any other
   department could be one of the 等.
 
@@ -172,6 +175,28 @@ def rule_specific_key(fact) -> bool:
     return not (fact.fact_type == "penalty" and fact.subtype == "order" and fact.value in vocab()["generic_orders"])
 
 
+def rule_concrete_duty(fact) -> bool:
+    """A party is asked only for a duty with content: not "…应当加强…管理" (an effort verb right after 应当: review
+    r14 judged 城市人民政府应当加强并改善城市交通管理 not worth asking), and not a duty of a party that only the
+    national regulator supervises (核设施营运单位: no plant in 新疆, reviews r11 and r14)."""
+    if fact.fact_type != "party":
+        return True
+    text = _fold(fact.statement or fact.citation.passage)
+    if any(p in text for p in vocab()["nationally_supervised"]):
+        return False
+    after = text[text.find(_fold(fact.value)) + len(_fold(fact.value)):]
+    verbs = "|".join(vocab()["effort_verbs"])
+    return not re.match(rf"[^，。；]{{0,4}}?应当(?:依法)?(?:{verbs})", after)
+
+
+def rule_own_indicator(fact) -> bool:
+    """No plan figure of an indicator another administration owns (森林覆盖率, 森林蓄积量: forestry's)."""
+    text = _fold(fact.subject or fact.statement or fact.citation.passage)
+    at = text.find(_fold(fact.value))
+    near = text[max(0, at - 12):at] if at >= 0 else text
+    return fact.fact_type != "number" or not any(i in near for i in vocab()["outside_indicators"])
+
+
 def rule_closed_party(fact) -> bool:
     """No body key that is an open list of departments (…、…等有关部门): the 等 leaves room for any other."""
     return not (asks_body(fact) and _enumerates(fact.value) and "等" in fact.value)
@@ -182,7 +207,7 @@ def worth_asking(fact, period: str | None = None) -> bool:
     return (rule_plan_number_worth(fact) and rule_review_period(fact, period) and rule_not_catch_all(fact)
             and rule_self_contained(fact) and rule_environment_duty(fact) and rule_binding(fact)
             and rule_plan_section_sets_tasks(fact) and rule_local_time_limit(fact) and rule_closed_party(fact)
-            and rule_specific_key(fact))
+            and rule_specific_key(fact) and rule_concrete_duty(fact) and rule_own_indicator(fact))
 
 
 # --- item checks -------------------------------------------------------------------------------------------
@@ -229,6 +254,13 @@ def _bare(body: str) -> bool:
     return admin_level(body) is None and not re.search(r"人民政府|国务院|以上", _fold(body))
 
 
+def shared_bigrams(candidate: str, text: str) -> int:
+    """How many character pairs of an actor's name (its 单位/企业/者 suffix left out) a text has: an actor of the
+    text's own field (物料运输… beside "内部物料的堆存、传输、装卸") is a more plausible distractor than a 销售者."""
+    core = _ACTOR_SUFFIX.sub("", _fold(candidate))
+    return sum(core[i:i + 2] in text for i in range(len(core) - 1))
+
+
 def other_system(key: str, candidate: str) -> bool:
     """Whether a department distractor is of another administration than the key's (公安机关交通管理部门 among
     生态环境主管部门 options): such options are drawn last, after the key's own system at other levels."""
@@ -252,6 +284,8 @@ def rule_same_kind(fact, candidate: str) -> bool:
             return False  # "住房城乡建设、市容环境卫生、交通运输等有关部门" among single bodies is the odd one out
         if any(q in candidate and q not in key for q in vocab()["situational_qualifiers"]):
             return False  # 移出地…生态环境主管部门 belongs to a transfer between provinces, not to this article
+        if re.match(r"负责.+的", _fold(candidate)) and not re.match(r"负责.+的", _fold(key)):
+            return False  # "负责监督管理扬尘污染防治的主管部门" carries its own field (review r14)
         if party_kind(key) == "dept" and _bare(key) and not _bare(candidate):
             return False  # a bare 环境保护主管部门 among 县级以上地方人民政府… options is the odd one out (review r13)
         return party_kind(candidate) == party_kind(key) != "other"
@@ -280,9 +314,12 @@ def rule_not_in_article(fact, candidate: str) -> bool:
 
 
 def rule_plausible_number(key: str, candidate: str) -> bool:
-    """A number distractor is of the key's order: at most PLAUSIBLE_RATIO times larger or smaller."""
+    """A number distractor is of the key's order: at most PLAUSIBLE_RATIO times larger or smaller, and not 0 for a
+    key that is not."""
     a, b = (re.search(r"\d+(?:\.\d+)?", _fold(x)) for x in (key, candidate))
-    if not (a and b) or float(a.group(0)) <= 0 or float(b.group(0)) <= 0:
+    if a and b and float(b.group(0)) <= 0 < float(a.group(0)):
+        return False  # "森林覆盖率提高到0%" (review r14)
+    if not (a and b) or float(a.group(0)) <= 0:
         return True
     x, y = float(a.group(0)), float(b.group(0))
     return max(x, y) / min(x, y) <= PLAUSIBLE_RATIO
@@ -388,12 +425,15 @@ def rule_blank_key_short(key: str) -> bool:
 
 
 def rule_blank_asks_substance(fact) -> bool:
-    """A fill-in asks what only one answer fits: no modal word, level of government, 责令 measure or "YYYY年前"."""
+    """A fill-in asks what only one answer fits: no modal word, level of government, body of several parts
+    (…和…), 责令 measure or "YYYY年前"."""
     t = fact.fact_type
     if t == "ban" or (t == "penalty" and fact.subtype == "order"):
         return False
     if t in ("party", "permit") and party_kind(fact.value) == "gov":
         return False
+    if asks_body(fact) and re.search(r"和|或者|、|及", _fold(fact.value).replace("省、自治区、直辖市", "")):
+        return False  # "燃煤电厂和其他燃煤单位" (review r14): 燃煤电厂 or 燃煤单位 typed is half right
     return not (t == "deadline" and re.search(r"\d年前$", _fold(fact.value)))
 
 
