@@ -104,7 +104,8 @@ def test_every_item_is_grounded_in_its_passage(every_item, texts) -> None:
     print("items from the whole corpus:", json.dumps(counts, ensure_ascii=False))
     # the corpus gives hundreds of items of every kind, with every fact type represented
     for kind in KINDS:
-        assert sum(counts[kind].values()) >= 150, counts  # 198 fill-ins at least, after the rules of kb.quiz.rules
+        # after the rules of kb.quiz.rules (review r14: one rule stated by two laws is asked once: 148 mcq items)
+        assert sum(counts[kind].values()) >= 140, counts
         # fill-ins never ask a deadline in the plan's end year (it could only be 2020), nor a modal word
         # and no mcq asks a 2020 deadline either (among earlier years the end year is the odd one out)
         # (a false deadline statement moves the deadline earlier and never before the plan's issue: fewer judge items;
@@ -114,7 +115,7 @@ def test_every_item_is_grounded_in_its_passage(every_item, texts) -> None:
         assert counts[kind]["deadline"] >= {"judge": 12, "blank": 10, "mcq": 1}[kind], counts
         assert counts[kind]["number"] >= 10, counts
         asked = ("penalty", "period", "permit") if kind != "judge" else ("penalty", "period", "ban", "permit")
-        assert min(counts[kind][t] for t in asked) >= 10, counts
+        assert min(counts[kind][t] for t in asked) >= 8, counts  # time limits: 18 facts, 9 of them mcq
     assert counts["blank"]["ban"] == counts["mcq"]["ban"] == 0, counts  # a modal word is asked true/false only
 
 

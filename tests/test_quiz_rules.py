@@ -873,3 +873,18 @@ def test_effort_duties_nuclear_operators_and_forestry_figures_are_not_asked(regi
     assert not any("核设施营运单位" in (f.statement or f.citation.passage) for f in facts if f.fact_type == "party")
     assert not any(f.fact_type == "number" and "森林" in f.citation.passage[:f.citation.passage.find(f.value)][-12:]
                    for f in facts)
+
+
+def test_one_rule_stated_by_two_laws_is_asked_once() -> None:
+    """Round 14: 建设项目环境保护管理条例第十二条 (满5年…10日内) and 环境影响评价法第二十四条 (超过五年…十日内) in one
+    paper: each item's answer stood in the other's stem."""
+    from kb.quiz.build import _parallel
+
+    regs = ("建设项目环境影响报告书、环境影响报告表自批准之日起满5年，建设项目方开工建设的，其环境影响报告书、环境影响"
+            "报告表应当报原审批部门重新审核。原审批部门应当自收到建设项目环境影响报告书、环境影响报告表之日起10日内，"
+            "将审核意见书面通知建设单位；逾期未通知的，视为审核同意。")
+    law = ("建设项目的环境影响评价文件自批准之日起超过五年，方决定该项目开工建设的，其环境影响评价文件应当报原审批部门"
+           "重新审核；原审批部门应当自收到建设项目环境影响评价文件之日起十日内，将审核意见书面通知建设单位。")
+    assert _parallel(law, "五年", regs, "10日") and _parallel(regs, "10日", law, "十日")
+    other = "排污单位应当自变更之日起30日内，向审批部门申请办理排污许可证变更手续。"
+    assert not _parallel(other, "30日", regs, "10日")

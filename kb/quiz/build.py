@@ -25,10 +25,12 @@ from __future__ import annotations
 import hashlib
 import random
 import re
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterable
+from functools import lru_cache
 
 from kb.quiz.facts import DistractorPools, _masked, distractor_pools, distractors, quiz_facts
+from kb.quiz.grading import arabic
 from kb.quiz.model import (
     BLANK,
     FACT_LABELS,
@@ -248,6 +250,7 @@ class _Used:
         self.figures: set[tuple[str, str]] = set()
         self.stems: dict[str, list[str]] = {}
         self.penalties: set[str] = set()
+        self.statements: deque[tuple[str, str, str]] = deque(maxlen=STATEMENT_WINDOW)  # (doc, statement, key)
 
     def overlaps(self, f: Fact) -> bool:
         """Whether the fact's passage or figure was asked already, or its figure stands in an asked stem."""
@@ -258,10 +261,16 @@ class _Used:
             return True
         return any(a < c.end and c.start < b for a, b in self.spans.get(c.doc_id, []))
 
-    def gives_away(self, item: QuizItem) -> bool:
-        """Whether the item's stem shows a figure already asked of its document."""
+    def gives_away(self, item: QuizItem, f: Fact) -> bool:
+        """Whether the item's stem shows a figure already asked of its document, or its fact's statement restates,
+        in another document, one of the last STATEMENT_WINDOW asked with either key in the other (two laws state one
+        rule: 满5年…重新审核…十日内, review r14)."""
         doc = item.citation.doc_id
-        return any(d == doc and _shows(item.stem, figure) for d, figure in self.figures)
+        if any(d == doc and _shows(item.stem, figure) for d, figure in self.figures):
+            return True
+        statement = f.statement or f.citation.passage
+        return any(seen_doc != doc and _parallel(statement, f.value, seen, key)
+                   for seen_doc, seen, key in self.statements)
 
     def repeats(self, f: Fact) -> bool:
         """Whether the fact is a penalty (a fine or a 责令 measure) already the key of an item."""
@@ -275,11 +284,39 @@ class _Used:
             value = f.value
         doc = f.citation.doc_id
         self.spans.setdefault(doc, []).append((f.citation.start, f.citation.end))
+        statement = f.citation.passage if isinstance(f, QuizItem) else f.statement or f.citation.passage
+        self.statements.append((doc, statement, value))
         self.stems.setdefault(doc, []).append(stem)
         if f.fact_type == "number" and _figure(value):
             self.figures.add((doc, _figure(value)))
         if f.fact_type == "penalty":
             self.penalties.add(value)
+
+
+SAME_STATEMENT = 0.6  # share of character pairs (of the shorter) two statements share when they state one rule
+STATEMENT_WINDOW = 80  # statements compared with: a batch of papers (the 80 items of a review), not a bank of all
+
+
+@lru_cache(maxsize=8192)
+def _plain(text: str) -> str:
+    """A text folded for comparison: whitespace out, Chinese numerals as digits (五年 = 5年)."""
+    return arabic(re.sub(r"\s+", "", text))
+
+
+@lru_cache(maxsize=8192)
+def _pairs(text: str) -> frozenset[str]:
+    """The character pairs of a folded text."""
+    plain = _plain(text)
+    return frozenset(plain[i:i + 2] for i in range(len(plain) - 1))
+
+
+def _parallel(statement: str, key: str, seen_statement: str, seen_key: str) -> bool:
+    """Whether two statements state one rule (most character pairs of the shorter shared) and one's key stands in
+    the other: the answer of one item would be read off the other's stem."""
+    pa, pb = _pairs(statement), _pairs(seen_statement)
+    if not pa or not pb or len(pa & pb) < SAME_STATEMENT * min(len(pa), len(pb)):
+        return False
+    return _plain(key) in _plain(seen_statement) or _plain(seen_key) in _plain(statement)
 
 
 def _shows(stem: str, figure: str) -> bool:
@@ -303,7 +340,7 @@ def _take(bucket: list[Fact], kind: str, pools: DistractorPools, rng: random.Ran
                 i += 1
                 continue
             item = make_item(f, kind, pools, rng, truthful)
-            if item is None or used.gives_away(item):
+            if item is None or used.gives_away(item, f):
                 dead.add(fid)
                 i += 1
                 continue
