@@ -104,8 +104,9 @@ def test_every_item_is_grounded_in_its_passage(every_item, texts) -> None:
     print("items from the whole corpus:", json.dumps(counts, ensure_ascii=False))
     # the corpus gives hundreds of items of every kind, with every fact type represented
     for kind in KINDS:
-        # after the rules of kb.quiz.rules (review r14: one rule stated by two laws is asked once: 148 mcq items)
-        assert sum(counts[kind].values()) >= 140, counts
+        # after the rules of kb.quiz.rules (review r14: one rule stated by two laws is asked once; r16: a 国务院 key
+        # among 国务院 options only: 128 mcq items)
+        assert sum(counts[kind].values()) >= 120, counts
         # fill-ins never ask a deadline in the plan's end year (it could only be 2020), nor a modal word
         # and no mcq asks a 2020 deadline either (among earlier years the end year is the odd one out)
         # (a false deadline statement moves the deadline earlier and never before the plan's issue: fewer judge items;

@@ -127,7 +127,7 @@ def _stem(fact: Fact, kind: str, shown: str | None = None) -> str:
             return f"{src}，{fact.subject}是："
         if kind == "blank":
             return f"{src}，{fact.subject}为{BLANK}。"
-        return f"判断正误：{src}，{fact.subject}为{shown}。"
+        return f"判断正误：{src}，{fact.subject}为{cjk_punct(shown or fact.value)}。"
     raw = (fact.statement or fact.citation.passage).strip()
     before, found, after = raw.partition(fact.value)  # the value stays as written: it is the key
     sentence = cjk_punct(before) + found + cjk_punct(after) if found else cjk_punct(raw)

@@ -112,7 +112,9 @@ def _candidates(fact: Fact, pools: dict[str, list], party_pool: Sequence[tuple[s
         opts = v["ban_options"].get(fact.value, [])
         if any(m in fact.statement for m in v["ban_exception_markers"]):
             opts = [o for o in opts if "经批准" not in o]
-        if any(m in fact.statement for m in v["unlawful_acts"]):
+        if any(m in fact.statement for m in v["unlawful_acts"]) or re.search(r"处罚|罚款", fact.statement):
+            # (in a penalty clause a ban names where the offence happens: "在经批准后可以使用…的区域使用…的，
+            # 予以处罚" is no statement, review r16)
             opts = []  # "经批准后可以超过标准排放" (review r13) is false on its face: no fair false statement
         after = fact.statement[fact.statement.find(fact.value) + len(fact.value):]
         if re.match(r"(?:少于|多于|超过|低于|高于)", after):

@@ -134,6 +134,8 @@ def rule_environment_duty(fact) -> bool:
     text = _fold(fact.statement or fact.citation.passage)
     if any(body in text for body in vocab()["outside_bodies"]) or any(d in text for d in vocab()["civil_duties"]):
         return False
+    if fact.fact_type != "party" and any(p in text for p in vocab()["nationally_supervised"]):
+        return False  # 核设施运行许可证 renewal five years ahead (review r16): the national regulator's business
     if fact.fact_type == "period" and any(m in text for m in vocab()["outside_matters"]):
         return False  # 治沙 land "不超过七十年的土地使用权" (reviews r13, r15): land administration's term
     enforcers = "|".join(map(re.escape, vocab()["outside_enforcers"]))
@@ -297,6 +299,8 @@ def rule_same_kind(fact, candidate: str) -> bool:
     if t == "penalty" and fact.subtype == "order":  # 退还土地 is no alternative to 停业、关闭
         return any(key in fam and candidate in fam for fam in vocab()["order_measure_families"])
     if t == "number":
+        if _fold(candidate).startswith("劣") and not _fold(key).startswith("劣"):
+            return False  # no improvement unit is aimed at 劣Ⅴ类 (review r16): false at a glance
         return rule_plausible_number(key, candidate)
     if t == "permit" and fact.subtype == "document":
         return any(key in fam and candidate in fam for fam in vocab()["filed_document_families"])
@@ -597,8 +601,12 @@ def rule_files_upward(fact, candidate: str) -> bool:
 
 def rule_level_not_unique(key: str, wrong: Iterable[str]) -> bool:
     """A 国务院 or provincial key is not the only option at its level: among local bodies the one upper body is
-    picked by rank alone ("会同国务院卫生行政部门…公布" asks for a 国务院 department)."""
+    picked by rank alone ("会同国务院卫生行政部门…公布" asks for a 国务院 department); a 国务院 key has only 国务院
+    options (review r16: "会同国务院卫生主管部门" rules out 县级以上地方 ones at once)."""
     level = admin_level(key)
+    wrong = list(wrong)
+    if level == "国务院":
+        return all(admin_level(w) == level for w in wrong)
     return level not in _UPPER_LEVELS or any(admin_level(w) == level for w in wrong)
 
 
@@ -608,6 +616,8 @@ def pick_distractors(fact, ordered: Iterable[str], k: int, ok: Callable[[Any, st
     ``near_miss`` only those fit for a false true/false statement (:func:`rule_near_miss`). A body's last option
     gives way to one at the key's level when :func:`rule_level_not_unique` fails and such a candidate exists."""
     ordered = list(ordered)
+    if not near_miss and asks_body(fact) and admin_level(fact.value) == "国务院":
+        ordered = [c for c in ordered if admin_level(c) == "国务院"]  # fewer than k: no mcq (rule_level_not_unique)
     chosen: list[str] = []
     for c in ordered:
         if len(chosen) >= k:
