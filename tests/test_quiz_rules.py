@@ -11,8 +11,10 @@ from pathlib import Path
 import pytest
 
 from indexing.config import Settings
+from kb.quiz import bodies as quiz_bodies
 from kb.quiz import build as quiz
 from kb.quiz import rules as quiz_rules
+from kb.quiz import worth as quiz_worth
 from kb.quiz.facts import distractor_pools, quiz_facts
 from kb.quiz.grading import canonical
 from kb.quiz.model import DIFFICULTIES, DIFFICULTY, FALSE_TEXT, TRUE_TEXT, Fact, QuizCitation, QuizItem
@@ -60,7 +62,7 @@ def _is_law(it: QuizItem) -> bool:
 
 
 def _is_who(it: QuizItem) -> bool:
-    return it.fact_type == "party" or (it.fact_type == "permit" and quiz_rules.party_kind(it.fact) != "other")
+    return it.fact_type == "party" or (it.fact_type == "permit" and quiz_bodies.party_kind(it.fact) != "other")
 
 
 # --- facts from the laws -------------------------------------------------------------------------------
@@ -137,14 +139,14 @@ def test_rule_plan_number_worth() -> None:
     base = _fact("68", "x", "number", subject="“某比例”2015年的数值（单位：%）", table="专栏2", period="13th")
     reduction = _fact("15%", "比2015年下降15%", "number", subtype="reduction")
     other = _fact("60%", "到2017年达到60%", "number", subtype="target")
-    assert not quiz_rules.rule_plan_number_worth(_fact("33%", "万元GDP用水量下降33%", "number", subtype="reduction"))
-    assert quiz_rules.rule_plan_number_worth(target) and quiz_rules.rule_plan_number_worth(reduction)
-    assert not quiz_rules.rule_plan_number_worth(base) and not quiz_rules.rule_plan_number_worth(other)
+    assert not quiz_worth.rule_plan_number_worth(_fact("33%", "万元GDP用水量下降33%", "number", subtype="reduction"))
+    assert quiz_worth.rule_plan_number_worth(target) and quiz_worth.rule_plan_number_worth(reduction)
+    assert not quiz_worth.rule_plan_number_worth(base) and not quiz_worth.rule_plan_number_worth(other)
 
 
 def test_rule_review_period(register) -> None:
     row = _fact("7", "x", "number", subject="“某指标”的“十二五”规划目标值", table="专栏1", period="12th")
-    assert not quiz_rules.rule_review_period(row, None) and quiz_rules.rule_review_period(row, "12th")
+    assert not quiz_worth.rule_review_period(row, None) and quiz_worth.rule_review_period(row, "12th")
     default = [f for f in quiz_facts(register) if f.table]
     assert default and all(f.table != "专栏1" for f in default)
     review = quiz.generate(register, n=10, seed=1, period="12th")
@@ -152,14 +154,14 @@ def test_rule_review_period(register) -> None:
 
 
 def test_rule_not_catch_all() -> None:
-    assert not quiz_rules.rule_not_catch_all(_fact("企业", "各级政府和企事业单位要增强环境意识"))
-    assert quiz_rules.rule_not_catch_all(_fact("自治区环境保护厅", "自治区环境保护厅要建立监测网络"))
+    assert not quiz_worth.rule_not_catch_all(_fact("企业", "各级政府和企事业单位要增强环境意识"))
+    assert quiz_worth.rule_not_catch_all(_fact("自治区环境保护厅", "自治区环境保护厅要建立监测网络"))
 
 
 def test_rule_self_contained() -> None:
-    assert not quiz_rules.rule_self_contained(_fact("县级人民政府", "其中县级人民政府负责落实"))
-    assert not quiz_rules.rule_self_contained(_fact("县级人民政府", "县级人民政府应当公布前款规定目录"))
-    assert quiz_rules.rule_self_contained(_fact("县级人民政府", "县级人民政府应当公布饮用水水源名录"))
+    assert not quiz_worth.rule_self_contained(_fact("县级人民政府", "其中县级人民政府负责落实"))
+    assert not quiz_worth.rule_self_contained(_fact("县级人民政府", "县级人民政府应当公布前款规定目录"))
+    assert quiz_worth.rule_self_contained(_fact("县级人民政府", "县级人民政府应当公布饮用水水源名录"))
 
 
 # --- item checks ------------------------------------------------------------------------------------------
@@ -171,7 +173,7 @@ def test_rule_same_kind_and_no_overlap(quizzes) -> None:
         for d in it.distractors:
             assert quiz_rules.rule_same_kind(fact, d), (it.stem, it.fact, d)
             assert quiz_rules.rule_no_overlap(it.fact, d), (it.fact, d)
-    assert quiz_rules.party_kind("建设单位") != quiz_rules.party_kind("县级以上地方人民政府")
+    assert quiz_bodies.party_kind("建设单位") != quiz_bodies.party_kind("县级以上地方人民政府")
     assert not quiz_rules.rule_no_overlap("建设单位", "建设单位和施工单位")
     assert not quiz_rules.rule_no_overlap("地方人民政府生态环境主管部门", "地方人民政府生态环境等主管部门")
 
@@ -182,7 +184,7 @@ def _subtype(it: QuizItem) -> str:
             return "per-day"
         return "amount" if re.search(r"元|倍", it.fact) else "order"
     if it.fact_type == "permit":
-        return "who" if quiz_rules.party_kind(it.fact) != "other" else "document"
+        return "who" if quiz_bodies.party_kind(it.fact) != "other" else "document"
     return ""
 
 
@@ -214,7 +216,7 @@ def test_rule_blank_asks_substance(register, quizzes) -> None:
     assert quiz_rules.rule_blank_asks_substance(_fact("一万元以上十万元以下", "处…罚款", "penalty", "law",
                                                       subtype="amount"))
     blanks = [it for q in quizzes for it in q if it.kind == "blank"]
-    assert blanks and not any(it.fact_type == "ban" or quiz_rules.party_kind(it.answer) == "gov"
+    assert blanks and not any(it.fact_type == "ban" or quiz_bodies.party_kind(it.answer) == "gov"
                               or it.answer.endswith("改正") for it in blanks)
 
 
@@ -234,7 +236,7 @@ def test_filed_documents_are_asked_only_among_their_own_family(quizzes) -> None:
     assert not quiz_rules.rule_same_kind(umbrella, "突发环境事件应急预案")  # in no family: no options at all
     families = quiz_rules.vocab()["filed_document_families"]
     for it in (it for q in quizzes for it in q if it.fact_type == "permit" and it.kind == "mcq"):
-        if quiz_rules.party_kind(it.answer) == "other":
+        if quiz_bodies.party_kind(it.answer) == "other":
             assert any(set(it.options) <= set(f) for f in families), it.options
 
 
@@ -278,8 +280,8 @@ def test_party_options_share_the_keys_naming(quizzes) -> None:
 def test_rule_environment_duty(quizzes) -> None:
     army = _fact("国务院核工业主管部门", "中国人民解放军和中国人民武装警察部队…报国务院核工业主管部门备案",
                  "permit", "law", subtype="who")
-    assert not quiz_rules.rule_environment_duty(army)
-    assert quiz_rules.rule_environment_duty(_fact("排污单位", "排污单位应当依法申请取得排污许可证", doc_kind="law"))
+    assert not quiz_worth.rule_environment_duty(army)
+    assert quiz_worth.rule_environment_duty(_fact("排污单位", "排污单位应当依法申请取得排污许可证", doc_kind="law"))
     outside = quiz_rules.vocab()["outside_bodies"]
     assert not any(b in it.stem for q in quizzes for it in q for b in outside)
 
@@ -536,28 +538,28 @@ def test_rule_environment_duty_and_rule_binding() -> None:
     not worth an environmental official's time; a catch-all subject is no key."""
     desert = ("违反本法规定，进行营利性治沙活动，造成土地沙化加重的，由县级以上地方人民政府负责受理营利性治沙申请的"
               "行政主管部门责令停止违法行为，可以并处每公顷五千元以上五万元以下的罚款。")
-    assert not quiz_rules.rule_environment_duty(_fact("五千元以上五万元以下", "x", "penalty", "law", statement=desert))
+    assert not quiz_worth.rule_environment_duty(_fact("五千元以上五万元以下", "x", "penalty", "law", statement=desert))
     ours = "由县级以上人民政府生态环境主管部门责令改正，处二万元以上二十万元以下的罚款。"
-    assert quiz_rules.rule_environment_duty(_fact("二万元以上二十万元以下", "x", "penalty", "law", statement=ours))
+    assert quiz_worth.rule_environment_duty(_fact("二万元以上二十万元以下", "x", "penalty", "law", statement=ours))
     encouraged = "鼓励开展生态工业示范园区建设，推进园区产业转型升级，到2020年，创建1-2个国家级生态工业园区"
-    assert not quiz_rules.rule_binding(_fact("到2020年", encouraged, "deadline"))
+    assert not quiz_worth.rule_binding(_fact("到2020年", encouraged, "deadline"))
     task = "2017年底前，完成乌鲁木齐市建成区黑臭水体治理任务。鼓励社会资本参与。"
-    assert quiz_rules.rule_binding(_fact("2017年底前", task, "deadline"))
+    assert quiz_worth.rule_binding(_fact("2017年底前", task, "deadline"))
     generic = _fact("各级人民政府及其有关部门", "各级人民政府及其有关部门制定、修改国土空间规划", doc_kind="law")
-    assert not quiz_rules.rule_not_catch_all(generic)
+    assert not quiz_worth.rule_not_catch_all(generic)
 
 
 def test_department_distractors_come_from_the_keys_own_system_first(quizzes) -> None:
     """Round 8: 公安机关交通管理部门 and 扬尘 departments around 当地生态环境主管部门 left two real options."""
-    assert quiz_rules.other_system("当地生态环境主管部门", "公安机关交通管理部门")
-    assert not quiz_rules.other_system("当地生态环境主管部门", "国务院生态环境主管部门")
-    assert not quiz_rules.other_system("当地生态环境主管部门", "建设单位")  # not a department: kinds decide that
+    assert quiz_bodies.other_system("当地生态环境主管部门", "公安机关交通管理部门")
+    assert not quiz_bodies.other_system("当地生态环境主管部门", "国务院生态环境主管部门")
+    assert not quiz_bodies.other_system("当地生态环境主管部门", "建设单位")  # not a department: kinds decide that
 
     def env(body: str) -> bool:
         return "生态环境" in body or "环境保护" in body
 
     items = [it for q in quizzes for it in q
-             if it.kind == "mcq" and quiz_rules.party_kind(it.fact) == "dept" and env(it.fact)]
+             if it.kind == "mcq" and quiz_bodies.party_kind(it.fact) == "dept" and env(it.fact)]
     # Round 12 took out the context-bound ones (移出地…生态环境主管部门); 42 of 79 items keep one of their own system
     with_own = sum(any(env(d) for d in it.distractors) for it in items)
     # (round 16: a 国务院 key among 国务院 options only: 41 such items in 100 quizzes, 15 with one of their own system)
@@ -575,11 +577,11 @@ def test_a_list_of_bodies_is_no_distractor_for_one_body() -> None:
 def test_an_upper_body_is_not_the_only_option_at_its_level(quizzes) -> None:
     """Round 10: "报____备案" with 国务院生态环境主管部门 the one State Council body among local ones is picked by
     rank alone; the law's own other State Council departments are offered beside it."""
-    assert quiz_rules.admin_level("国务院卫生行政部门") == "国务院"
-    assert quiz_rules.admin_level("省、自治区、直辖市人民政府生态环境主管部门") == "省级"
-    assert quiz_rules.admin_level("县级以上地方人民政府生态环境主管部门") == "县级"
-    assert quiz_rules.admin_level("排污单位") is None
-    assert quiz_rules.admin_level("省级以上人民政府环境保护主管部门") is None  # a range of levels
+    assert quiz_bodies.admin_level("国务院卫生行政部门") == "国务院"
+    assert quiz_bodies.admin_level("省、自治区、直辖市人民政府生态环境主管部门") == "省级"
+    assert quiz_bodies.admin_level("县级以上地方人民政府生态环境主管部门") == "县级"
+    assert quiz_bodies.admin_level("排污单位") is None
+    assert quiz_bodies.admin_level("省级以上人民政府环境保护主管部门") is None  # a range of levels
     local = ["当地生态环境主管部门", "县级以上地方人民政府生态环境主管部门", "公安机关交通管理部门"]
     assert not quiz_rules.rule_level_not_unique("国务院生态环境主管部门", local)
     # round 16: a 国务院 key has only 国务院 options ("会同国务院卫生主管部门" rules out the local ones at once)
@@ -590,7 +592,7 @@ def test_an_upper_body_is_not_the_only_option_at_its_level(quizzes) -> None:
                                             [*local[:2], "省、自治区、直辖市人民政府卫生主管部门"])
     assert quiz_rules.rule_level_not_unique("当地生态环境主管部门", local[1:])  # a local key: nothing to give away
     upper = [it for q in quizzes for it in q
-             if it.kind == "mcq" and quiz_rules.admin_level(it.fact) in ("国务院", "省级")]
+             if it.kind == "mcq" and quiz_bodies.admin_level(it.fact) in ("国务院", "省级")]
     assert len(upper) >= 5
     assert all(quiz_rules.rule_level_not_unique(it.fact, it.distractors) for it in upper), [
         (it.fact, it.distractors) for it in upper if not quiz_rules.rule_level_not_unique(it.fact, it.distractors)]
@@ -602,12 +604,12 @@ def test_penalties_of_market_transport_customs_and_nuclear_authorities_are_not_a
     transport = ("机动车生产、进口企业未按照规定向社会公布其生产、进口机动车车型的维修技术信息的，由省级以上人民政府"
                  "交通运输主管部门责令改正，处五万元以上五十万元以下的罚款。")
     fine = _fact("五万元以上五十万元以下", "x", "penalty", "law", statement=transport)
-    assert not quiz_rules.rule_environment_duty(fine)
+    assert not quiz_worth.rule_environment_duty(fine)
     market = ("违反本法规定，生产经营者未遵守限制商品过度包装的强制性标准的，由县级以上地方人民政府市场监督管理部门"
               "责令改正")
-    assert not quiz_rules.rule_environment_duty(_fact("责令改正", "x", "penalty", "law", statement=market))
+    assert not quiz_worth.rule_environment_duty(_fact("责令改正", "x", "penalty", "law", statement=market))
     nuclear = "违反本法规定，有下列情形之一的，由国务院核安全监督管理部门责令改正，处五十万元以上一百万元以下的罚款"
-    assert not quiz_rules.rule_environment_duty(_fact("五十万元以上一百万元以下", "x", "penalty", "law",
+    assert not quiz_worth.rule_environment_duty(_fact("五十万元以上一百万元以下", "x", "penalty", "law",
                                                       statement=nuclear))
 
 
@@ -633,9 +635,9 @@ def test_a_report_is_filed_upward(quizzes) -> None:
     assert not quiz_rules.rule_near_miss(fact, "当地生态环境主管部门")
     rank = {"国务院": 4, "省级": 3, "市级": 2, "县级": 1}
     filed = [it for q in quizzes for it in q if it.fact_type == "permit" and re.search("备案|批准", it.stem)
-             and quiz_rules.admin_level(it.stem.split("“", 1)[-1])]
-    assert filed and all(rank[quiz_rules.admin_level(d)] > rank[quiz_rules.admin_level(it.stem.split("“", 1)[-1])]
-                         for it in filed for d in it.distractors if quiz_rules.admin_level(d))
+             and quiz_bodies.admin_level(it.stem.split("“", 1)[-1])]
+    assert filed and all(rank[quiz_bodies.admin_level(d)] > rank[quiz_bodies.admin_level(it.stem.split("“", 1)[-1])]
+                         for it in filed for d in it.distractors if quiz_bodies.admin_level(d))
 
 
 def test_a_document_is_not_asked_where_the_stem_says_what_tells_it_apart() -> None:
@@ -696,13 +698,13 @@ def test_plan_sections_that_set_no_task_are_not_asked(register) -> None:
     review = _fact("2018年底", "在2018年底，组织对规划执行情况进行中期评估", "deadline",
                    year="2018")
     review.citation.section = "五、保障措施 > （六）强化评估考核"
-    assert not quiz_rules.rule_plan_section_sets_tasks(review)
+    assert not quiz_worth.rule_plan_section_sets_tasks(review)
     goal = _fact("到2020年", "到2020年，全区生态环境保持良好", "deadline", year="2020")
     goal.citation.section = "二、指导思想、基本原则和规划目标 > （三）规划目标"
-    assert not quiz_rules.rule_plan_section_sets_tasks(goal)
+    assert not quiz_worth.rule_plan_section_sets_tasks(goal)
     target = _fact("15%", "到2020年，非化石能源占一次能源消费比重达到15%以上", "number", subtype="target-2020")
     target.citation.section = goal.citation.section
-    assert quiz_rules.rule_plan_section_sets_tasks(target)
+    assert quiz_worth.rule_plan_section_sets_tasks(target)
     sections = {f.citation.section for f in quiz_facts(register) if f.doc_kind == "plan"}
     assert not any("保障措施" in s or "重点项目的实施" in s for s in sections)
 
@@ -711,17 +713,17 @@ def test_state_council_time_limits_open_lists_and_civil_duties_are_not_asked(reg
     """Round 12: 核安全许可 decided within 二十日 (the national regulator's own procedure), "住房城乡建设、
     市容环境卫生…等有关部门" (any department fits the 等) and "销售者应当赔偿损失" (a court's matter)."""
     nuclear = "国务院核安全监督管理部门应当…满足核安全要求的，在技术审查完成之日起二十日内，依法作出准予许可的决定。"
-    assert not quiz_rules.rule_local_time_limit(_fact("二十日", "x", "period", "law", statement=nuclear))
+    assert not quiz_worth.rule_local_time_limit(_fact("二十日", "x", "period", "law", statement=nuclear))
     local = "排污单位应当在收到通知之日起二十日内，向审批部门提交整改报告。"
-    assert quiz_rules.rule_local_time_limit(_fact("二十日", "x", "period", "law", statement=local))
+    assert quiz_worth.rule_local_time_limit(_fact("二十日", "x", "period", "law", statement=local))
     open_list = "住房城乡建设、市容环境卫生、交通运输等有关部门"
-    assert not quiz_rules.rule_closed_party(_fact(open_list, "x", "party", "law"))
-    assert quiz_rules.rule_closed_party(_fact("省、自治区、直辖市人民政府", "x", "party", "law"))
+    assert not quiz_worth.rule_closed_party(_fact(open_list, "x", "party", "law"))
+    assert quiz_worth.rule_closed_party(_fact("省、自治区、直辖市人民政府", "x", "party", "law"))
     civil = "给购买者造成损失的，销售者应当赔偿损失"
-    assert not quiz_rules.rule_environment_duty(_fact("销售者", civil, "party", "law"))
+    assert not quiz_worth.rule_environment_duty(_fact("销售者", civil, "party", "law"))
     facts = quiz_facts(register)
     assert not any(f.fact_type == "period" and re.search(r"(?:^|[。；])国务院", f.statement) for f in facts)
-    assert not any(quiz_rules.asks_body(f) and "等有关部门" in f.value for f in facts)
+    assert not any(quiz_bodies.asks_body(f) and "等有关部门" in f.value for f in facts)
 
 
 def test_distractors_of_another_situation_or_inside_the_key_are_not_offered() -> None:
@@ -784,9 +786,9 @@ def test_family_keys_and_swaps_of_unlawful_acts_are_not_asked(register) -> None:
     """Round 13: 环境影响评价文件 (报告书 fits its blank too), 责令停止违法行为 (the fine was the point) and "机动车船…
     经批准后可以超过标准排放" (false on its face)."""
     umbrella = _fact("环境影响评价文件", "x", "permit", "law", subtype="document")
-    assert not quiz_rules.rule_specific_key(umbrella)
-    assert not quiz_rules.rule_specific_key(_fact("停止违法行为", "x", "penalty", "law", subtype="order"))
-    assert quiz_rules.rule_specific_key(_fact("停产整治", "x", "penalty", "law", subtype="order"))
+    assert not quiz_worth.rule_specific_key(umbrella)
+    assert not quiz_worth.rule_specific_key(_fact("停止违法行为", "x", "penalty", "law", subtype="order"))
+    assert quiz_worth.rule_specific_key(_fact("停产整治", "x", "penalty", "law", subtype="order"))
     from kb.quiz.law import law_distractors, law_pools
 
     statement = "机动车船、非道路移动机械不得超过标准排放大气污染物。"
@@ -842,7 +844,7 @@ def test_number_and_body_options_a_reader_would_weigh() -> None:
     statement = "…应当制定重污染天气应急预案，向上一级人民政府生态环境主管部门备案，并向社会公布。"
     key = _fact("上一级人民政府生态环境主管部门", statement, "permit", "law", statement=statement, subtype="who")
     assert not quiz_rules.rule_same_kind(key, "负责监督管理扬尘污染防治的主管部门")
-    assert quiz_rules.shared_bigrams("物料运输单位", "减少内部物料的堆存、传输、装卸") > quiz_rules.shared_bigrams(
+    assert quiz_bodies.shared_bigrams("物料运输单位", "减少内部物料的堆存、传输、装卸") > quiz_bodies.shared_bigrams(
         "销售者", "减少内部物料的堆存、传输、装卸")
 
 
@@ -873,11 +875,11 @@ def test_effort_duties_nuclear_operators_and_forestry_figures_are_not_asked(regi
     """Round 14: "城市人民政府应当加强并改善城市交通管理" (no content to test), 核设施营运单位 duties (no plant in
     新疆; round 11 too) and 森林蓄积量 (forestry's indicator)."""
     effort = "城市人民政府应当加强并改善城市交通管理，优化道路设置，保障人行道和非机动车道的连续、畅通"
-    assert not quiz_rules.rule_concrete_duty(_fact("城市人民政府", effort, "party", "law"))
+    assert not quiz_worth.rule_concrete_duty(_fact("城市人民政府", effort, "party", "law"))
     duty = "县级以上地方人民政府应当组织建设城镇污水集中处理设施及配套管网"
-    assert quiz_rules.rule_concrete_duty(_fact("县级以上地方人民政府", duty, "party", "law"))
-    assert not quiz_rules.rule_own_indicator(_fact("4.08亿立方米", "森林蓄积量提高到4.08亿立方米", "number"))
-    assert quiz_rules.rule_own_indicator(_fact("94%", "监测断面水质优良比例不低于94%", "number"))
+    assert quiz_worth.rule_concrete_duty(_fact("县级以上地方人民政府", duty, "party", "law"))
+    assert not quiz_worth.rule_own_indicator(_fact("4.08亿立方米", "森林蓄积量提高到4.08亿立方米", "number"))
+    assert quiz_worth.rule_own_indicator(_fact("94%", "监测断面水质优良比例不低于94%", "number"))
     facts = quiz_facts(register)
     assert not any("核设施营运单位" in (f.statement or f.citation.passage) for f in facts if f.fact_type == "party")
     assert not any(f.fact_type == "number" and "森林" in f.citation.passage[:f.citation.passage.find(f.value)][-12:]
@@ -904,11 +906,11 @@ def test_energy_fines_and_land_use_terms_are_not_asked() -> None:
     and 15) and "县级、乡级人民政府应当提高农村环境保护公共服务水平" (an effort)."""
     coal = ("违反本法规定，煤矿未按照规定建设配套煤炭洗选设施的，由县级以上人民政府能源主管部门责令改正，"
             "处十万元以上一百万元以下的罚款")
-    assert not quiz_rules.rule_environment_duty(_fact("十万元以上一百万元以下", "x", "penalty", "law", statement=coal))
+    assert not quiz_worth.rule_environment_duty(_fact("十万元以上一百万元以下", "x", "penalty", "law", statement=coal))
     land = "使用已经沙化的国有土地从事治沙活动的，经县级以上人民政府依法批准，可以享有不超过七十年的土地使用权。"
-    assert not quiz_rules.rule_environment_duty(_fact("七十年", "x", "period", "law", statement=land))
+    assert not quiz_worth.rule_environment_duty(_fact("七十年", "x", "period", "law", statement=land))
     rural = "县级、乡级人民政府应当提高农村环境保护公共服务水平，推动农村环境综合整治"
-    assert not quiz_rules.rule_concrete_duty(_fact("县级、乡级人民政府", rural, "party", "law"))
+    assert not quiz_worth.rule_concrete_duty(_fact("县级、乡级人民政府", rural, "party", "law"))
 
 
 # --- after round 16 ----------------------------------------------------------------------------------------
@@ -933,8 +935,19 @@ def test_round_16_swaps_options_and_enforcers(register, quizzes) -> None:
     assert not any(re.search(r"(?<![A-Za-z])(?:III|IV|II|V)类", it.stem) for q in quizzes for it in q)
     sludge = ("违反本法规定，擅自倾倒、堆放、丢弃、遗撒城镇污水处理设施产生的污泥和处理后的污泥的，由城镇排水主管部门"
               "责令改正，处二十万元以上二百万元以下的罚款")
-    assert not quiz_rules.rule_environment_duty(_fact("二十万元以上二百万元以下", "x", "penalty", "law",
+    assert not quiz_worth.rule_environment_duty(_fact("二十万元以上二百万元以下", "x", "penalty", "law",
                                                       statement=sludge))
     renewal = ("核设施运行许可证有效期届满需要继续运行的，核设施营运单位应当于有效期届满前五年，"
                "向国务院核安全监督管理部门提出延期申请")
-    assert not quiz_rules.rule_environment_duty(_fact("五年", "x", "period", "law", statement=renewal))
+    assert not quiz_worth.rule_environment_duty(_fact("五年", "x", "period", "law", statement=renewal))
+
+
+def test_rule_ban_swappable() -> None:
+    """The bans reviews r13, r14 and r16 found false at a glance once swapped, as one named rule."""
+    def ban(statement: str, modal: str = "不得") -> Fact:
+        return _fact(modal, statement, "ban", "law", statement=statement, subtype=modal)
+
+    assert not quiz_rules.rule_ban_swappable(ban("机动车船、非道路移动机械不得超过标准排放大气污染物。"))
+    assert not quiz_rules.rule_ban_swappable(ban("原始监测记录保存期限不得少于5年。"))
+    assert not quiz_rules.rule_ban_swappable(ban("在禁止使用高排放非道路移动机械的区域使用的，依法予以处罚。", "禁止"))
+    assert quiz_rules.rule_ban_swappable(ban("在饮用水水源保护区内，禁止设置排污口。", "禁止"))

@@ -32,6 +32,7 @@ from functools import lru_cache
 from kb.quiz.facts import DistractorPools, _masked, distractor_pools, distractors, quiz_facts
 from kb.quiz.grading import arabic
 from kb.quiz.model import (
+    _NUM_RE,
     BLANK,
     FACT_LABELS,
     FACT_TYPES,
@@ -226,15 +227,14 @@ def _spread_end_year(facts: list[Fact]) -> list[Fact]:
 
 SCHEDULE_END_YEAR = 2020
 JUDGE_BAND = 2  # how far apart the counts of true and false statements may drift within a quiz
-
-
-_FIGURE = re.compile(r"\d+(?:\.\d+)?")
+SAME_STATEMENT = 0.6  # share of character pairs (of the shorter) two statements share when they state one rule
+STATEMENT_WINDOW = 80  # statements compared with: a batch of papers (the 80 items of a review), not a bank of all
 
 
 def _figure(value: str) -> str:
     """The number a plan figure states, without its unit ("94%" and the table's "94" are one figure); "" for a
     figure without digits (a water class: Ⅲ类 is in many stems without giving anything away)."""
-    m = _FIGURE.search(value)
+    m = _NUM_RE.search(value)
     return m.group(0) if m else ""
 
 
@@ -279,22 +279,17 @@ class _Used:
     def add(self, f: Fact | QuizItem, stem: str = "") -> None:
         """Record an asked fact with its item's stem, or an item of another paper (its ``fact`` is the value)."""
         if isinstance(f, QuizItem):
-            value, stem = f.fact, f.stem
+            value, stem, statement = f.fact, f.stem, f.citation.passage
         else:
-            value = f.value
+            value, statement = f.value, f.statement or f.citation.passage
         doc = f.citation.doc_id
         self.spans.setdefault(doc, []).append((f.citation.start, f.citation.end))
-        statement = f.citation.passage if isinstance(f, QuizItem) else f.statement or f.citation.passage
         self.statements.append((doc, statement, value))
         self.stems.setdefault(doc, []).append(stem)
         if f.fact_type == "number" and _figure(value):
             self.figures.add((doc, _figure(value)))
         if f.fact_type == "penalty":
             self.penalties.add(value)
-
-
-SAME_STATEMENT = 0.6  # share of character pairs (of the shorter) two statements share when they state one rule
-STATEMENT_WINDOW = 80  # statements compared with: a batch of papers (the 80 items of a review), not a bank of all
 
 
 @lru_cache(maxsize=8192)

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from indexing.types import Obligation
+from kb.quiz.bodies import other_system, party_kind, shared_bigrams
 from kb.quiz.law import article_texts, law_distractors, law_pools, law_quiz_facts
 from kb.quiz.model import (
     _NUM_RE,
@@ -31,17 +32,14 @@ from kb.quiz.model import (
 )
 from kb.quiz.rules import (
     deadline_years,
-    other_system,
-    party_kind,
     pick_distractors,
     rule_no_overlap,
     rule_not_in_article,
     rule_plausible_number,
     rule_same_kind,
-    shared_bigrams,
-    vocab,
-    worth_asking,
 )
+from kb.quiz.vocabulary import vocab
+from kb.quiz.worth import worth_asking
 from kb.register.spans import LIST_ITEM
 
 # ---------------------------------------------------------------------------------------------------------

@@ -21,11 +21,11 @@ left out.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from indexing.types import Document, Section
-from kb.quiz.rules import vocab
+from indexing.types import Document, Obligation, Section
+from kb.quiz.vocabulary import vocab
 from kb.register.spans import ARTICLE_LABEL, LIST_ITEM
 
 MAX_STATEMENT_CHARS = 170
@@ -272,6 +272,17 @@ def extract_law_facts(doc: Document, sections: Sequence[Section],
             out.extend(_period_facts(art, lead, sent, span))
             out.extend(_ban_facts(art, lead, sent, span))
             out.extend(_permit_facts(art, lead, sent, span))
+    return out
+
+
+def paragraph_lead_ins(doc: Document, records: Iterable[Obligation]) -> dict[str, tuple[int, str]]:
+    """(start, text) of what precedes each record inside its paragraph, its article label left out; records that
+    open their paragraph have none (``Register.lead_ins``: a law party is asked with it)."""
+    out: dict[str, tuple[int, str]] = {}
+    for r in records:
+        start = _strip_label(doc.text, doc.text.rfind("\n", 0, r.start) + 1, r.start)
+        if doc.text[start:r.start].strip():
+            out[r.ob_id] = (start, doc.text[start:r.start])
     return out
 
 

@@ -13,18 +13,18 @@ import random
 import re
 from collections.abc import Sequence
 
+from kb.quiz.bodies import admin_level, other_system
 from kb.quiz.grading import arabic, canonical, cn_number
 from kb.quiz.model import Fact, QuizCitation, norm_text, same_value
 from kb.quiz.rules import (
-    admin_level,
-    other_system,
     pick_distractors,
+    rule_ban_swappable,
     rule_files_upward,
     rule_no_overlap,
     rule_not_in_article,
     rule_same_kind,
-    vocab,
 )
+from kb.quiz.vocabulary import vocab
 
 NEAREST = 6
 
@@ -112,13 +112,8 @@ def _candidates(fact: Fact, pools: dict[str, list], party_pool: Sequence[tuple[s
         opts = v["ban_options"].get(fact.value, [])
         if any(m in fact.statement for m in v["ban_exception_markers"]):
             opts = [o for o in opts if "经批准" not in o]
-        if any(m in fact.statement for m in v["unlawful_acts"]) or re.search(r"处罚|罚款", fact.statement):
-            # (in a penalty clause a ban names where the offence happens: "在经批准后可以使用…的区域使用…的，
-            # 予以处罚" is no statement, review r16)
-            opts = []  # "经批准后可以超过标准排放" (review r13) is false on its face: no fair false statement
-        after = fact.statement[fact.statement.find(fact.value) + len(fact.value):]
-        if re.match(r"(?:少于|多于|超过|低于|高于)", after):
-            opts = []  # "保存期限可以少于5年" (review r14) reads false at once; the period item asks the number
+        if not rule_ban_swappable(fact):
+            opts = []
         return [(o, float(i)) for i, o in enumerate(opts)]
     if t == "permit" and sub == "document":
         family = next((f for f in v["filed_document_families"] if fact.value in f), [])

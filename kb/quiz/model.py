@@ -185,6 +185,16 @@ def norm_text(text: str) -> str:
     return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text or ""))
 
 
+_SENTENCE_END = re.compile(r"[。；;！？]")
+
+
+def sentence_bounds(text: str, at: int) -> tuple[int, int]:
+    """Start and end of the sentence of ``text`` that holds position ``at``."""
+    start = max((m.end() for m in _SENTENCE_END.finditer(text, 0, max(at, 0))), default=0)
+    end_match = _SENTENCE_END.search(text, max(at, 0))
+    return start, end_match.start() if end_match else len(text)
+
+
 def _deadline_core(text: str) -> str:
     return _DEADLINE_PREFIX.sub("", norm_text(text))
 

@@ -1,28 +1,4 @@
-"""Named rules of the quiz: what is worth asking, and what makes a fair item.
-
-Worth asking (a fact is dropped unless every rule lets it through):
-
-- ``rule_plan_number_worth``: from the plan, only 2020 targets and reductions (下降/降低/削减…) over the 2015
-  baseline are asked; 2015 baselines and results are not;
-- ``rule_review_period``: rows of the 十二五 review table (专栏1: the last plan's targets and 2015 results) only
-  with ``period="12th"``, and then only those;
-- ``rule_not_catch_all``: no sentence addressed to everyone (各级政府和企事业单位要…, 任何单位和个人…);
-- ``rule_self_contained``: no passage that leans on text it does not carry (前款, 上述, a list item without its
-  lead-in, a sentence starting with 其中/同时);
-- ``rule_environment_duty``: no duty that bodies outside the environmental administration enforce or owe (the
-  army, maritime and railway authorities …), and no civil liability (赔偿损失: a court's matter): an environmental
-  official is not examined on them;
-- ``rule_plan_section_sets_tasks``: no plan fact from the sections on running the plan itself (项目实施, 保障措施:
-  its mid-term review date), and no deadline from its goals section (there "到2020年" is the plan's own period);
-- ``rule_local_time_limit``: no time limit that binds a State Council department (核安全许可 within 二十日 of the
-  technical review): internal procedure of a national authority;
-- ``rule_specific_key``: no key that stands for a family (环境影响评价文件 covers 报告书; 责令停止违法行为 and 限期改正
-  come with every penalty);
-- ``rule_concrete_duty``: a party only for a duty with content (not "应当加强…"), and none that only the national
-  regulator supervises (核设施营运单位);
-- ``rule_own_indicator``: no plan figure of another administration's indicator (森林覆盖率);
-- ``rule_closed_party``: no party key that is an open list ("住房城乡建设、市容环境卫生…等有关部门"): any other
-  department could be one of the 等.
+"""Named rules of the quiz: what makes a fair item (what is worth asking is :mod:`kb.quiz.worth`).
 
 Item checks (an item failing one is not made):
 
@@ -53,225 +29,44 @@ Item checks (an item failing one is not made):
 - ``rule_near_miss``: a false statement swaps the key for a value of the same kind (same party category and
   level family, same unit, same modal family), and never the modal of a proviso (但是，不得…: swapped, it
   contradicts itself) or one that opens its sentence (禁止任何单位…: swapped, it is no sentence); a body's swap
-  stays in the key's administration (a level changes, not the system).
+  stays in the key's administration (a level changes, not the system);
+- ``rule_ban_swappable``: no false statement of a ban on an act unlawful in itself, a ban inside a penalty clause,
+  or a 不得 before a bound (不得少于5年).
 """
 
 from __future__ import annotations
 
-import json
 import re
-import unicodedata
 from collections.abc import Callable, Iterable
-from functools import lru_cache
 from typing import Any
 
 from indexing.tokenize import cut_words
+from kb.quiz.bodies import (
+    ACTOR_SUFFIX,
+    UPPER_LEVELS,
+    admin_level,
+    asks_body,
+    bare,
+    content_words,
+    enumerates,
+    other_system,
+    party_kind,
+)
 from kb.quiz.grading import arabic
-from kb.vocab import vocab_path
+from kb.quiz.model import norm_text, sentence_bounds
+from kb.quiz.vocabulary import vocab
 
-VOCAB_FILE = vocab_path("quiz_vocab.json")
 MAX_BLANK_CHARS = 12
 PLAN_PERIOD = ("十三五", 2016, 2020)  # the plan's five-year period and its years
 PLAN_ISSUE_YEAR = 2017  # 新环发〔2017〕124号: a false statement never dates a task before the plan itself
 
 
-@lru_cache(maxsize=1)
-def vocab() -> dict:
-    """The quiz vocabularies (``kb/vocab/quiz_vocab.json``), loaded once."""
-    return json.loads(VOCAB_FILE.read_text(encoding="utf-8"))
-
-_REDUCTION = ("下降", "降低", "减少", "削减", "增长")
-_DEPENDENT_START = re.compile(r"^(?:其中|同时|此外|另外|并|上述|该|其|前款|以上|对此)")
-_DEPENDENT_ANY = re.compile(r"前款|前两款|前三款|上述|前述")
-
-
-def _fold(text: str) -> str:
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text or ""))
-
-
-# --- worth asking ------------------------------------------------------------------------------------------
-
-
-def rule_plan_number_worth(fact) -> bool:
-    """Plan numbers: 2020 targets and reductions over the 2015 baseline; never a baseline or a past result."""
-    if fact.fact_type != "number" or fact.doc_kind != "plan":
-        return True
-    if fact.table:
-        return fact.period == "12th" or ("目标" in fact.subject and "2015" not in fact.subject)
-    if fact.subtype == "reduction" and not re.search(r"(?:19|20)\d\d", fact.citation.passage):
-        return False  # 万元GDP用水量下降33%: a fall from when to when?
-    return fact.subtype in ("target-2020", "reduction")
-
-
-def rule_review_period(fact, period: str | None) -> bool:
-    """The 十二五 review rows (专栏1) only with period "12th", and then nothing else."""
-    if period == "12th":
-        return fact.period == "12th"
-    return fact.period != "12th"
-
-
-def rule_not_catch_all(fact) -> bool:
-    """No plan sentence addressed to everyone (各级政府和企事业单位要…), no catch-all party as a key."""
-    head = _fold(fact.citation.passage)[:14]
-    subjects = vocab()["catch_all_subjects"]
-    if fact.doc_kind == "plan" and any(head.startswith(s) or f"，{s}" in head for s in subjects):
-        return False
-    return not (fact.fact_type in ("party", "permit") and _fold(fact.value) in subjects)
-
-
-def rule_self_contained(fact) -> bool:
-    """The asked text carries what it refers to: no 前款/上述 without the lead-in, no 其中/同时 opening."""
-    text = _fold(fact.statement or fact.citation.passage)
-    if fact.statement and fact.fact_type != "party":  # law facts carry their lead-in already (kb.quiz.facts_law)
-        return not text.endswith(("：", ":"))
-    return not (_DEPENDENT_START.match(text) or _DEPENDENT_ANY.search(text) or text.endswith(("：", ":")))
-
-
-def rule_environment_duty(fact) -> bool:
-    """No duty owed to or enforced by bodies outside the environmental administration (军队, 海事, 铁路 …), no
-    penalty that such a body imposes ("由…林业草原主管部门…处…罚款": not what environmental officials enforce), and
-    no civil liability ("给购买者造成损失的，销售者应当赔偿损失")."""
-    text = _fold(fact.statement or fact.citation.passage)
-    if any(body in text for body in vocab()["outside_bodies"]) or any(d in text for d in vocab()["civil_duties"]):
-        return False
-    if fact.fact_type != "party" and any(p in text for p in vocab()["nationally_supervised"]):
-        return False  # 核设施运行许可证 renewal five years ahead (review r16): the national regulator's business
-    if fact.fact_type == "period" and any(m in text for m in vocab()["outside_matters"]):
-        return False  # 治沙 land "不超过七十年的土地使用权" (reviews r13, r15): land administration's term
-    enforcers = "|".join(map(re.escape, vocab()["outside_enforcers"]))
-    return not (fact.fact_type == "penalty" and re.search(rf"由[^，。；]*(?:{enforcers})", text))
-
-
-def rule_binding(fact) -> bool:
-    """A plan fact that a sentence only encourages (鼓励, 支持, 倡导, 引导 … before it: "鼓励开展生态工业示范园区建设，
-    …到2020年，创建1-2个") sets no task to ask about."""
-    text = _fold(fact.statement or fact.citation.passage)
-    at = text.find(_fold(fact.value))
-    before = text[_sentence_bounds(text, at)[0]:at] if at >= 0 else text
-    return fact.doc_kind != "plan" or not any(v in before for v in vocab()["advocacy_verbs"])
-
-
-def rule_plan_section_sets_tasks(fact) -> bool:
-    """No plan fact from the sections on running the plan (项目实施, 保障措施), nor a deadline from its goals
-    section, where "到2020年" restates the plan's own period."""
-    if fact.doc_kind != "plan":
-        return True
-    path = fact.citation.section.split(" > ")
-    if any(p in vocab()["plan_procedure_sections"] for p in path):
-        return False
-    return not (fact.fact_type == "deadline" and any(p in vocab()["plan_goal_sections"] for p in path))
-
-
-def rule_local_time_limit(fact) -> bool:
-    """No time limit whose sentence binds a State Council department: its internal procedure."""
-    if fact.fact_type != "period":
-        return True
-    text = _fold(fact.statement or fact.citation.passage)
-    at = text.find(_fold(fact.value))
-    return not text[_sentence_bounds(text, at)[0]:].startswith("国务院")
-
-
-def rule_specific_key(fact) -> bool:
-    """No key that stands for a whole family: a document that covers others (环境影响评价文件: 报告书 fits the blank
-    too, review r13) or an order every penalty article gives (责令停止违法行为, 限期改正: the fine is the point)."""
-    if fact.fact_type == "permit" and fact.subtype == "document":
-        return fact.value not in vocab()["umbrella_documents"]
-    return not (fact.fact_type == "penalty" and fact.subtype == "order" and fact.value in vocab()["generic_orders"])
-
-
-def rule_concrete_duty(fact) -> bool:
-    """A party is asked only for a duty with content: not "…应当加强…管理" (an effort verb right after 应当: review
-    r14 judged 城市人民政府应当加强并改善城市交通管理 not worth asking), and not a duty of a party that only the
-    national regulator supervises (核设施营运单位: no plant in 新疆, reviews r11 and r14)."""
-    if fact.fact_type != "party":
-        return True
-    text = _fold(fact.statement or fact.citation.passage)
-    if any(p in text for p in vocab()["nationally_supervised"]):
-        return False
-    after = text[text.find(_fold(fact.value)) + len(_fold(fact.value)):]
-    verbs = "|".join(vocab()["effort_verbs"])
-    return not re.match(rf"[^，。；]{{0,4}}?应当(?:依法)?(?:{verbs})", after)
-
-
-def rule_own_indicator(fact) -> bool:
-    """No plan figure of an indicator another administration owns (森林覆盖率, 森林蓄积量: forestry's)."""
-    text = _fold(fact.subject or fact.statement or fact.citation.passage)
-    at = text.find(_fold(fact.value))
-    near = text[max(0, at - 12):at] if at >= 0 else text
-    return fact.fact_type != "number" or not any(i in near for i in vocab()["outside_indicators"])
-
-
-def rule_closed_party(fact) -> bool:
-    """No body key that is an open list of departments (…、…等有关部门): the 等 leaves room for any other."""
-    return not (asks_body(fact) and _enumerates(fact.value) and "等" in fact.value)
-
-
-def worth_asking(fact, period: str | None = None) -> bool:
-    """Whether every worth-asking rule lets the fact through."""
-    return (rule_plan_number_worth(fact) and rule_review_period(fact, period) and rule_not_catch_all(fact)
-            and rule_self_contained(fact) and rule_environment_duty(fact) and rule_binding(fact)
-            and rule_plan_section_sets_tasks(fact) and rule_local_time_limit(fact) and rule_closed_party(fact)
-            and rule_specific_key(fact) and rule_concrete_duty(fact) and rule_own_indicator(fact))
-
-
-# --- item checks -------------------------------------------------------------------------------------------
-
-
-def party_kind(party: str) -> str:
-    """gov | dept | enterprise | individual | other: the kind of body a party names."""
-    p = _fold(party)
-    if p.endswith(("政府", "国务院")):
-        return "gov"
-    if p.endswith("部门"):
-        return "dept"
-    if p.endswith(("机关", "机构")):
-        return "agency"
-    if p.endswith(("个人", "公民", "居民", "人员", "纳税人", "责任人", "使用权人")):
-        return "individual"
-    if p.endswith(("单位", "企业", "经营者", "生产者", "营运单位", "者")):
-        return "enterprise"
-    return "other"
-
-
 def amount_form(value: str) -> tuple[str, str, str]:
     """(range | cap, 元 | 倍, numerals: chinese | arabic | arabic with 千) of a fine: "5千元以上2万元以下" is written
     unlike "100元以上5000元以下" (review r13)."""
-    v = _fold(value)
+    v = norm_text(value)
     numerals = "arabic with 千" if re.search(r"\d千", v) else "arabic" if re.search(r"\d", v) else "chinese"
     return ("range" if "以上" in v else "cap", "倍" if "倍" in v else "元", numerals)
-
-
-def asks_body(fact) -> bool:
-    """Whether the fact's key is a body: a responsible party, or who approves or receives a filing."""
-    return fact.fact_type == "party" or (fact.fact_type == "permit" and fact.subtype == "who")
-
-
-def _enumerates(body: str) -> bool:
-    """Whether a party names several bodies in a list ("住房城乡建设、市容环境卫生等有关部门"); a level written as a
-    list ("省、自治区、直辖市人民政府") names one body."""
-    one = re.sub(r"省、自治区、直辖市(?:、设区的市)?", "省级", body)
-    return "、" in one or "等" in one
-
-
-def _bare(body: str) -> bool:
-    """Whether a body's name says no level of government (环境保护主管部门, 公安机关交通管理部门)."""
-    return admin_level(body) is None and not re.search(r"人民政府|国务院|以上", _fold(body))
-
-
-def shared_bigrams(candidate: str, text: str) -> int:
-    """How many character pairs of an actor's name (its 单位/企业/者 suffix left out) a text has: an actor of the
-    text's own field (物料运输… beside "内部物料的堆存、传输、装卸") is a more plausible distractor than a 销售者."""
-    core = _ACTOR_SUFFIX.sub("", _fold(candidate))
-    return sum(core[i:i + 2] in text for i in range(len(core) - 1))
-
-
-def other_system(key: str, candidate: str) -> bool:
-    """Whether a department distractor is of another administration than the key's (公安机关交通管理部门 among
-    生态环境主管部门 options): such options are drawn last, after the key's own system at other levels."""
-    def environmental(body: str) -> bool:
-        return "生态环境" in body or "环境保护" in body
-
-    return party_kind(key) == party_kind(candidate) == "dept" and environmental(key) != environmental(candidate)
 
 
 def rule_same_kind(fact, candidate: str) -> bool:
@@ -284,13 +79,13 @@ def rule_same_kind(fact, candidate: str) -> bool:
             return False
         if any(body in candidate for body in vocab()["outside_bodies"]):
             return False  # nor is a body outside the environmental administration offered (rule_environment_duty)
-        if _enumerates(candidate) and not _enumerates(key):
+        if enumerates(candidate) and not enumerates(key):
             return False  # "住房城乡建设、市容环境卫生、交通运输等有关部门" among single bodies is the odd one out
         if any(q in candidate and q not in key for q in vocab()["situational_qualifiers"]):
             return False  # 移出地…生态环境主管部门 belongs to a transfer between provinces, not to this article
-        if re.match(r"负责.+的", _fold(candidate)) and not re.match(r"负责.+的", _fold(key)):
+        if re.match(r"负责.+的", norm_text(candidate)) and not re.match(r"负责.+的", norm_text(key)):
             return False  # "负责监督管理扬尘污染防治的主管部门" carries its own field (review r14)
-        if party_kind(key) == "dept" and _bare(key) != _bare(candidate):
+        if party_kind(key) == "dept" and bare(key) != bare(candidate):
             return False  # a bare 环境保护主管部门 among 县级以上地方人民政府… options is the odd one out (review r13),
             # and so is a bare 公安机关交通管理部门 among 国务院… ones (review r15)
         return party_kind(candidate) == party_kind(key) != "other"
@@ -299,7 +94,7 @@ def rule_same_kind(fact, candidate: str) -> bool:
     if t == "penalty" and fact.subtype == "order":  # 退还土地 is no alternative to 停业、关闭
         return any(key in fam and candidate in fam for fam in vocab()["order_measure_families"])
     if t == "number":
-        if _fold(candidate).startswith("劣") and not _fold(key).startswith("劣"):
+        if norm_text(candidate).startswith("劣") and not norm_text(key).startswith("劣"):
             return False  # no improvement unit is aimed at 劣Ⅴ类 (review r16): false at a glance
         return rule_plausible_number(key, candidate)
     if t == "permit" and fact.subtype == "document":
@@ -317,13 +112,13 @@ PLAUSIBLE_RATIO = 3.0  # a number distractor is within this factor of the key (1
 def rule_not_in_article(fact, candidate: str) -> bool:
     """A distractor the cited article names in another paragraph (``fact.context``) is no sure wrong answer: that
     paragraph may make it right (a law empowers several departments, each in its own paragraph of one article)."""
-    return not (fact.context and _fold(candidate) in _fold(fact.context))
+    return not (fact.context and norm_text(candidate) in norm_text(fact.context))
 
 
 def rule_plausible_number(key: str, candidate: str) -> bool:
     """A number distractor is of the key's order: at most PLAUSIBLE_RATIO times larger or smaller, and not 0 for a
     key that is not."""
-    a, b = (re.search(r"\d+(?:\.\d+)?", _fold(x)) for x in (key, candidate))
+    a, b = (re.search(r"\d+(?:\.\d+)?", norm_text(x)) for x in (key, candidate))
     if a and b and float(b.group(0)) <= 0 < float(a.group(0)):
         return False  # "森林覆盖率提高到0%" (review r14)
     if not (a and b) or float(a.group(0)) <= 0:
@@ -349,7 +144,7 @@ def rule_no_overlap(key: str, candidate: str) -> bool:
     """Neither of key and distractor contains the other (建设单位 / 建设单位和施工单位), also once 等 is dropped
     (生态环境等主管部门 includes 生态环境主管部门), nor, for actors, once their suffix is dropped (机动车维修单位 is
     one of the 从事…机动车维修等服务活动的经营者)."""
-    a, b = _fold(key), _fold(candidate)
+    a, b = norm_text(key), norm_text(candidate)
     na, nb = (re.fullmatch(r"[≤≥<>]?(\d+(?:\.\d+)?)[^\d]*", x) for x in (a, b))
     if na and nb:
         return float(na.group(1)) != float(nb.group(1))
@@ -358,28 +153,19 @@ def rule_no_overlap(key: str, candidate: str) -> bool:
         return False
     if {party_kind(a), party_kind(b)} & {"enterprise", "individual"}:
         # 机动车维修单位 is one of the 从事服装干洗和机动车维修等服务活动的经营者
-        ca, cb = (_ACTOR_SUFFIX.sub("", x) for x in (a, b))
+        ca, cb = (ACTOR_SUFFIX.sub("", x) for x in (a, b))
         return not ((len(ca) >= MIN_CORE and ca in b) or (len(cb) >= MIN_CORE and cb in a))
     return True
 
 
-_ACTOR_SUFFIX = re.compile(r"(?:单位|企业|经营者|生产者|使用者|销售者|者)$")
 MIN_CORE = 4  # characters of an actor's name without its suffix that make it one of a longer name's kind
-
-
-def content_words(key: str) -> list[str]:
-    """The parts of a party name left when its generic words (人民政府, 主管部门, 县级以上 …) are removed."""
-    s = _fold(key)
-    for word in sorted(vocab()["party_generic_words"], key=len, reverse=True):
-        s = s.replace(word, " ")
-    return [w for w in s.split() if len(w) >= 2]
 
 
 def rule_key_not_in_stem(fact, stem: str) -> bool:
     """No content word of a party key (any two characters of it) appears in the stem (施工工地 → 施工单位)."""
     if fact.fact_type not in ("party", "permit") or (fact.fact_type == "permit" and fact.subtype != "who"):
         return True
-    s = _fold(stem)
+    s = norm_text(stem)
     for word in content_words(fact.value):
         if any(word[i:i + 2] in s for i in range(len(word) - 1)):
             return False
@@ -391,11 +177,11 @@ def rule_document_not_given_away(fact, stem: str) -> bool:
     sibling of its family stand in the stem (____、环境影响报告表 asks 环境影响报告书)."""
     if fact.fact_type != "permit" or fact.subtype != "document":
         return True
-    s, key = _fold(stem), _fold(fact.value)
+    s, key = norm_text(stem), norm_text(fact.value)
     if len(key) >= 4 and key[:-1] in s:
         return False
     family = next((f for f in vocab()["filed_document_families"] if fact.value in f), [])
-    if any(other != fact.value and _fold(other) in s for other in family):
+    if any(other != fact.value and norm_text(other) in s for other in family):
         return False
     own = distinguishing_words(fact.value, family)
     return not (own and all(w in s for w in own))
@@ -409,7 +195,7 @@ def distinguishing_words(document: str, family: Iterable[str] = ()) -> list[str]
     排污许可证, 申请; "土壤污染风险评估报告" beside 土壤污染状况调查报告 -> 风险, 评估): a stem holding all of them
     says the key."""
     def words(doc: str) -> list[str]:
-        return [w for w in cut_words(_DOC_TYPE.sub("", _fold(doc))) if len(w) >= 2]
+        return [w for w in cut_words(_DOC_TYPE.sub("", norm_text(doc))) if len(w) >= 2]
 
     shared = {w for other in family if other != document for w in words(other)}
     return [w for w in words(document) if w not in shared]
@@ -422,13 +208,13 @@ def rule_party_statement_complete(fact) -> bool:
     """A party is asked only in a sentence long enough to say what it must do."""
     if not asks_body(fact):
         return True
-    text = _fold(fact.statement or fact.citation.passage)
-    return len(text) - len(_fold(fact.value)) >= MIN_PARTY_STATEMENT
+    text = norm_text(fact.statement or fact.citation.passage)
+    return len(text) - len(norm_text(fact.value)) >= MIN_PARTY_STATEMENT
 
 
 def rule_blank_key_short(key: str) -> bool:
     """A fill-in key is short enough to type: at most MAX_BLANK_CHARS characters."""
-    return len(_fold(key)) <= MAX_BLANK_CHARS
+    return len(norm_text(key)) <= MAX_BLANK_CHARS
 
 
 def rule_blank_asks_substance(fact) -> bool:
@@ -439,9 +225,9 @@ def rule_blank_asks_substance(fact) -> bool:
         return False
     if t in ("party", "permit") and party_kind(fact.value) == "gov":
         return False
-    if asks_body(fact) and re.search(r"和|或者|、|及", _fold(fact.value).replace("省、自治区、直辖市", "")):
+    if asks_body(fact) and re.search(r"和|或者|、|及", norm_text(fact.value).replace("省、自治区、直辖市", "")):
         return False  # "燃煤电厂和其他燃煤单位" (review r14): 燃煤电厂 or 燃煤单位 typed is half right
-    return not (t == "deadline" and re.search(r"\d年前$", _fold(fact.value)))
+    return not (t == "deadline" and re.search(r"\d年前$", norm_text(fact.value)))
 
 
 _BODY = re.compile(r"[\u4e00-\u9fff]{2,20}?(?:部门|人民政府|国务院|机关|机构|单位|企业)")
@@ -453,8 +239,8 @@ def rule_blank_party_unique(fact) -> bool:
     basis. An mcq asks it instead, without that body among the options (:func:`rule_not_in_article`)."""
     if not asks_body(fact):
         return True
-    key = _fold(fact.value)
-    return not any(b not in key and key not in b for b in _BODY.findall(_fold(fact.context)))
+    key = norm_text(fact.value)
+    return not any(b not in key and key not in b for b in _BODY.findall(norm_text(fact.context)))
 
 
 BALANCE = 1.6  # how much longer (or shorter) than every distractor an mcq key may be
@@ -463,8 +249,8 @@ BALANCE = 1.6  # how much longer (or shorter) than every distractor an mcq key m
 def rule_options_balanced(key: str, wrong: list[str]) -> bool:
     """The key is at most BALANCE times longer than the longest distractor, and at most BALANCE times shorter than
     the shortest."""
-    lengths = [len(_fold(w)) for w in wrong]
-    k = len(_fold(key))
+    lengths = [len(norm_text(w)) for w in wrong]
+    k = len(norm_text(key))
     return bool(lengths) and k <= BALANCE * max(lengths) and k * BALANCE >= min(lengths)
 
 
@@ -487,6 +273,17 @@ def deadline_years(key_year: int, passage_years: set[int], rng, k: int = 3) -> l
     return sorted(pool[:k])
 
 
+def rule_ban_swappable(fact) -> bool:
+    """Whether a ban can be made a fair false statement at all: not one on an act unlawful in itself ("经批准后可以
+    超过标准排放", review r13), not one inside a penalty clause, where it names where the offence happens ("在经批准后
+    可以使用…的区域使用…的，予以处罚", review r16), and not a 不得 before a bound ("保存期限可以少于5年", review r14:
+    the period item asks the number)."""
+    statement = norm_text(fact.statement)
+    if any(m in statement for m in vocab()["unlawful_acts"]) or re.search(r"处罚|罚款", statement):
+        return False
+    return not re.match(r"(?:少于|多于|超过|低于|高于)", statement[statement.find(fact.value) + len(fact.value):])
+
+
 def rule_near_miss(fact, swap: str) -> bool:
     """A false statement's swap is of the key's kind and does not name more parties than the key."""
     if not rule_same_kind(fact, swap) or not rule_no_overlap(fact.value, swap):
@@ -500,14 +297,15 @@ def rule_near_miss(fact, swap: str) -> bool:
     if not rule_swap_not_implied(fact, swap) or not rule_files_upward(fact, swap):
         return False
     if fact.fact_type == "penalty" and fact.subtype == "order" and re.search(
-            r"批准[，,]?(?:责令)?$", _fold(fact.statement).split(_fold(fact.value))[0]):
+            r"批准[，,]?(?:责令)?$", norm_text(fact.statement).split(norm_text(fact.value))[0]):
         return False  # only 停业、关闭 waits for 报经有批准权的人民政府批准: a lighter measure there is plainly false
     if fact.fact_type == "ban":
-        statement = _fold(fact.statement)
+        statement = norm_text(fact.statement)
         if re.search(r"但(?:是)?[，,]?" + re.escape(fact.value), statement):
             return False  # a proviso's modal (但是，不得免除…) swapped reads as a contradiction, not a near miss
         if statement.startswith(fact.value):
             return False  # 禁止任何单位… has no subject: "经批准后可以任何单位…" is no sentence
+
     if asks_body(fact):
         if other_system(fact.value, swap):
             return False  # 公安机关交通管理部门 for …生态环境主管部门 (reviews r12, r15): false on its face
@@ -517,23 +315,13 @@ def rule_near_miss(fact, swap: str) -> bool:
     return True
 
 
-_SENTENCE_END = re.compile(r"[。；;！？]")
-
-
-def _sentence_bounds(text: str, at: int) -> tuple[int, int]:
-    """Start and end of the sentence of ``text`` that holds position ``at``."""
-    start = max((m.end() for m in _SENTENCE_END.finditer(text, 0, max(at, 0))), default=0)
-    end_match = _SENTENCE_END.search(text, max(at, 0))
-    return start, end_match.start() if end_match else len(text)
-
-
 _LOWER_BOUND = re.compile(r"以上|不低于|不少于|至少|达到|超过")
 _CAP = re.compile(r"不超过|以下|以内|内|不高于|控制在")
 
 
 def _size(text: str) -> float | None:
     """The first number of a value (Chinese numerals read), or its year for a deadline."""
-    m = re.search(r"\d+(?:\.\d+)?", arabic(_fold(text)))
+    m = re.search(r"\d+(?:\.\d+)?", arabic(norm_text(text)))
     return float(m.group(0)) if m else None
 
 
@@ -547,8 +335,8 @@ def rule_swap_not_implied(fact, swap: str) -> bool:
         return True
     if fact.fact_type == "deadline":
         return new < key
-    statement = _fold(fact.statement or fact.citation.passage)
-    value = _fold(fact.value)
+    statement = norm_text(fact.statement or fact.citation.passage)
+    value = norm_text(fact.value)
     at = statement.find(value)
     around = value if at < 0 else statement[max(0, at - 4):at + len(value) + 3]
     if "以上" in value and "以下" in value:
@@ -564,25 +352,14 @@ def rule_years_in_order(fact, year: int) -> bool:
     """A swapped year keeps the order of its sentence's milestones: "2018年底中期评估，2020年底终期考核" swapped to a
     终期考核 in 2017 is false on its face. The swap is no earlier than a year before the key in its sentence and no
     later than one after it."""
-    passage = _fold(fact.citation.passage)
-    at = passage.find(_fold(fact.value))
+    passage = norm_text(fact.citation.passage)
+    at = passage.find(norm_text(fact.value))
     if at < 0:
         return True
-    start, end = _sentence_bounds(passage, at)
+    start, end = sentence_bounds(passage, at)
     before = [int(y) for y in re.findall(r"(?:19|20)\d\d", passage[start:at])]
-    after = [int(y) for y in re.findall(r"(?:19|20)\d\d", passage[at + len(_fold(fact.value)):end])]
+    after = [int(y) for y in re.findall(r"(?:19|20)\d\d", passage[at + len(norm_text(fact.value)):end])]
     return all(year >= y for y in before) and all(year <= y for y in after)
-
-
-_LEVELS = (("国务院", re.compile(r"^国务院")), ("省级", re.compile(r"^(?:省、自治区、直辖市|省级(?!以上)|自治区)")),
-           ("市级", re.compile(r"^设区的市")), ("县级", re.compile(r"^(?:县级以上地方|地方各级|县级|当地|乡|镇)")))
-_UPPER_LEVELS = ("国务院", "省级")
-
-
-def admin_level(body: str) -> str | None:
-    """The administrative level a body's name starts with (国务院, 省级, 市级, 县级), or None."""
-    name = _fold(body)
-    return next((level for level, pattern in _LEVELS if pattern.match(name)), None)
 
 
 _RANK = {"国务院": 4, "省级": 3, "市级": 2, "县级": 1}
@@ -592,7 +369,7 @@ def rule_files_upward(fact, candidate: str) -> bool:
     """A body that a report is filed with or approved by (报…备案, 报…批准) sits above the body that files: a
     province filing with its own or a lower department ("省、自治区、直辖市人民政府…报当地生态环境主管部门备案") is
     plainly wrong, so no such option or swap."""
-    statement = _fold(fact.statement or fact.citation.passage)
+    statement = norm_text(fact.statement or fact.citation.passage)
     if not asks_body(fact) or not re.search(r"备案|批准", statement):
         return True
     filer, level = admin_level(statement), admin_level(candidate)
@@ -607,7 +384,7 @@ def rule_level_not_unique(key: str, wrong: Iterable[str]) -> bool:
     wrong = list(wrong)
     if level == "国务院":
         return all(admin_level(w) == level for w in wrong)
-    return level not in _UPPER_LEVELS or any(admin_level(w) == level for w in wrong)
+    return level not in UPPER_LEVELS or any(admin_level(w) == level for w in wrong)
 
 
 def pick_distractors(fact, ordered: Iterable[str], k: int, ok: Callable[[Any, str, list[str]], bool],

@@ -16,11 +16,10 @@ from pathlib import Path
 from indexing.config import Settings
 from indexing.manifest import repeal_status
 from indexing.types import Document, Obligation, Section, Target
-from kb.quiz.facts_law import LawFact, extract_law_facts, law_fact_from_dict
+from kb.quiz.facts_law import LawFact, extract_law_facts, law_fact_from_dict, paragraph_lead_ins
 from kb.register.conflicts import Conflict, find_conflicts
 from kb.register.domains import domain_of
 from kb.register.extract import extract_obligations
-from kb.register.spans import ARTICLE_LABEL
 from kb.register.tables import IndicatorRow, parse_indicator_tables
 
 # 2: law_facts and doc_status (quiz material); 3: also "YYYY年前" read as the end of YYYY; 4: a law fact inside a
@@ -81,19 +80,6 @@ class RegisterBuilder:
         return Register(records=self.records, indicators=self.rows, conflicts=find_conflicts(self.records),
                         doc_order=self.order, built_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
                         law_facts=self.law_facts, doc_status=self.status, lead_ins=self.lead_ins)
-
-
-def paragraph_lead_ins(doc: Document, records: Iterable[Obligation]) -> dict[str, tuple[int, str]]:
-    """(start, text) of what precedes each record inside its paragraph, its article label left out; records that
-    open their paragraph have none."""
-    out: dict[str, tuple[int, str]] = {}
-    for r in records:
-        start = doc.text.rfind("\n", 0, r.start) + 1
-        label = ARTICLE_LABEL.match(doc.text[start:r.start])
-        start += label.end() if label else 0
-        if doc.text[start:r.start].strip():
-            out[r.ob_id] = (start, doc.text[start:r.start])
-    return out
 
 
 def build_register(docs_with_sections: Iterable[tuple[Document, list[Section]]]) -> Register:
